@@ -1,0 +1,116 @@
+"""Array namespaces as the tests see them: make arrays, read them back, name dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+class Namespace:
+    """One array library as the tests see it: make arrays, read them back, name dtypes."""
+
+    name: str = ""
+    dtypes: tuple[str, ...] = ()
+
+    def asarray(self, a: np.ndarray):
+        raise NotImplementedError
+
+    def to_numpy(self, a) -> np.ndarray:
+        raise NotImplementedError
+
+    def dtype(self, name: str):
+        raise NotImplementedError
+
+    def is_array(self, a) -> bool:
+        raise NotImplementedError
+
+    def default_float(self):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name}>"
+
+
+class NumpyNamespace(Namespace):
+    name = "numpy"
+    dtypes = ("float16", "float32", "float64", "complex64", "complex128")
+
+    def asarray(self, a):
+        return np.array(a, copy=True)
+
+    def to_numpy(self, a):
+        assert isinstance(a, np.ndarray), type(a)
+        return a
+
+    def dtype(self, name):
+        return np.dtype(name)
+
+    def is_array(self, a):
+        return isinstance(a, np.ndarray)
+
+    def default_float(self):
+        return np.dtype(np.float64)
+
+
+class StrictNamespace(Namespace):
+    name = "array_api_strict"
+    # the array API standard has no float16
+    dtypes = ("float32", "float64", "complex64", "complex128")
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def asarray(self, a):
+        return self.xp.asarray(np.array(a, copy=True))
+
+    def to_numpy(self, a):
+        return np.array(np.from_dlpack(a), copy=True)
+
+    def dtype(self, name):
+        return getattr(self.xp, name)
+
+    def is_array(self, a):
+        return isinstance(a, type(self.xp.asarray(0.0)))
+
+    def default_float(self):
+        return self.xp.__array_namespace_info__().default_dtypes()["real floating"]
+
+
+class TorchNamespace(Namespace):
+    name = "torch"
+    dtypes = ("float16", "float32", "float64", "complex64", "complex128")
+
+    def __init__(self, torch):
+        self.torch = torch
+
+    def asarray(self, a):
+        return self.torch.from_numpy(np.array(a, copy=True))
+
+    def to_numpy(self, a):
+        return a.detach().cpu().resolve_conj().numpy().copy()
+
+    def dtype(self, name):
+        return getattr(self.torch, name)
+
+    def is_array(self, a):
+        return isinstance(a, self.torch.Tensor)
+
+    def default_float(self):
+        return self.torch.get_default_dtype()
+
+
+NUMPY = NumpyNamespace()
+
+
+def get_namespace(name: str) -> Namespace:
+    """The namespace called ``name``; skips the calling test if its library is missing."""
+    if name == "numpy":
+        return NUMPY
+    if name == "array_api_strict":
+        return StrictNamespace(pytest.importorskip("array_api_strict"))
+    if name == "torch":
+        return TorchNamespace(pytest.importorskip("torch"))
+    raise ValueError(name)
+
+
+NAMESPACE_NAMES = ("numpy", "array_api_strict", "torch")

@@ -1,0 +1,23 @@
+"""xconv: exact N-d convolution for any array-API array.
+
+>>> import numpy as np, xconv
+>>> x = np.ones((1, 3, 8, 8), dtype=np.float32)
+>>> w = np.ones((4, 3, 3, 3), dtype=np.float32)
+>>> xconv.conv(x, w, padding="same").shape
+(1, 4, 8, 8)
+"""
+
+from .config import get_workspace_limit, set_workspace_limit, workspace_limit
+from .forward import conv, output_shape
+from .spec import ConvSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvSpec",
+    "conv",
+    "get_workspace_limit",
+    "output_shape",
+    "set_workspace_limit",
+    "workspace_limit",
+]

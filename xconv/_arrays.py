@@ -1,0 +1,78 @@
+"""The public boundary: namespaces, dtypes and the canonical `(N, C, *S)` layout."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from array_api_compat import array_namespace
+
+__all__ = ["array_namespace", "compute_dtype", "from_canonical", "itemsize", "to_canonical"]
+
+_SIZES = (("float16", 2), ("float32", 4), ("float64", 8), ("complex64", 8), ("complex128", 16))
+
+
+def itemsize(xp: ModuleType, dtype) -> int:
+    """Bytes per element of a floating or complex dtype."""
+    for name, size in _SIZES:
+        if dtype == getattr(xp, name, None):
+            return size
+    return 8
+
+
+def _default_float(xp: ModuleType, x):
+    try:
+        return xp.__array_namespace_info__().default_dtypes()["real floating"]
+    except (AttributeError, KeyError, TypeError):
+        return xp.asarray(0.0).dtype
+
+
+def _checked_kind(xp: ModuleType, array, name: str) -> str:
+    dtype = array.dtype
+    if xp.isdtype(dtype, "bool"):
+        raise TypeError(f"{name} must be numeric, got a boolean array")
+    if xp.isdtype(dtype, "integral"):
+        return "integral"
+    if xp.isdtype(dtype, ("real floating", "complex floating")):
+        return "floating"
+    raise TypeError(f"{name} has unsupported dtype {dtype}")
+
+
+def result_dtype(xp: ModuleType, x, weight):
+    """Promotion of input and weight; integers take the other operand's (or default) float."""
+    x_kind = _checked_kind(xp, x, "x")
+    w_kind = _checked_kind(xp, weight, "weight")
+    if x_kind == w_kind == "floating":
+        return xp.result_type(x.dtype, weight.dtype)
+    if w_kind == "floating":
+        return weight.dtype
+    if x_kind == "floating":
+        return x.dtype
+    return _default_float(xp, x)
+
+
+def compute_dtype(xp: ModuleType, dtype):
+    """The dtype the arithmetic runs in: float16 accumulates in float32."""
+    return xp.float32 if dtype == getattr(xp, "float16", None) else dtype
+
+
+def to_canonical(xp: ModuleType, x, rank: int, channels_last: bool, name: str = "x"):
+    """View `x` as batched channel-first `(N, C, *S)`; returns the view and `batched`."""
+    if x.ndim not in (rank + 1, rank + 2):
+        layout = "(N, *spatial, C)" if channels_last else "(N, C, *spatial)"
+        raise ValueError(
+            f"{name} must be {layout} with {rank} spatial dimensions (or unbatched), "
+            f"got shape {tuple(x.shape)}"
+        )
+    batched = x.ndim == rank + 2
+    if not batched:
+        x = xp.expand_dims(x, axis=0)
+    if channels_last:
+        x = xp.permute_dims(x, (0, x.ndim - 1, *range(1, x.ndim - 1)))
+    return x, batched
+
+
+def from_canonical(xp: ModuleType, y, batched: bool, channels_last: bool):
+    """Undo `to_canonical` on a result `(N, F, *O)`."""
+    if channels_last:
+        y = xp.permute_dims(y, (0, *range(2, y.ndim), 1))
+    return y if batched else y[0, ...]

@@ -1,0 +1,19 @@
+"""Kernel taps as strided views of the padded input: the building block of direct and GEMM."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+
+def kernel_taps(kernel_size: Sequence[int]) -> Iterator[tuple[int, ...]]:
+    """Every kernel offset, in C order (matching a row-major weight reshape)."""
+    return itertools.product(*(range(k) for k in kernel_size))
+
+
+def tap_window(tap, stride, dilation, out_spatial) -> tuple[slice, ...]:
+    """Slices of the padded spatial axes that kernel offset `tap` meets, one per output."""
+    return tuple(
+        slice(t * d, t * d + (o - 1) * s + 1, s)
+        for t, s, d, o in zip(tap, stride, dilation, out_spatial, strict=True)
+    )

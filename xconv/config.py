@@ -1,0 +1,45 @@
+"""Process-wide settings: the workspace bound of the chunked algorithms."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes
+
+_workspace_limit = contextvars.ContextVar("xconv_workspace_limit", default=DEFAULT_WORKSPACE_LIMIT)
+
+
+def get_workspace_limit() -> int:
+    """Bytes the GEMM column buffer (and other scratch space) may use per call."""
+    return _workspace_limit.get()
+
+
+def set_workspace_limit(nbytes: int) -> int:
+    """Set the workspace bound in this context; returns the previous one."""
+    previous = _workspace_limit.get()
+    _workspace_limit.set(_check(nbytes))
+    return previous
+
+
+@contextlib.contextmanager
+def workspace_limit(nbytes: int) -> Iterator[None]:
+    """Bound the workspace within a `with` block.
+
+    >>> import xconv
+    >>> with xconv.workspace_limit(16 * 2**20):
+    ...     xconv.get_workspace_limit()
+    16777216
+    """
+    token = _workspace_limit.set(_check(nbytes))
+    try:
+        yield
+    finally:
+        _workspace_limit.reset(token)
+
+
+def _check(nbytes: object) -> int:
+    if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
+        raise ValueError(f"workspace limit must be a positive number of bytes, got {nbytes!r}")
+    return nbytes
