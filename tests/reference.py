@@ -312,3 +312,63 @@ def naive_conv(x, weight, bias=None, *, stride, pads, dilation, groups, mode, va
                     acc += bias[f]
                 out[(n, f, *o)] = acc
     return out
+
+
+# --------------------------------------------------------------------------------------
+# MATLAB's PaddingValue pictures (groupedConvolution2dLayer reference page):
+# the matrix [[3,1,4],[1,5,9],[2,6,5]] padded by 2 on every side.
+# --------------------------------------------------------------------------------------
+
+MATLAB_MAGIC = np.array([[3, 1, 4], [1, 5, 9], [2, 6, 5]], dtype=np.float64)
+
+MATLAB_PADDING_PICTURES = {
+    # xconv padding_mode -> 7x7 picture (MATLAB name in the comment)
+    "constant": np.array(  # scalar 0
+        [
+            [0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 3, 1, 4, 0, 0],
+            [0, 0, 1, 5, 9, 0, 0],
+            [0, 0, 2, 6, 5, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
+        dtype=np.float64,
+    ),
+    "symmetric": np.array(  # 'symmetric-include-edge'
+        [
+            [5, 1, 1, 5, 9, 9, 5],
+            [1, 3, 3, 1, 4, 4, 1],
+            [1, 3, 3, 1, 4, 4, 1],
+            [5, 1, 1, 5, 9, 9, 5],
+            [6, 2, 2, 6, 5, 5, 6],
+            [6, 2, 2, 6, 5, 5, 6],
+            [5, 1, 1, 5, 9, 9, 5],
+        ],
+        dtype=np.float64,
+    ),
+    "reflect": np.array(  # 'symmetric-exclude-edge'
+        [
+            [5, 6, 2, 6, 5, 6, 2],
+            [9, 5, 1, 5, 9, 5, 1],
+            [4, 1, 3, 1, 4, 1, 3],
+            [9, 5, 1, 5, 9, 5, 1],
+            [5, 6, 2, 6, 5, 6, 2],
+            [9, 5, 1, 5, 9, 5, 1],
+            [4, 1, 3, 1, 4, 1, 3],
+        ],
+        dtype=np.float64,
+    ),
+    "replicate": np.array(  # 'replicate'
+        [
+            [3, 3, 3, 1, 4, 4, 4],
+            [3, 3, 3, 1, 4, 4, 4],
+            [3, 3, 3, 1, 4, 4, 4],
+            [1, 1, 1, 5, 9, 9, 9],
+            [2, 2, 2, 6, 5, 5, 5],
+            [2, 2, 2, 6, 5, 5, 5],
+            [2, 2, 2, 6, 5, 5, 5],
+        ],
+        dtype=np.float64,
+    ),
+}

@@ -1,4 +1,4 @@
-"""NumPy speed-ups: `np.pad`, `sliding_window_view` im2col, in-place tile assembly."""
+"""NumPy speed-ups for padding, im2col and tile assembly: `np.pad`, `sliding_window_view`."""
 
 from __future__ import annotations
 
