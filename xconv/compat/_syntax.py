@@ -1,0 +1,355 @@
+"""Reading layer text without evaluating it: a tokenizer and three small grammars.
+
+Layer text is data, never code: the readers below accept literals (numbers, strings,
+lists, the dialect's constants) in the one call shape each dialect uses to build a
+convolution layer, and reject everything else with the column where reading stopped.
+Nothing here calls `eval`, `exec`, `compile`, `literal_eval` or imports a name from the
+text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+class LayerSyntaxError(ValueError):
+    """Layer text that cannot be read; the message names the column (1-based)."""
+
+    def __init__(self, message: str, column: int) -> None:
+        super().__init__(f"{message} at column {column}")
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # number, string, name, punct, end
+    text: str
+    column: int  # 1-based
+    value: object = None
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One constructor call read from text: `name(*args, **options)`."""
+
+    dialect: str
+    name: str
+    args: tuple = ()
+    options: dict = field(default_factory=dict)
+
+
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_TOKEN = re.compile(
+    rf"""
+    (?P<space>\s+)
+  | (?P<number>{_NUMBER}(?:\*\^[+-]?\d+)?)
+  | (?P<dstring>"(?:[^"\\]|\\.)*")
+  | (?P<sstring>'(?:[^'\\]|\\.|'')*')
+  | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
+  | (?P<punct>->|:>|[\[\]{{}}(),;=.@+\-*])
+    """,
+    re.VERBOSE,
+)
+
+
+def tokenize(text: str, *, single_quotes: bool = True) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        column = position + 1
+        if match is None or (match.lastgroup == "sstring" and not single_quotes):
+            raise LayerSyntaxError(f"unexpected character {text[position]!r}", column)
+        kind, chunk = match.lastgroup, match.group()
+        position = match.end()
+        if kind == "space":
+            continue
+        if kind == "number":
+            tokens.append(Token("number", chunk, column, _number(chunk)))
+        elif kind in ("dstring", "sstring"):
+            tokens.append(Token("string", chunk, column, _unquote(chunk)))
+        else:
+            tokens.append(Token(kind, chunk, column))
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+def _number(text: str) -> int | float:
+    mantissa, _, exponent = text.partition("*^")  # Wolfram writes 1.5*^-3 for 1.5e-3
+    if exponent:
+        return float(mantissa) * 10.0 ** int(exponent)
+    if re.fullmatch(r"\d+", mantissa):
+        return int(mantissa)
+    return float(mantissa)
+
+
+def _unquote(text: str) -> str:
+    quote, body = text[0], text[1:-1]
+    if quote == "'" and "''" in body:  # MATLAB doubles a quote inside a char vector
+        body = body.replace("''", "'")
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+class Reader:
+    """A cursor over tokens with the checks every grammar needs."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.index = 0
+
+    @property
+    def peek(self) -> Token:
+        return self.tokens[self.index]
+
+    def next(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at(self, text: str) -> bool:
+        return self.peek.kind in ("punct", "name") and self.peek.text == text
+
+    def accept(self, text: str) -> bool:
+        if self.at(text):
+            self.index += 1
+            return True
+        return False
+
+    def expect(self, text: str) -> Token:
+        if not self.at(text):
+            self.fail(f"expected {text!r}")
+        return self.next()
+
+    def fail(self, message: str, token: Token | None = None):
+        token = token or self.peek
+        found = "the end of the text" if token.kind == "end" else repr(token.text)
+        raise LayerSyntaxError(f"{message}, found {found}", token.column)
+
+    def signed_number(self) -> int | float | None:
+        """A number with an optional sign, or None if the cursor is not at one."""
+        start = self.index
+        sign = -1 if self.accept("-") else 1
+        if sign == 1:
+            self.accept("+")
+        if self.peek.kind == "number":
+            return sign * self.next().value
+        self.index = start
+        return None
+
+    def dotted_name(self) -> tuple[str, Token]:
+        first = self.peek
+        if first.kind != "name":
+            self.fail("expected a layer name")
+        parts = [self.next().text]
+        while self.accept("."):
+            if self.peek.kind != "name":
+                self.fail("expected a name after '.'")
+            parts.append(self.next().text)
+        return ".".join(parts), first
+
+    def finish(self) -> None:
+        self.accept(";")
+        if self.peek.kind != "end":
+            self.fail("expected the end of the layer text")
+
+
+# -- Wolfram Language --------------------------------------------------------------------
+
+_WOLFRAM_SYMBOLS = {"True": True, "False": False, "None": None, "Automatic": "Automatic"}
+
+
+def read_wolfram(text: str) -> LayerCall:
+    """`ConvolutionLayer[n, s, opt -> value, ...]`: lists in braces, `->` and `:>` rules."""
+    reader = Reader(tokenize(text, single_quotes=False))
+    name, _ = reader.dotted_name()
+    reader.expect("[")
+    args, options = [], {}
+    if not reader.at("]"):
+        while True:
+            key, value = _wolfram_item(reader)
+            if key is None:
+                if options:
+                    reader.fail("positional arguments must come before options")
+                args.append(value)
+            else:
+                options[key] = value
+            if not reader.accept(","):
+                break
+    reader.expect("]")
+    reader.finish()
+    return LayerCall("wolfram", name, tuple(args), options)
+
+
+def _wolfram_item(reader: Reader) -> tuple[str | None, object]:
+    token = reader.peek
+    is_key = token.kind in ("string", "name") and reader.tokens[reader.index + 1].text in (
+        "->",
+        ":>",
+    )
+    if is_key:
+        reader.next()
+        reader.next()
+        return str(token.value if token.kind == "string" else token.text), _wolfram_value(reader)
+    return None, _wolfram_value(reader)
+
+
+def _wolfram_value(reader: Reader) -> object:
+    number = reader.signed_number()
+    if number is not None:
+        return number
+    token = reader.peek
+    if token.kind == "string":
+        return reader.next().value
+    if token.kind == "name":
+        if token.text not in _WOLFRAM_SYMBOLS:
+            reader.fail(
+                "expected a literal value (symbols other than True, False, None and "
+                "Automatic are not evaluated)"
+            )
+        reader.next()
+        return _WOLFRAM_SYMBOLS[token.text]
+    if reader.accept("{"):
+        items: list = []
+        if not reader.at("}"):
+            while True:
+                key, value = _wolfram_item(reader)
+                items.append(value if key is None else (key, value))
+                if not reader.accept(","):
+                    break
+        reader.expect("}")
+        return items
+    return reader.fail("expected a number, string, list or symbol")
+
+
+# -- MATLAB ------------------------------------------------------------------------------
+
+_MATLAB_CONSTANTS = {"true": True, "false": False, "Inf": float("inf"), "inf": float("inf")}
+
+
+def read_matlab(text: str, positional: int = 2) -> LayerCall:
+    """`convolution2dLayer([3 5], 16, 'Stride', 2, Name=Value, ...)`.
+
+    The first `positional` arguments are the constructor's own; the rest are name-value
+    pairs, written `'Name', value` or `Name=value` (names as written; the caller folds
+    their case).
+    """
+    reader = Reader(tokenize(text))
+    name, _ = reader.dotted_name()
+    reader.expect("(")
+    values: list[tuple[Token, object]] = []
+    options: dict = {}
+    if not reader.at(")"):
+        while True:
+            token = reader.peek
+            if token.kind == "name" and reader.tokens[reader.index + 1].text == "=":
+                reader.next()
+                reader.next()
+                options[token.text] = _matlab_value(reader)
+            else:
+                if options:
+                    reader.fail("positional arguments must come before Name=Value options")
+                values.append((token, _matlab_value(reader)))
+            if not reader.accept(","):
+                break
+    reader.expect(")")
+    reader.finish()
+    args = [value for _, value in values[:positional]]
+    pairs = values[positional:]
+    if len(pairs) % 2:
+        reader.fail("name-value arguments must come in pairs", pairs[-1][0])
+    for token, key in pairs[::2]:
+        if not isinstance(key, str):
+            reader.fail("expected an option name in quotes", token)
+    named = {key: value for (_, key), (_, value) in zip(pairs[::2], pairs[1::2], strict=True)}
+    return LayerCall("matlab", name, tuple(args), {**named, **options})
+
+
+def _matlab_value(reader: Reader) -> object:
+    number = reader.signed_number()
+    if number is not None:
+        return number
+    token = reader.peek
+    if token.kind == "string":
+        return reader.next().value
+    if token.kind == "name" and token.text in _MATLAB_CONSTANTS:
+        reader.next()
+        return _MATLAB_CONSTANTS[token.text]
+    if reader.at("@"):
+        reader.fail("function handles cannot be read from text; pass a Python function")
+    if reader.accept("["):
+        return _matlab_matrix(reader)
+    return reader.fail("expected a number, string or [vector]")
+
+
+def _matlab_matrix(reader: Reader) -> list:
+    rows: list[list] = [[]]
+    while not reader.at("]"):
+        if reader.accept(";"):
+            rows.append([])
+            continue
+        reader.accept(",")
+        if reader.at("]"):
+            break
+        rows[-1].append(_matlab_value(reader))
+    reader.expect("]")
+    if len(rows) == 1:
+        return rows[0]
+    if len({len(row) for row in rows}) != 1:
+        reader.fail("matrix rows must have the same length")
+    return rows
+
+
+# -- Keras (Python call syntax, literals only) --------------------------------------------
+
+_PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+def read_keras(text: str) -> LayerCall:
+    """`keras.layers.Conv2D(32, 3, strides=(2, 2), activation="relu")`."""
+    reader = Reader(tokenize(text))
+    name, _ = reader.dotted_name()
+    reader.expect("(")
+    args: list = []
+    options: dict = {}
+    while not reader.at(")"):
+        token = reader.peek
+        if token.kind == "name" and reader.tokens[reader.index + 1].text == "=":
+            reader.next()
+            reader.next()
+            if token.text in options:
+                reader.fail(f"keyword argument {token.text!r} repeated", token)
+            options[token.text] = _python_value(reader)
+        else:
+            if options:
+                reader.fail("positional argument follows keyword argument")
+            args.append(_python_value(reader))
+        if not reader.accept(","):
+            break
+    reader.expect(")")
+    reader.finish()
+    return LayerCall("keras", name.rsplit(".", 1)[-1], tuple(args), options)
+
+
+def _python_value(reader: Reader) -> object:
+    number = reader.signed_number()
+    if number is not None:
+        return number
+    token = reader.peek
+    if token.kind == "string":
+        return reader.next().value
+    if token.kind == "name":
+        if token.text not in _PYTHON_CONSTANTS:
+            reader.fail("expected a literal value (names and calls are not evaluated)")
+        reader.next()
+        return _PYTHON_CONSTANTS[token.text]
+    for open_, close, kind in (("(", ")", tuple), ("[", "]", list)):
+        if reader.accept(open_):
+            items = []
+            while not reader.at(close):
+                items.append(_python_value(reader))
+                if not reader.accept(","):
+                    break
+            reader.expect(close)
+            return kind(items)
+    return reader.fail("expected a number, string, tuple, list, True, False or None")
