@@ -6,7 +6,14 @@ from types import ModuleType
 
 from array_api_compat import array_namespace
 
-__all__ = ["array_namespace", "compute_dtype", "from_canonical", "itemsize", "to_canonical"]
+__all__ = [
+    "array_namespace",
+    "checked_kind",
+    "compute_dtype",
+    "from_canonical",
+    "itemsize",
+    "to_canonical",
+]
 
 _SIZES = (("float16", 2), ("float32", 4), ("float64", 8), ("complex64", 8), ("complex128", 16))
 
@@ -26,7 +33,8 @@ def _default_float(xp: ModuleType, x):
         return xp.asarray(0.0).dtype
 
 
-def _checked_kind(xp: ModuleType, array, name: str) -> str:
+def checked_kind(xp: ModuleType, array, name: str) -> str:
+    """'integral' or 'floating' (real or complex); TypeError for bool and other dtypes."""
     dtype = array.dtype
     if xp.isdtype(dtype, "bool"):
         raise TypeError(f"{name} must be numeric, got a boolean array")
@@ -39,8 +47,8 @@ def _checked_kind(xp: ModuleType, array, name: str) -> str:
 
 def result_dtype(xp: ModuleType, x, weight):
     """Promotion of input and weight; integers take the other operand's (or default) float."""
-    x_kind = _checked_kind(xp, x, "x")
-    w_kind = _checked_kind(xp, weight, "weight")
+    x_kind = checked_kind(xp, x, "x")
+    w_kind = checked_kind(xp, weight, "weight")
     if x_kind == w_kind == "floating":
         return xp.result_type(x.dtype, weight.dtype)
     if w_kind == "floating":

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ._arrays import (
     array_namespace,
+    checked_kind,
     compute_dtype,
     from_canonical,
     result_dtype,
@@ -77,7 +78,7 @@ def conv(
     )
     x, batched = to_canonical(xp, x, spec.rank, channels_last)
     _check_channels(x.shape[1], weight.shape, spec)
-    _check_bias(bias, spec.out_channels)
+    _check_bias(xp, bias, spec.out_channels)
     dtype = result_dtype(xp, x, weight)
     _check_padding_value(xp, padding_value, dtype, padding_mode)
 
@@ -173,8 +174,11 @@ def _check_channels(channels: int, weight_shape, spec: ConvSpec) -> None:
         )
 
 
-def _check_bias(bias, filters: int) -> None:
-    if bias is not None and tuple(bias.shape) != (filters,):
+def _check_bias(xp, bias, filters: int) -> None:
+    if bias is None:
+        return
+    checked_kind(xp, bias, "bias")
+    if tuple(bias.shape) != (filters,):
         raise ValueError(
             f"bias must have shape ({filters},), one value per output channel, "
             f"got shape {tuple(bias.shape)}"

@@ -173,7 +173,9 @@ class ConvSpec:
     def resolve_padding(self, spatial: Sequence[Size]) -> tuple[Pair | None, ...]:
         """Per-dimension `(before, after)` padding (cropping, if transposed) for `spatial`.
 
-        An entry is None when it depends on an unknown (None) input size.
+        An entry is None when it depends on an unknown (None) input size. A transposed
+        "same" whose dilated kernel is shorter than the stride crops a negative amount at
+        the end: the output is extended with zeros there, as in Keras and TensorFlow.
         """
         spatial = self._check_spatial(spatial)
         if not isinstance(self.padding, str):
@@ -192,7 +194,9 @@ class ConvSpec:
         if mode == "causal":
             return (extent - 1, 0)
         if self.transposed:  # "same": output = n * stride
-            total = max(extent - stride, 0)
+            total = extent - stride
+            if total < 0:  # kernel shorter than the stride: extend with zeros at the end
+                return (0, total)
         elif stride == 1:  # "same"/"same_lower" at stride 1 need no input size
             total = extent - 1
         elif n is None:
