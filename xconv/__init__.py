@@ -9,13 +9,18 @@
 
 from .config import get_workspace_limit, set_workspace_limit, workspace_limit
 from .forward import conv, output_shape
+from .gradients import conv_transpose_vjp, conv_vjp
 from .spec import ConvSpec
+from .transposed import conv_transpose
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvSpec",
     "conv",
+    "conv_transpose",
+    "conv_transpose_vjp",
+    "conv_vjp",
     "get_workspace_limit",
     "output_shape",
     "set_workspace_limit",

@@ -1,0 +1,147 @@
+"""Transposed convolution as a polyphase sum of stride-1 forward correlations.
+
+The transposed convolution scatters each input sample `y[i]` through the kernel into the
+full output at `p = i * s + t * d`. Output positions of one phase `p mod s` receive only
+the taps `t` with `t * d = p (mod s)`, and within a phase the scatter is a gather: a
+stride-1 correlation of `y` with those taps, flipped, at dilation `d / gcd(s, d)`. So a
+transposed convolution is `prod(stride)` small forward correlations (any forward
+algorithm: direct, GEMM or FFT, as the planner chooses) whose results are interleaved
+with one stack and reshape; no work is spent on inserted zeros.
+
+Everything here works on any window `[start, start + size)` of the full output, so the
+same code gives cropped transposed convolutions and the input gradient of a padded
+convolution (where the window is the unpadded input).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+from array_api_compat import device
+
+from ..padding import pad
+from ..spec import ConvSpec
+from . import FORWARD
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """One output phase of one spatial axis: which flipped taps, at which input window."""
+
+    taps: slice  # into the flipped kernel axis
+    count: int  # number of taps
+    dilation: int  # spacing of those taps on the input
+    lo: int  # input window [lo, hi) (may reach outside the input: zeros there)
+    hi: int
+
+
+def axis_phases(k: int, s: int, d: int, start: int, size: int) -> list[_Phase | None]:
+    """The `s` phases of output positions `start + rho + m * s` (`m < ceil(size / s)`).
+
+    None marks a phase that no tap reaches (possible when gcd(s, d) > 1): zeros.
+    """
+    g = math.gcd(s, d)
+    step, spacing = s // g, d // g  # tap spacing within a phase, and its input spacing
+    rows = -(-size // s)
+    phases: list[_Phase | None] = []
+    for rho in range(s):
+        base, r = divmod(start + rho, s)
+        first = next((t for t in range(min(step, k)) if (t * d) % s == r), None)
+        if first is None:
+            phases.append(None)
+            continue
+        count = (k - 1 - first) // step + 1
+        last = first + (count - 1) * step
+        lo = base - (first * d) // s - (count - 1) * spacing
+        hi = lo + rows + (count - 1) * spacing
+        phases.append(_Phase(slice(k - 1 - last, k - first, step), count, spacing, lo, hi))
+    return phases
+
+
+def window(xp: ModuleType, x, bounds: Sequence[tuple[int, int]]):
+    """`x[..., lo:hi, ...]` on the trailing axes, with zeros where `[lo, hi)` leaves `x`."""
+    first = x.ndim - len(bounds)
+    cut, pads = [], []
+    for axis, (lo, hi) in enumerate(bounds, start=first):
+        n = x.shape[axis]
+        a, b = min(max(lo, 0), n), max(min(hi, n), 0)
+        if a >= b:  # the window misses x entirely
+            shape = (*x.shape[:first], *(h - lo for lo, h in bounds))
+            return xp.zeros(shape, dtype=x.dtype, device=device(x))
+        cut.append(slice(a, b))
+        pads.append((a - lo, hi - b))
+    x = x[(..., *cut)]
+    return pad(xp, x, pads)
+
+
+def forward_weight(xp: ModuleType, weight, groups: int):
+    """`(F, C/g, *k)` as the weight `(C, F/g, *k)` of the correlation going back."""
+    f, c_per = weight.shape[0], weight.shape[1]
+    k = tuple(weight.shape[2:])
+    w = xp.reshape(weight, (groups, f // groups, c_per, *k))
+    w = xp.permute_dims(w, (0, 2, 1, *range(3, 3 + len(k))))
+    return xp.reshape(w, (groups * c_per, f // groups, *k))
+
+
+def transpose_window(
+    xp: ModuleType,
+    y,
+    weight,
+    spec: ConvSpec,
+    start: Sequence[int],
+    size: Sequence[int],
+    choose,
+):
+    """Window `[start, start + size)` of the adjoint of correlation `spec`, applied to `y`.
+
+    `y` is `(N, F, *O)`, `weight` the forward weight `(F, C/g, *k)` of `spec` (whose
+    kernel, stride, dilation and groups are used); the result is `(N, C, *size)`.
+    `choose(phase_spec)` names the forward algorithm that runs each phase.
+    """
+    n, groups = y.shape[0], spec.groups
+    back = xp.flip(forward_weight(xp, weight, groups), axis=tuple(range(2, weight.ndim)))
+    channels = back.shape[0]
+    rows = tuple(-(-m // s) for m, s in zip(size, spec.stride, strict=True))
+    per_axis = [
+        axis_phases(k, s, d, b, m)
+        for k, s, d, b, m in zip(
+            spec.kernel_size, spec.stride, spec.dilation, start, size, strict=True
+        )
+    ]
+    blocks = []
+    for combo in itertools.product(*per_axis):
+        if any(p is None for p in combo) or 0 in rows:
+            shape = (n, channels, *rows)
+            blocks.append(xp.zeros(shape, dtype=y.dtype, device=device(y)))
+            continue
+        phase_spec = ConvSpec(
+            tuple(p.count for p in combo),
+            dilation=tuple(p.dilation for p in combo),
+            groups=groups,
+            in_channels=y.shape[1],
+            out_channels=channels,
+        )
+        source = window(xp, y, [(p.lo, p.hi) for p in combo])
+        w = back[(slice(None), slice(None), *(p.taps for p in combo))]
+        blocks.append(FORWARD[choose(phase_spec)](xp, source, w, phase_spec, rows))
+    return interleave(xp, blocks, spec.stride, size)
+
+
+def interleave(xp: ModuleType, blocks: list, stride: Sequence[int], size: Sequence[int]):
+    """Merge phase blocks `(N, C, *rows)` (C order over phases) into `(N, C, *size)`."""
+    if len(blocks) == 1:
+        out = blocks[0]
+    else:
+        rank = len(stride)
+        n, c, rows = blocks[0].shape[0], blocks[0].shape[1], tuple(blocks[0].shape[2:])
+        stacked = xp.reshape(xp.stack(blocks, axis=0), (*stride, n, c, *rows))
+        order = (rank, rank + 1, *itertools.chain(*((rank + 2 + i, i) for i in range(rank))))
+        merged = xp.permute_dims(stacked, order)
+        out = xp.reshape(merged, (n, c, *(r * s for r, s in zip(rows, stride, strict=True))))
+    if tuple(out.shape[2:]) != tuple(size):
+        out = out[(..., *(slice(0, m) for m in size))]
+    return out

@@ -1,0 +1,112 @@
+"""The weight gradient of a convolution: a correlation of the input with the output gradient.
+
+    grad_w[f, c, t] = sum over n, o of grad[n, f, o] * x[n, c, o * s + t * d]
+
+is a forward correlation with the roles swapped (batch <-> channels, the output gradient
+as the kernel, stride <-> dilation) whose output is the kernel. The direct path loops
+over kernel taps (one contraction over batch and positions per tap), the GEMM path
+contracts im2col columns with the gradient in memory-bounded tiles, and every other
+forward algorithm (FFT) runs the swapped correlation as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+
+from .._arrays import itemsize
+from ..config import get_workspace_limit
+from ..spec import ConvSpec
+from . import FORWARD
+from ._taps import kernel_taps, tap_window
+from .gemm import _input_window, im2col, plan_tiles, tile_regions
+
+
+def weight_gradient(xp: ModuleType, x, grad, spec: ConvSpec, algorithm: str):
+    """`(F, C/g, *k)` gradient of correlation `spec` from padded `x` `(N, C, *P)`.
+
+    `grad` is the output gradient `(N, F, *O)`; `algorithm` a forward algorithm name.
+    """
+    out_spatial = tuple(grad.shape[2:])
+    # the part of x that the outputs read (a padded input may have unread samples at the end)
+    used = tuple(
+        (o - 1) * s + (k - 1) * d + 1
+        for o, s, k, d in zip(
+            out_spatial, spec.stride, spec.kernel_size, spec.dilation, strict=True
+        )
+    )
+    if tuple(x.shape[2:]) != used:
+        x = x[(..., *(slice(0, u) for u in used))]
+    if algorithm == "direct":
+        return _direct(xp, x, grad, spec, out_spatial)
+    if algorithm == "gemm":
+        return _gemm(xp, x, grad, spec, out_spatial)
+    return _swapped(xp, x, grad, spec, out_spatial, algorithm)
+
+
+def _shapes(x, grad, groups: int):
+    n, channels, filters = x.shape[0], x.shape[1], grad.shape[1]
+    return n, channels // groups, filters // groups
+
+
+def _direct(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+    groups = spec.groups
+    n, c_per, f_per = _shapes(x, grad, groups)
+    positions = math.prod(out_spatial)
+    g = xp.reshape(grad, (n, groups, f_per, positions))
+    everything = (slice(None), slice(None))
+    terms = []
+    for tap in kernel_taps(spec.kernel_size):
+        window = x[(*everything, *tap_window(tap, spec.stride, spec.dilation, out_spatial))]
+        patch = xp.reshape(window, (n, groups, c_per, positions))
+        if c_per == 1:  # depthwise: a broadcast multiply and a sum beat a matmul of width one
+            term = xp.sum(g * patch, axis=(0, 3))[..., None]
+        else:
+            term = xp.sum(xp.matmul(g, xp.matrix_transpose(patch)), axis=0)
+        terms.append(term)  # (groups, F/g, C/g)
+    w = xp.stack(terms, axis=-1)
+    return xp.reshape(w, (groups * f_per, c_per, *spec.kernel_size))
+
+
+def _gemm(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+    groups = spec.groups
+    n, c_per, f_per = _shapes(x, grad, groups)
+    taps = math.prod(spec.kernel_size)
+    bytes_per_position = x.shape[1] * taps * itemsize(xp, x.dtype)
+    shape = (n, *out_spatial)
+    tile = plan_tiles(shape, bytes_per_position, get_workspace_limit())
+    total = None
+    for region in tile_regions(shape, tile):
+        batch, out_region = region[0], region[1:]
+        tile_out = tuple(r.stop - r.start for r in out_region)
+        source = x[(batch, slice(None), *_input_window(spec, out_region))]
+        cols = im2col(xp, source, spec, tile_out)  # (n, groups, C/g * taps, positions)
+        g = xp.reshape(
+            grad[(batch, slice(None), *out_region)], (-1, groups, f_per, math.prod(tile_out))
+        )
+        term = xp.matmul(g, xp.matrix_transpose(cols))  # (n, groups, F/g, C/g * taps)
+        term = term[0, ...] if term.shape[0] == 1 else xp.sum(term, axis=0)
+        total = term if total is None else total + term
+    return xp.reshape(total, (groups * f_per, c_per, *spec.kernel_size))
+
+
+def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, algorithm: str):
+    groups, rank = spec.groups, spec.rank
+    n, c_per, f_per = _shapes(x, grad, groups)
+    spatial = tuple(range(3, 3 + rank))
+    # input: batch = C/g, channels = (group, n); kernel: (F, n, *O)
+    source = xp.reshape(x, (n, groups, c_per, *x.shape[2:]))
+    source = xp.reshape(
+        xp.permute_dims(source, (2, 1, 0, *spatial)), (c_per, groups * n, *x.shape[2:])
+    )
+    kernel = xp.permute_dims(grad, (1, 0, *range(2, 2 + rank)))
+    swapped = ConvSpec(
+        out_spatial,
+        stride=spec.dilation,
+        dilation=spec.stride,
+        groups=groups,
+        in_channels=groups * n,
+        out_channels=groups * f_per,
+    )
+    out = FORWARD[algorithm](xp, source, kernel, swapped, spec.kernel_size)  # (C/g, F, *k)
+    return xp.permute_dims(out, (1, 0, *range(2, 2 + rank)))
