@@ -1,0 +1,68 @@
+"""Timing peers against each other in one process, and xconv's peak memory.
+
+Peers take turns (xconv, torch, scipy, jax, xconv, ...) so that a slow spell of a shared
+machine hits all of them alike; each gets warm-up calls first (JIT compilation, plan
+caches, first-touch page faults) and the median of the timed calls is reported.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Timing:
+    samples_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+
+def time_alternating(
+    runs: dict[str, Callable[[], object]], repeat: int, warmup: int = 1
+) -> dict[str, Timing]:
+    """Median wall time of each callable, calling them in turn `repeat` times."""
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    timings = {name: Timing() for name in runs}
+    enabled = gc.isenabled()
+    gc.disable()  # a collection inside one peer's call would be charged to it alone
+    try:
+        for _ in range(repeat):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                result = run()
+                timings[name].samples_ms.append((time.perf_counter() - start) * 1e3)
+                del result
+            gc.collect()
+    finally:
+        if enabled:
+            gc.enable()
+    return timings
+
+
+def peak_extra_bytes(run: Callable[[], object]) -> int:
+    """Peak memory allocated during `run()` beyond what existed before, result included.
+
+    NumPy reports its data buffers to tracemalloc, so this sees every array the call
+    creates (scratch buffers and the output); memory held by other libraries' own
+    allocators is invisible to it.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        result = run()
+        _, peak = tracemalloc.get_traced_memory()
+        del result
+    finally:
+        tracemalloc.stop()
+    return peak - before
