@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .spec import ConvSpec
 
-ALGORITHMS = ("auto", "direct", "gemm")
+ALGORITHMS = ("auto", "direct", "gemm", "fft")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ in the same dtype, the `ConvSpec` and the output spatial size; it returns `(N, F
 """
 
 from .direct import conv_direct
+from .fft import conv_fft
 from .gemm import conv_gemm
 
-FORWARD = {"direct": conv_direct, "gemm": conv_gemm}
+FORWARD = {"direct": conv_direct, "gemm": conv_gemm, "fft": conv_fft}
 
-__all__ = ["FORWARD", "conv_direct", "conv_gemm"]
+__all__ = ["FORWARD", "conv_direct", "conv_fft", "conv_gemm"]

@@ -1,5 +1,15 @@
 """The NumPy backend: each name here replaces the generic operation of the same name."""
 
 from ._arrays import assemble, im2col, pad
+from ._fft import fast_fft_length, fftn, ifftn, irfftn, rfftn
 
-__all__ = ["assemble", "im2col", "pad"]
+__all__ = [
+    "assemble",
+    "fast_fft_length",
+    "fftn",
+    "ifftn",
+    "im2col",
+    "irfftn",
+    "pad",
+    "rfftn",
+]

@@ -1,0 +1,452 @@
+"""FFT convolution: polyphase split, overlap-save blocks, spectral channel mixing.
+
+The steps, for an already padded `(N, C, *S)` input and a `(F, C/g, *k)` weight:
+
+1. **Dilation** inserts `d - 1` zeros between kernel taps (the dilated kernel).
+2. **Stride** `s` is a polyphase split: phase `p` of a dimension keeps samples
+   `p, p + s, p + 2s, ...` of the input and of the dilated kernel, and the strided
+   correlation is the sum over phases of stride-1 correlations of the phases. Phases
+   become extra input channels, so the channel sum in step 4 also sums the phases: a
+   stride-`s` layer costs about `1/s**rank` of the full-resolution transform work.
+   Phases in which the dilated kernel has no tap (for example every odd phase when
+   dilation and stride are both 2) are dropped.
+3. **Overlap-save blocks**: each spatial dimension is cut into frames of `B + Q - 1`
+   samples (`Q` = polyphase kernel length) starting every `B` samples and transformed at
+   a fast length `L >= B + Q - 1`; the first `B` outputs of each frame's circular
+   correlation are exact. `B` (hence `L`) minimises the modelled time (`FFTCosts`),
+   so long signals use short efficient FFTs; a single frame covering everything is the
+   plain (unblocked) FFT convolution. Frames are processed in chunks whose scratch fits
+   `xconv.get_workspace_limit()`.
+4. **Channel mixing** in the frequency domain, per group: an elementwise product when
+   each group has one input channel (depthwise and single-channel filtering), a short
+   sum of products for a few channels, and otherwise a batched matmul over frequency bins.
+   The correlation (no kernel flip) uses the conjugate spectrum of the kernel, so the
+   valid outputs are the first ones of each frame.
+
+Real inputs use real-to-complex transforms (`rfftn`); complex inputs use full `fftn`.
+float32 stays float32 (complex64) throughout. On NumPy the transforms run in
+`scipy.fft` with every core (`xconv.backends.numpy`); elsewhere in `xp.fft`.
+
+Accuracy. Measured against the float64 definition (`tests/reference.py`) evaluated on the
+same (already rounded) inputs, uniform in [-1, 1), `padding="same"`, one channel: the
+largest error over the output, relative to the scale of the sums, max(sum |x| |w|), and
+to the largest output, max |y| (1-d: 4096 samples; 2-d: 128 x 128 with a k x k kernel):
+
+    kernel size k                        3        7        15       31       63
+    float32 1-d, / max sum |x||w|        2.2e-7   2.1e-7   1.4e-7   1.4e-7   9.5e-8
+    float32 1-d, / max |y|               2.2e-7   2.2e-7   1.8e-7   2.2e-7   2.0e-7
+    float32 2-d, / max sum |x||w|        2.1e-7   1.2e-7   7.6e-8   3.5e-8   2.1e-8
+    float32 2-d, / max |y|               2.5e-7   2.2e-7   2.4e-7   2.3e-7   2.4e-7
+    (GEMM, float32 2-d, / max |y|)       1.1e-7   1.3e-7   1.6e-7   3.3e-7   6.6e-7
+    float64 2-d, / max sum |x||w|        5.7e-16  2.8e-16  2.6e-16  2.0e-16  2.4e-16
+
+So the float32 FFT error does not grow with the kernel: it stays at about 4 eps
+(eps = 6e-8) of the largest output for every k, because a transform's rounding depends
+on its length (slowly, like sqrt(log2 L)) and on the size of the data, not on the number
+of taps; relative to the scale of the sums it even falls, like 1/sqrt(taps). The direct
+and GEMM sums instead accumulate error with the taps, so beyond about 31 x 31 the FFT
+is the more accurate path. Unlike a direct sum, the FFT spreads its error evenly over
+the output: an output far smaller than its neighbours (cancellation) has a larger
+*relative* error than a direct sum would give it. The tests hold the float32 error to
+2e-6 and the float64 error to 1e-10 of max sum |x| |w|.
+
+>>> import array_api_strict as xp
+>>> from xconv.spec import ConvSpec
+>>> x = xp.reshape(xp.arange(6.0), (1, 1, 6))
+>>> w = xp.asarray([[[1.0, -1.0]]])
+>>> y = conv_fft(xp, x, w, ConvSpec((2,), in_channels=1, out_channels=1), (5,))
+>>> [round(float(v), 6) for v in y[0, 0, :]]
+[-1.0, -1.0, -1.0, -1.0, -1.0]
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass
+from types import ModuleType
+
+from array_api_compat import device
+
+from .. import backends
+from .._arrays import itemsize
+from ..config import get_workspace_limit
+from ..spec import ConvSpec
+from ._fft_sizes import FastLength, candidate_lengths, smooth_length
+from ._overlap import fit, frames
+from .gemm import assemble, plan_tiles, tile_regions
+
+# frequency-domain mixing: up to this many input channels per group, a sum of
+# broadcast products beats transposing both spectra for a batched matmul
+_SUM_OF_PRODUCTS_CHANNELS = 4
+
+
+@dataclass(frozen=True)
+class FFTCosts:
+    """Modelled nanoseconds per unit of FFT-path work (see `xconv.planner` for how measured).
+
+    `transform` is per real sample per `log2` of the transform size, for transforms whose
+    frame fits `cache_bytes`; bigger frames cost `transform_large`. Complex samples count
+    as two real ones. `mix` is per complex multiply-add of the channel mixing, `copy` per
+    element moved by framing, phase splitting or layout changes, `call` per chunk.
+    """
+
+    transform: float = 0.12
+    transform_large: float = 0.26
+    cache_bytes: int = 256 * 2**10
+    mix: float = 0.35
+    copy: float = 0.25
+    call: float = 60_000.0
+
+
+COSTS = FFTCosts()
+
+
+@dataclass(frozen=True)
+class FFTGeometry:
+    """How the FFT path splits one convolution (all tuples are per spatial dimension).
+
+    `phases` are the polyphase components kept, `taps` and `length` the polyphase kernel
+    and input lengths, `block` the outputs per overlap-save frame, `blocks` the frame
+    count, `fft_shape` the transform size, `channels` the input channels after the phase
+    split, `chunk` the `(batch, *blocks)` tile processed at once, `workspace_bytes` the
+    modelled peak scratch and `seconds` the modelled time.
+    """
+
+    phases: tuple[tuple[int, ...], ...]
+    taps: tuple[int, ...]
+    length: tuple[int, ...]
+    out: tuple[int, ...]
+    block: tuple[int, ...]
+    blocks: tuple[int, ...]
+    fft_shape: tuple[int, ...]
+    channels: int
+    chunk: tuple[int, ...]
+    workspace_bytes: int
+    flops: int
+    seconds: float
+
+    @property
+    def frame(self) -> tuple[int, ...]:
+        """Input samples per overlap-save frame."""
+        return tuple(b + q - 1 for b, q in zip(self.block, self.taps, strict=True))
+
+    @property
+    def blocked(self) -> bool:
+        return any(n > 1 for n in self.blocks)
+
+
+@functools.lru_cache(maxsize=1024)
+def fft_geometry(
+    spec: ConvSpec,
+    batch: int,
+    channels: int,
+    filters: int,
+    out_spatial: tuple[int, ...],
+    *,
+    item_bytes: int,
+    complex_: bool,
+    limit: int,
+    fast_length: FastLength = smooth_length,
+    costs: FFTCosts = COSTS,
+) -> FFTGeometry:
+    """Plan the FFT path for a padded input of `channels` channels and `out_spatial` outputs.
+
+    `item_bytes` is the size of one compute-dtype element (complex included). The frame
+    size minimises the modelled time among those whose scratch fits `limit` (the smallest
+    frames if none does).
+
+    >>> g = fft_geometry(ConvSpec((1025,)), 1, 1, 1, (998_976,), item_bytes=4,
+    ...                  complex_=False, limit=2**28)
+    >>> g.blocked, 1025 < g.fft_shape[0] < 65536
+    (True, True)
+    """
+    phases = tuple(
+        tuple(sorted({(t * d) % s for t in range(k)}))
+        for k, d, s in zip(spec.kernel_size, spec.dilation, spec.stride, strict=True)
+    )
+    taps = tuple(-(-e // s) for e, s in zip(spec.dilated_kernel, spec.stride, strict=True))
+    length = tuple(o + q - 1 for o, q in zip(out_spatial, taps, strict=True))
+    work = _Work(
+        batch=batch,
+        channels=channels * math.prod(len(p) for p in phases),
+        filters=filters,
+        groups=spec.groups,
+        item_bytes=item_bytes,
+        complex_=complex_,
+        limit=limit,
+        costs=costs,
+    )
+    steps = 2 ** (0.25 * spec.rank)  # fewer lengths per octave as the search space grows
+    options = [
+        candidate_lengths(q, m, fast_length, steps) for q, m in zip(taps, length, strict=True)
+    ]
+    best = None
+    for fft_shape in itertools.product(*options):
+        block = tuple(
+            min(n - q + 1, o) for n, q, o in zip(fft_shape, taps, out_spatial, strict=True)
+        )
+        count = tuple(-(-o // b) for o, b in zip(out_spatial, block, strict=True))
+        fits = work.weight_bytes(fft_shape) + work.frame_bytes(fft_shape) <= limit
+        key = (not fits, work.seconds(fft_shape, count) if fits else work.frame_bytes(fft_shape))
+        if best is None or key < best[0]:
+            best = (key, fft_shape, block, count)
+    _, fft_shape, block, count = best
+    weight_bytes, frame_bytes = work.weight_bytes(fft_shape), work.frame_bytes(fft_shape)
+    chunk = plan_tiles((batch, *count), frame_bytes, max(limit - weight_bytes, 1))
+    return FFTGeometry(
+        phases=phases,
+        taps=taps,
+        length=length,
+        out=tuple(out_spatial),
+        block=block,
+        blocks=count,
+        fft_shape=fft_shape,
+        channels=work.channels,
+        chunk=chunk,
+        workspace_bytes=weight_bytes + frame_bytes * math.prod(chunk),
+        flops=work.flops(fft_shape, count),
+        seconds=work.seconds(fft_shape, count),
+    )
+
+
+@dataclass(frozen=True)
+class _Work:
+    """The cost and memory model of the FFT path for one problem (see `FFTCosts`)."""
+
+    batch: int
+    channels: int  # after the phase split
+    filters: int
+    groups: int
+    item_bytes: int
+    complex_: bool
+    limit: int
+    costs: FFTCosts
+
+    def frame_bytes(self, fft_shape) -> int:
+        """Scratch per frame: frames, both spectra, mixing layouts, inverse output."""
+        return self.item_bytes * math.prod(fft_shape) * (3 * self.channels + 4 * self.filters)
+
+    def weight_bytes(self, fft_shape) -> int:
+        """The kernel spectrum (and its matmul layout)."""
+        per_group = self.channels // self.groups
+        return 2 * self.item_bytes * math.prod(fft_shape) * per_group * self.filters
+
+    def _counts(self, fft_shape, count):
+        size = math.prod(fft_shape)
+        frames_ = self.batch * math.prod(count)
+        transforms = frames_ * (self.channels + self.filters)
+        transforms += self.channels // self.groups * self.filters  # the kernel's
+        last = fft_shape[-1]
+        bins = size if self.complex_ else size // last * (last // 2 + 1)
+        macs = frames_ * bins * self.channels // self.groups * self.filters
+        return size, frames_, transforms, macs
+
+    def flops(self, fft_shape, count) -> int:
+        """Conventional flop count: `2.5 n log2 n` per real transform, 8 per complex MAC."""
+        size, _, transforms, macs = self._counts(fft_shape, count)
+        per_transform = 2.5 * size * math.log2(max(size, 2)) * (2 if self.complex_ else 1)
+        return int(transforms * per_transform + 8 * macs)
+
+    def seconds(self, fft_shape, count) -> float:
+        costs = self.costs
+        size, frames_, transforms, macs = self._counts(fft_shape, count)
+        reals = size * (2 if self.complex_ else 1)
+        large = reals * self.item_bytes > costs.cache_bytes * (2 if self.complex_ else 1)
+        per_sample = costs.transform_large if large else costs.transform
+        moved = frames_ * size * (self.channels + self.filters)
+        if any(c > 1 for c in count):
+            moved *= 2  # framing and unframing copies
+        chunks = 1 + frames_ * self.frame_bytes(fft_shape) // self.limit
+        nanoseconds = (
+            transforms * reals * math.log2(max(size, 2)) * per_sample
+            + macs * costs.mix
+            + moved * costs.copy
+            + chunks * costs.call
+        )
+        return nanoseconds * 1e-9
+
+
+# ---------------------------------------------------------------------------- transforms
+
+
+class _Transforms:
+    """Forward and inverse n-d transforms over the trailing axes: native or `xp.fft`."""
+
+    def __init__(self, xp: ModuleType, complex_: bool):
+        self.complex = complex_
+        forward, inverse = ("fftn", "ifftn") if complex_ else ("rfftn", "irfftn")
+        self._forward = backends.native(xp, forward) or _generic(xp, forward)
+        self._inverse = backends.native(xp, inverse) or _generic(xp, inverse)
+
+    def forward(self, x, shape: tuple[int, ...]):
+        return self._forward(x, shape, tuple(range(x.ndim - len(shape), x.ndim)))
+
+    def inverse(self, x, shape: tuple[int, ...]):
+        return self._inverse(x, shape, tuple(range(x.ndim - len(shape), x.ndim)))
+
+
+def _generic(xp: ModuleType, name: str):
+    function = getattr(xp.fft, name)
+    return lambda x, shape, axes: function(x, s=shape, axes=axes)
+
+
+@functools.lru_cache(maxsize=64)
+def fast_length_for(xp: ModuleType, complex_: bool) -> FastLength:
+    """The fast-FFT-length rule of namespace `xp` (native if its backend has one)."""
+    native = backends.native(xp, "fast_fft_length")
+    if native is None:
+        return smooth_length
+    return functools.partial(native, real=not complex_)
+
+
+# ---------------------------------------------------------------------------- the path
+
+
+def conv_fft(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]):
+    """Convolution of a padded `(N, C, *S)` input by FFT; returns `(N, F, *out_spatial)`."""
+    n, channels = x.shape[0], x.shape[1]
+    filters = weight.shape[0]
+    complex_ = xp.isdtype(x.dtype, "complex floating")
+    if n == 0 or channels == 0 or filters == 0:
+        return xp.zeros((n, filters, *out_spatial), dtype=x.dtype, device=device(x))
+    geometry = fft_geometry(
+        spec,
+        n,
+        channels,
+        filters,
+        tuple(out_spatial),
+        item_bytes=itemsize(xp, x.dtype),
+        complex_=complex_,
+        limit=get_workspace_limit(),
+        fast_length=fast_length_for(xp, complex_),
+    )
+    transforms = _Transforms(xp, complex_)
+    x = _split_input(xp, x, spec, geometry)
+    kernel = _split_kernel(xp, weight, spec, geometry)
+    spectrum = _kernel_spectrum(xp, kernel, spec.groups, geometry, transforms)
+
+    def tiles():
+        for region in tile_regions((n, *geometry.blocks), geometry.chunk):
+            batch, block_region = region[0], region[1:]
+            window = tuple(
+                slice(r.start * b, min(r.stop * b + q - 1, m))
+                for r, b, q, m in zip(
+                    block_region, geometry.block, geometry.taps, geometry.length, strict=True
+                )
+            )
+            source = x[(batch, slice(None), *window)]
+            counts = tuple(r.stop - r.start for r in block_region)
+            block = _blocks(xp, source, spectrum, spec.groups, geometry, counts, transforms)
+            out_region = tuple(
+                slice(r.start * b, min(r.stop * b, o))
+                for r, b, o in zip(block_region, geometry.block, geometry.out, strict=True)
+            )
+            sizes = tuple(s.stop - s.start for s in out_region)
+            block = block[(slice(None), slice(None), *(slice(0, s) for s in sizes))]
+            yield (batch, slice(None), *out_region), block
+
+    return assemble(xp, (n, filters, *geometry.out), x.dtype, tiles())
+
+
+def _split_input(xp: ModuleType, x, spec: ConvSpec, geometry: FFTGeometry):
+    """Polyphase components of the input as extra channels `(N, C * phases, *length)`."""
+    for axis, (s, phases, m) in enumerate(
+        zip(spec.stride, geometry.phases, geometry.length, strict=True), start=2
+    ):
+        if s == 1:
+            x = fit(xp, x, axis, m)
+            continue
+        x = fit(xp, x, axis, m * s)
+        parts = [x[(slice(None),) * axis + (slice(p, p + (m - 1) * s + 1, s),)] for p in phases]
+        x = _merge_channels(xp, xp.stack(parts, axis=2))
+    return x
+
+
+def _split_kernel(xp: ModuleType, weight, spec: ConvSpec, geometry: FFTGeometry):
+    """The dilated kernel's polyphase components `(F, C/g * phases, *taps)`."""
+    w = weight
+    for i in range(spec.rank):
+        axis, d, s = 2 + i, spec.dilation[i], spec.stride[i]
+        if d > 1:  # k taps, d - 1 zeros after each, the trailing zeros cut off
+            zeros = xp.zeros(w.shape, dtype=w.dtype, device=device(w))
+            w = xp.stack([w] + [zeros] * (d - 1), axis=axis + 1)
+            w = xp.reshape(w, (*w.shape[:axis], -1, *w.shape[axis + 2 :]))
+            w = fit(xp, w, axis, spec.dilated_kernel[i])
+        if s > 1:
+            q = geometry.taps[i]
+            w = fit(xp, w, axis, q * s)
+            parts = [
+                w[(slice(None),) * axis + (slice(p, p + (q - 1) * s + 1, s),)]
+                for p in geometry.phases[i]
+            ]
+            w = _merge_channels(xp, xp.stack(parts, axis=2))
+    return w
+
+
+def _merge_channels(xp: ModuleType, x):
+    """`(N, C, P, *S)` -> `(N, C * P, *S)`, phases varying fastest within each channel."""
+    return xp.reshape(x, (x.shape[0], x.shape[1] * x.shape[2], *x.shape[3:]))
+
+
+def _kernel_spectrum(xp: ModuleType, kernel, groups: int, geometry, transforms: _Transforms):
+    """Conjugate kernel spectrum `(groups, F/g, C'/g, bins)`, laid out for the mixing route.
+
+    Conjugation turns the transform's convolution into the correlation we want. For the
+    matmul route the layout is `(groups, bins, F/g, C'/g)`.
+    """
+    filters, per_group = kernel.shape[0], kernel.shape[1]
+    if transforms.complex:  # conj(fft(conj(w))): the spectrum of w read backwards
+        spectrum = xp.conj(transforms.forward(xp.conj(kernel), geometry.fft_shape))
+    else:
+        spectrum = xp.conj(transforms.forward(kernel, geometry.fft_shape))
+    spectrum = xp.reshape(spectrum, (groups, filters // groups, per_group, -1))
+    if per_group > _SUM_OF_PRODUCTS_CHANNELS:
+        spectrum = xp.permute_dims(spectrum, (0, 3, 1, 2))
+    return spectrum
+
+
+def _blocks(xp: ModuleType, x, spectrum, groups: int, geometry, counts, transforms):
+    """Outputs of `counts` overlap-save frames per dimension of the window `x`.
+
+    Returns `(n, F, *(count * block))`.
+    """
+    n, channels, rank = x.shape[0], x.shape[1], len(counts)
+    blocked = any(c > 1 for c in counts)
+    if blocked:
+        for i, (count, block, frame) in enumerate(
+            zip(counts, geometry.block, geometry.frame, strict=True)
+        ):
+            x = frames(xp, x, 2 + 2 * i, count, block, frame)  # (n, C', c1, f1, c2, f2 ...)
+        order = (0, *range(2, 2 + 2 * rank, 2), 1, *range(3, 3 + 2 * rank, 2))
+        x = xp.reshape(xp.permute_dims(x, order), (-1, channels, *geometry.frame))
+    # frames as the batch: (n * prod(counts), C', *frame)
+    y = _mix(xp, transforms.forward(x, geometry.fft_shape), spectrum, groups)
+    y = transforms.inverse(y, geometry.fft_shape)
+    keep = geometry.block  # the whole output when unblocked
+    y = y[(slice(None), slice(None), *(slice(0, b) for b in keep))]
+    if not blocked:
+        return y
+    filters = y.shape[1]
+    y = xp.reshape(y, (n, *counts, filters, *keep))
+    order = (0, rank + 1, *(i for d in range(rank) for i in (1 + d, rank + 2 + d)))
+    y = xp.permute_dims(y, order)  # (n, F, c1, b1, c2, b2 ...)
+    return xp.reshape(y, (n, filters, *(c * b for c, b in zip(counts, keep, strict=True))))
+
+
+def _mix(xp: ModuleType, spectrum_x, spectrum_w, groups: int):
+    """Per-group channel mixing of spectra: `(n, C', *bins)` -> `(n, F, *bins)`."""
+    n, channels, bins = spectrum_x.shape[0], spectrum_x.shape[1], spectrum_x.shape[2:]
+    per_group = channels // groups
+    flat = xp.reshape(spectrum_x, (n, groups, per_group, -1))
+    if per_group > _SUM_OF_PRODUCTS_CHANNELS:  # w: (g, K, F/g, C'/g)
+        lhs = xp.permute_dims(flat, (1, 3, 2, 0))  # (g, K, C'/g, n)
+        y = xp.matmul(spectrum_w, lhs)  # (g, K, F/g, n)
+        y = xp.permute_dims(y, (3, 0, 2, 1))  # (n, g, F/g, K)
+    else:  # w: (g, F/g, C'/g, K)
+        y = None
+        for c in range(per_group):
+            term = flat[:, :, c : c + 1, :] * spectrum_w[:, :, c, :]
+            y = term if y is None else y + term
+    return xp.reshape(y, (n, -1, *bins))
