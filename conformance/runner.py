@@ -1,0 +1,158 @@
+"""Run cases through xconv and the peers, compare, and collect one result per pair."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import semantics, subject
+from .cases import Case, make_arrays
+from .peers import Unsupported, load_peer, peer_status
+
+_EPS = {
+    "float16": float(np.finfo(np.float16).eps),
+    "float32": float(np.finfo(np.float32).eps),
+    "complex64": float(np.finfo(np.float32).eps),
+    "float64": float(np.finfo(np.float64).eps),
+    "complex128": float(np.finfo(np.float64).eps),
+}
+
+
+@dataclass
+class Result:
+    """One comparison of xconv with one peer on one case."""
+
+    case: str
+    dialect: str
+    peer: str
+    status: str  # pass | fail | unsupported
+    max_abs_err: float | None = None
+    tolerance: float | None = None
+    reason: str = ""
+    op: str = ""
+    rank: int = 0
+    dtype: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def tolerance(case: Case, magnitude: float) -> float:
+    """Absolute tolerance: rounding of a `reduction`-term sum in the case's dtype.
+
+    `16 eps sqrt(K) max(1, |y|)`: a sum of K terms accumulates errors that grow like
+    sqrt(K) ulps of the result's magnitude; 16 leaves room for different summation orders
+    and for float16 results rounded once more from float32 accumulators.
+    """
+    return 16 * _EPS[case.dtype] * math.sqrt(case.reduction) * max(1.0, magnitude)
+
+
+def compare(case: Case, ours: dict, theirs: dict) -> tuple[str, float | None, float | None, str]:
+    """`(status, max_abs_err, tolerance, reason)` over the keys both sides produced."""
+    worst, tol_used, problems = 0.0, None, []
+    compared = 0
+    for key, expected in theirs.items():
+        if key not in ours:
+            if key == "grad_bias" and not case.bias:
+                continue
+            problems.append(f"xconv produced no {key}")
+            continue
+        got = ours[key]
+        compared += 1
+        if not isinstance(expected, np.ndarray):  # a shape or a count
+            if tuple(np.atleast_1d(got)) != tuple(np.atleast_1d(expected)):
+                problems.append(f"{key}: xconv {got}, peer {expected}")
+            continue
+        if got.shape != expected.shape:
+            problems.append(f"{key} shape: xconv {got.shape}, peer {expected.shape}")
+            continue
+        a = got.astype(np.complex128 if np.iscomplexobj(got) else np.float64)
+        b = expected.astype(np.complex128 if np.iscomplexobj(expected) else np.float64)
+        err = float(np.max(np.abs(a - b))) if a.size else 0.0
+        tol = tolerance(case, float(np.max(np.abs(b))) if b.size else 0.0)
+        if not np.isfinite(err) or err > tol:
+            problems.append(f"{key}: max abs error {err:.3g} > tolerance {tol:.3g}")
+        if tol_used is None or err / tol > worst / tol_used:
+            worst, tol_used = err, tol
+    if not compared:
+        problems.append("nothing to compare")
+    status = "fail" if problems else "pass"
+    return status, worst if tol_used is not None else None, tol_used, "; ".join(problems)
+
+
+def _short(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    return text if len(text) < 400 else text[:397] + "..."
+
+
+def run_case(case: Case, peers: Iterable[str]) -> Iterator[Result]:
+    """Compare xconv with each peer on `case` (call `subject.check_available` first)."""
+    base = {"case": case.id, "dialect": case.dialect, "op": case.op}
+    base.update(rank=case.rank, dtype=case.dtype)
+    out_shape = semantics.output_shape(case) if case.gradient else None
+    arrays = make_arrays(case, out_shape)
+    try:
+        ours = subject.run(case, arrays)
+        our_error = None
+    except subject.NotAvailable:
+        raise
+    except Exception as error:  # the subject failing is a result, not a crash
+        ours, our_error = {}, f"xconv raised {_short(error)}"
+    for name in peers:
+        start = time.perf_counter()
+        try:
+            theirs = load_peer(name).run(case, arrays)
+        except Unsupported as why:
+            yield Result(**base, peer=name, status="unsupported", reason=str(why))
+            continue
+        except Exception as error:
+            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+            reason = f"{name} raised {detail[:400]}"
+            if our_error:
+                reason = f"{our_error}; {reason}"
+            yield Result(**base, peer=name, status="fail", reason=reason)
+            continue
+        seconds = time.perf_counter() - start
+        if our_error:
+            yield Result(**base, peer=name, status="fail", reason=our_error, seconds=seconds)
+            continue
+        status, err, tol, reason = compare(case, ours, theirs)
+        yield Result(**base, peer=name, status=status, max_abs_err=err, tolerance=tol,
+                     reason=reason, seconds=seconds)  # fmt: skip
+
+
+@dataclass
+class Run:
+    """Everything one run produced."""
+
+    peers: dict[str, str | None]  # name -> version (None: not installed)
+    results: list[Result]
+    skipped: list[dict]  # cases this checkout of xconv cannot run yet, with why
+    seconds: float
+
+
+def run_all(cases: Iterable[Case], peers: Iterable[str], progress=None) -> Run:
+    """Run every case against every installed peer among `peers`."""
+    start = time.perf_counter()
+    versions, installed = {}, []
+    for name in peers:
+        version, _ = peer_status(name)
+        versions[name] = version
+        if version is not None:
+            installed.append(name)
+    results, skipped = [], []
+    for case in cases:
+        try:
+            subject.check_available(case)
+            results.extend(run_case(case, installed))
+        except subject.NotAvailable as why:
+            skipped.append({"case": case.id, "dialect": case.dialect, "reason": str(why)})
+        if progress is not None:
+            progress(case)
+    return Run(versions, results, skipped, time.perf_counter() - start)
