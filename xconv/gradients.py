@@ -223,7 +223,7 @@ def _runs(sources: list[int], before: int, n: int):
 
 
 def _take(a, axis: int, start: int, stop: int):
-    return a[(*(slice(None),) * axis, slice(start, stop))]
+    return a[(*(slice(None),) * axis, slice(start, stop), ...)]
 
 
 def _weight_algorithm(spec: ConvSpec, algorithm: str) -> str:
