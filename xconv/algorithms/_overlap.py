@@ -14,6 +14,8 @@ from types import ModuleType
 
 from array_api_compat import device
 
+from .. import backends
+
 
 def fit(xp: ModuleType, x, axis: int, length: int):
     """`x` cropped or zero-padded at the end of `axis` to `length` samples."""
@@ -46,3 +48,35 @@ def frames(xp: ModuleType, x, axis: int, count: int, hop: int, frame: int):
     ]
     framed = rows[0] if pieces == 1 else xp.concat(rows, axis=axis + 1)
     return fit(xp, framed, axis + 1, frame)
+
+
+def overlap_frames(xp: ModuleType, x, counts, hop, frame):
+    """Overlap-save frames of `(n, C, *S)` as `(n, *counts, C, *frame)`, maybe a strided view.
+
+    Frame `(i1, i2, ...)` starts at sample `(i1 * hop1, i2 * hop2, ...)`; the NumPy backend
+    builds them as a view where the input is long enough.
+    """
+    native = backends.native(xp, "overlap_frames")
+    if native is not None:
+        return native(x, counts, hop, frame)
+    n, channels, rank = x.shape[0], x.shape[1], len(counts)
+    if all(c == 1 for c in counts):
+        return xp.reshape(x, (n, *(1,) * rank, channels, *x.shape[2:]))
+    for i in range(rank):
+        x = frames(xp, x, 2 + 2 * i, counts[i], hop[i], frame[i])  # (n, C, c1, f1, c2, f2 ...)
+    return xp.permute_dims(x, (0, *range(2, 2 + 2 * rank, 2), 1, *range(3, 3 + 2 * rank, 2)))
+
+
+def overlap_join(xp: ModuleType, y, counts, block):
+    """The first `block` outputs of each frame of `(n, *counts, F, *L)`, joined: `(n, F, *O)`.
+
+    `O = counts * block` per dimension.
+    """
+    rank = len(counts)
+    y = y[(..., *(slice(0, b) for b in block))]
+    n, filters = y.shape[0], y.shape[rank + 1]
+    if any(c > 1 for c in counts):  # (n, c1, c2, F, b1, b2) -> (n, F, c1, b1, c2, b2)
+        y = xp.permute_dims(
+            y, (0, rank + 1, *(i for d in range(rank) for i in (1 + d, rank + 2 + d)))
+        )
+    return xp.reshape(y, (n, filters, *(c * b for c, b in zip(counts, block, strict=True))))

@@ -74,7 +74,7 @@ from .._arrays import itemsize
 from ..config import get_workspace_limit
 from ..spec import ConvSpec
 from ._fft_sizes import FastLength, candidate_lengths, smooth_length
-from ._overlap import fit, frames
+from ._overlap import fit, overlap_frames, overlap_join
 from .gemm import assemble, plan_tiles, tile_regions
 
 # frequency-domain mixing: up to this many input channels per group, a sum of
@@ -86,15 +86,18 @@ _SUM_OF_PRODUCTS_CHANNELS = 4
 class FFTCosts:
     """Modelled nanoseconds per unit of FFT-path work (see `xconv.planner` for how measured).
 
-    `transform` is per real sample per `log2` of the transform size, for transforms whose
-    frame fits `cache_bytes`; bigger frames cost `transform_large`. Complex samples count
-    as two real ones. `mix` is per complex multiply-add of the channel mixing, `copy` per
-    element moved by framing, phase splitting or layout changes, `call` per chunk.
+    A transform of `size` real samples costs, per sample, `transform * log2(size)`, plus
+    `axis_pass` for each axis beyond the first (strided passes), plus `long_line` when an
+    axis is longer than `line_cache_bytes` (its 1-d transforms leave the cache). Complex
+    samples count as two real ones. `mix` is per complex multiply-add of the channel
+    mixing, `copy` per element moved by framing, phase splitting or layout changes,
+    `call` per chunk (Python and allocation overhead).
     """
 
-    transform: float = 0.12
-    transform_large: float = 0.26
-    cache_bytes: int = 256 * 2**10
+    transform: float = 0.115
+    axis_pass: float = 0.8
+    long_line: float = 2.4
+    line_cache_bytes: int = 512 * 2**10
     mix: float = 0.35
     copy: float = 0.25
     call: float = 60_000.0
@@ -170,6 +173,7 @@ def fft_geometry(
     length = tuple(o + q - 1 for o, q in zip(out_spatial, taps, strict=True))
     work = _Work(
         batch=batch,
+        taps=taps,
         channels=channels * math.prod(len(p) for p in phases),
         filters=filters,
         groups=spec.groups,
@@ -216,6 +220,7 @@ class _Work:
     """The cost and memory model of the FFT path for one problem (see `FFTCosts`)."""
 
     batch: int
+    taps: tuple[int, ...]
     channels: int  # after the phase split
     filters: int
     groups: int
@@ -237,7 +242,11 @@ class _Work:
         size = math.prod(fft_shape)
         frames_ = self.batch * math.prod(count)
         transforms = frames_ * (self.channels + self.filters)
-        transforms += self.channels // self.groups * self.filters  # the kernel's
+        # the kernel's, axis by axis from the last: axis i runs on prod(q[:i] / L[:i]) of
+        # the lines of a full transform and is about 1/rank of its work
+        ratios = [q / n for q, n in zip(self.taps, fft_shape, strict=True)]
+        padded = sum(math.prod(ratios[:i]) for i in range(len(ratios))) / len(ratios)
+        transforms += self.channels // self.groups * self.filters * padded
         last = fft_shape[-1]
         bins = size if self.complex_ else size // last * (last // 2 + 1)
         macs = frames_ * bins * self.channels // self.groups * self.filters
@@ -247,20 +256,22 @@ class _Work:
         """Conventional flop count: `2.5 n log2 n` per real transform, 8 per complex MAC."""
         size, _, transforms, macs = self._counts(fft_shape, count)
         per_transform = 2.5 * size * math.log2(max(size, 2)) * (2 if self.complex_ else 1)
-        return int(transforms * per_transform + 8 * macs)
+        return int(transforms * per_transform + 8 * macs)  # transforms may be fractional
 
     def seconds(self, fft_shape, count) -> float:
         costs = self.costs
         size, frames_, transforms, macs = self._counts(fft_shape, count)
         reals = size * (2 if self.complex_ else 1)
-        large = reals * self.item_bytes > costs.cache_bytes * (2 if self.complex_ else 1)
-        per_sample = costs.transform_large if large else costs.transform
+        per_sample = costs.transform * math.log2(max(size, 2))
+        per_sample += costs.axis_pass * (len(fft_shape) - 1)
+        if max(fft_shape) * self.item_bytes > costs.line_cache_bytes:
+            per_sample += costs.long_line
         moved = frames_ * size * (self.channels + self.filters)
         if any(c > 1 for c in count):
             moved *= 2  # framing and unframing copies
         chunks = 1 + frames_ * self.frame_bytes(fft_shape) // self.limit
         nanoseconds = (
-            transforms * reals * math.log2(max(size, 2)) * per_sample
+            transforms * reals * per_sample
             + macs * costs.mix
             + moved * costs.copy
             + chunks * costs.call
@@ -279,9 +290,22 @@ class _Transforms:
         forward, inverse = ("fftn", "ifftn") if complex_ else ("rfftn", "irfftn")
         self._forward = backends.native(xp, forward) or _generic(xp, forward)
         self._inverse = backends.native(xp, inverse) or _generic(xp, inverse)
+        self._complex_forward = backends.native(xp, "fftn") or _generic(xp, "fftn")
 
     def forward(self, x, shape: tuple[int, ...]):
         return self._forward(x, shape, tuple(range(x.ndim - len(shape), x.ndim)))
+
+    def forward_padded(self, x, shape: tuple[int, ...]):
+        """`forward` of an array much smaller than `shape`, one axis at a time from the last.
+
+        The zero padding of the leading axes is never transformed: for a `k x k` kernel
+        in an `L x L` transform this does `k + L/2` 1-d transforms instead of `L + L/2`.
+        """
+        rank = len(shape)
+        x = self._forward(x, shape[-1:], (x.ndim - 1,))
+        for axis in range(rank - 2, -1, -1):
+            x = self._complex_forward(x, shape[axis : axis + 1], (x.ndim - rank + axis,))
+        return x
 
     def inverse(self, x, shape: tuple[int, ...]):
         return self._inverse(x, shape, tuple(range(x.ndim - len(shape), x.ndim)))
@@ -398,9 +422,8 @@ def _kernel_spectrum(xp: ModuleType, kernel, groups: int, geometry, transforms: 
     """
     filters, per_group = kernel.shape[0], kernel.shape[1]
     if transforms.complex:  # conj(fft(conj(w))): the spectrum of w read backwards
-        spectrum = xp.conj(transforms.forward(xp.conj(kernel), geometry.fft_shape))
-    else:
-        spectrum = xp.conj(transforms.forward(kernel, geometry.fft_shape))
+        kernel = xp.conj(kernel)
+    spectrum = xp.conj(transforms.forward_padded(kernel, geometry.fft_shape))
     spectrum = xp.reshape(spectrum, (groups, filters // groups, per_group, -1))
     if per_group > _SUM_OF_PRODUCTS_CHANNELS:
         spectrum = xp.permute_dims(spectrum, (0, 3, 1, 2))
@@ -412,27 +435,14 @@ def _blocks(xp: ModuleType, x, spectrum, groups: int, geometry, counts, transfor
 
     Returns `(n, F, *(count * block))`.
     """
-    n, channels, rank = x.shape[0], x.shape[1], len(counts)
-    blocked = any(c > 1 for c in counts)
-    if blocked:
-        for i, (count, block, frame) in enumerate(
-            zip(counts, geometry.block, geometry.frame, strict=True)
-        ):
-            x = frames(xp, x, 2 + 2 * i, count, block, frame)  # (n, C', c1, f1, c2, f2 ...)
-        order = (0, *range(2, 2 + 2 * rank, 2), 1, *range(3, 3 + 2 * rank, 2))
-        x = xp.reshape(xp.permute_dims(x, order), (-1, channels, *geometry.frame))
-    # frames as the batch: (n * prod(counts), C', *frame)
-    y = _mix(xp, transforms.forward(x, geometry.fft_shape), spectrum, groups)
-    y = transforms.inverse(y, geometry.fft_shape)
-    keep = geometry.block  # the whole output when unblocked
-    y = y[(slice(None), slice(None), *(slice(0, b) for b in keep))]
-    if not blocked:
-        return y
-    filters = y.shape[1]
-    y = xp.reshape(y, (n, *counts, filters, *keep))
-    order = (0, rank + 1, *(i for d in range(rank) for i in (1 + d, rank + 2 + d)))
-    y = xp.permute_dims(y, order)  # (n, F, c1, b1, c2, b2 ...)
-    return xp.reshape(y, (n, filters, *(c * b for c, b in zip(counts, keep, strict=True))))
+    n, channels = x.shape[0], x.shape[1]
+    framed = overlap_frames(xp, x, counts, geometry.block, geometry.frame)
+    spectrum_x = transforms.forward(framed, geometry.fft_shape)  # (n, *counts, C', *bins)
+    bins = spectrum_x.shape[2 + len(counts) :]
+    y = _mix(xp, xp.reshape(spectrum_x, (-1, channels, *bins)), spectrum, groups)
+    y = transforms.inverse(y, geometry.fft_shape)  # (n * prod(counts), F, *fft_shape)
+    y = xp.reshape(y, (n, *counts, *y.shape[1:]))
+    return overlap_join(xp, y, counts, geometry.block)
 
 
 def _mix(xp: ModuleType, spectrum_x, spectrum_w, groups: int):

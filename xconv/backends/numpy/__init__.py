@@ -1,7 +1,7 @@
 """The NumPy backend: each name here replaces the generic operation of the same name."""
 
 from ._arrays import assemble, im2col, pad
-from ._fft import fast_fft_length, fftn, ifftn, irfftn, rfftn
+from ._fft import fast_fft_length, fftn, ifftn, irfftn, overlap_frames, rfftn
 
 __all__ = [
     "assemble",
@@ -10,6 +10,7 @@ __all__ = [
     "ifftn",
     "im2col",
     "irfftn",
+    "overlap_frames",
     "pad",
     "rfftn",
 ]
