@@ -1,0 +1,95 @@
+"""`parse(text)`: a layer written in Wolfram Language, MATLAB or Keras, as that dialect's layer.
+
+The text is read, never evaluated: only the constructor call each dialect uses for a
+convolution layer, with literal arguments (see `_syntax`).
+
+>>> layer = parse("convolution2dLayer([3 5], 16, 'Stride', 2, 'Padding', 'same')")
+>>> type(layer).__name__, layer.FilterSize
+('Convolution2DLayer', (3, 5))
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import keras, matlab, wolfram
+from ._layer import CompatLayer
+from ._syntax import LayerCall, LayerSyntaxError, read_keras, read_matlab, read_wolfram
+
+__all__ = ["LayerSyntaxError", "detect_dialect", "parse", "read"]
+
+_WOLFRAM = ("ConvolutionLayer",)
+_MATLAB = (
+    "convolution1dLayer",
+    "convolution2dLayer",
+    "convolution3dLayer",
+    "groupedConvolution2dLayer",
+    "transposedConv1dLayer",
+    "transposedConv2dLayer",
+    "transposedConv3dLayer",
+)
+_KERAS_ALIASES = {f"Convolution{r}D": f"Conv{r}D" for r in (1, 2, 3)} | {
+    f"Convolution{r}DTranspose": f"Conv{r}DTranspose" for r in (1, 2, 3)
+}
+_KERAS = (*keras.__all__, *_KERAS_ALIASES)
+_KERAS_PREFIXES = ("", "layers.", "keras.layers.", "tf.keras.layers.", "tensorflow.keras.layers.")
+
+_HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(.?)")
+
+
+def detect_dialect(text: str) -> str:
+    """`"wolfram"`, `"matlab"` or `"keras"`, from the constructor the text calls."""
+    match = _HEAD.match(text)
+    name, bracket = (match.group(1), match.group(2)) if match else ("", "")
+    if name in _WOLFRAM and bracket == "[":
+        return "wolfram"
+    if name in _MATLAB and bracket == "(":
+        return "matlab"
+    prefix, _, short = name.rpartition(".")
+    if short in _KERAS and (prefix + "." if prefix else "") in _KERAS_PREFIXES and bracket == "(":
+        return "keras"
+    raise LayerSyntaxError(
+        "not a convolution layer xconv knows: expected a Wolfram ConvolutionLayer[...], a "
+        "MATLAB constructor such as convolution2dLayer(...), or a Keras layer such as "
+        "Conv2D(...)",
+        (match.start(1) + 1) if match else 1,
+    )
+
+
+def read(text: str) -> LayerCall:
+    """The constructor call in `text`, read but not built."""
+    dialect = detect_dialect(text)
+    if dialect == "wolfram":
+        call = read_wolfram(text)
+        return LayerCall(call.dialect, call.name, _rules(call.args), _rules(call.options))
+    if dialect == "matlab":
+        name = _HEAD.match(text).group(1)
+        return read_matlab(text, positional=3 if name == "groupedConvolution2dLayer" else 2)
+    return read_keras(text)
+
+
+def parse(text: str) -> CompatLayer:
+    """Build the layer that `text` writes, in its own dialect.
+
+    Raises `LayerSyntaxError` (a ValueError naming the column) for text that is not a
+    layer, and the dialect's own errors for options it rejects.
+    """
+    call = read(text)
+    if call.dialect == "wolfram":
+        return wolfram.ConvolutionLayer(*call.args, **call.options)
+    if call.dialect == "matlab":
+        return getattr(matlab, call.name)(*call.args, **call.options)
+    return getattr(keras, _KERAS_ALIASES.get(call.name, call.name))(*call.args, **call.options)
+
+
+def _rules(value):
+    """Wolfram lists of rules (`{"Weights" -> 0}`) become dicts, recursively."""
+    if isinstance(value, dict):
+        return {k: _rules(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_rules(v) for v in value)
+    if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {k: _rules(v) for k, v in value}
+        return [_rules(v) for v in value]
+    return value
