@@ -1,0 +1,170 @@
+"""What every dialect layer shares: a canonical `ConvSpec`, canonical weights, one call path.
+
+A dialect layer keeps its weights in its own layout and converts them on the way in and
+out; the convolution itself always runs through `xconv.conv` / `xconv.conv_transpose`
+with the layer's `.spec`. Nothing here knows a dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._arrays import array_namespace
+from ..spec import ConvSpec
+
+
+class TranslationError(ValueError):
+    """A layer that the target dialect cannot express; the message suggests the nearest form."""
+
+
+class CompatLayer:
+    """Base of the dialect layers: `.spec`, `canonical_weights()` and `portable()`.
+
+    Subclasses implement `spec` and `canonical_weights`; `portable()` lists what else
+    (names, learning-rate factors, regularizers, ...) a translation may carry over.
+    """
+
+    dialect: ClassVar[str] = ""
+
+    @property
+    def spec(self) -> ConvSpec:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def canonical_weights(self) -> tuple[Any, Any]:  # pragma: no cover - abstract
+        """`(weight, bias)` in xconv's layout: `(F, C/g, *k)` (transposed `(C, F/g, *k)`)
+        and `(F,)`; the bias is None when the layer has none."""
+        raise NotImplementedError
+
+    def portable(self) -> dict[str, Any]:
+        """Attributes besides the convolution that a translation may carry over."""
+        return {}
+
+
+# -- arrays -----------------------------------------------------------------------------
+
+
+def namespace(x) -> ModuleType:
+    """The array-API namespace of `x` (NumPy for Python lists and scalars)."""
+    if not hasattr(x, "shape"):
+        x = np.asarray(x)
+    return array_namespace(x)
+
+
+def like(array, ref):
+    """`array` converted to the namespace and device of `ref` (no copy when it already is)."""
+    if array is None:
+        return None
+    xp = namespace(ref)
+    try:
+        if namespace(array) is xp:
+            return array
+    except TypeError:
+        pass
+    device = getattr(ref, "device", None)
+    kwargs = {} if device is None or isinstance(ref, np.ndarray) else {"device": device}
+    try:
+        return xp.asarray(array, **kwargs)
+    except (TypeError, ValueError, RuntimeError):
+        return xp.asarray(to_numpy(array), **kwargs)
+
+
+def to_numpy(array) -> np.ndarray:
+    """A NumPy copy or view of any array (via `__array__`, DLPack or `.get()` for CuPy)."""
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "get") and type(array).__module__.startswith("cupy"):
+        return array.get()
+    try:
+        return np.asarray(array)
+    except (TypeError, ValueError, RuntimeError):
+        return np.from_dlpack(array)
+
+
+def permute(array, axes: Sequence[int]):
+    """`permute_dims` in the array's own namespace."""
+    return namespace(array).permute_dims(array, tuple(axes))
+
+
+def reshape(array, shape: Sequence[int]):
+    """`reshape` in the array's own namespace."""
+    return namespace(array).reshape(array, tuple(shape))
+
+
+def shape_of(array) -> tuple[int, ...]:
+    return tuple(int(n) for n in array.shape)
+
+
+def as_float_array(value, dtype: str = "float32"):
+    """Arrays stay in their namespace; nested lists and scalars become NumPy `dtype`."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return value
+    return np.asarray(value, dtype=dtype)
+
+
+# -- the one call path ------------------------------------------------------------------
+
+
+def run(spec: ConvSpec, x, weight, bias=None, *, algorithm: str = "auto"):
+    """Apply the convolution that `spec` describes to canonical-layout arrays.
+
+    `x` follows `spec.channels_last`; the weights are moved to `x`'s namespace and device.
+    """
+    from .. import conv
+
+    weight = like(weight, x)
+    bias = like(bias, x)
+    if spec.transposed:
+        from .. import conv_transpose
+
+        return conv_transpose(
+            x,
+            weight,
+            bias,
+            stride=spec.stride,
+            padding=spec.padding,
+            output_padding=spec.output_padding,
+            dilation=spec.dilation,
+            groups=spec.groups,
+            channels_last=spec.channels_last,
+            algorithm=algorithm,
+        )
+    return conv(
+        x,
+        weight,
+        bias,
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        padding_mode=spec.padding_mode,
+        padding_value=spec.padding_value,
+        channels_last=spec.channels_last,
+        algorithm=algorithm,
+    )
+
+
+def cast(x, dtype_name: str):
+    """`x` cast to the floating dtype called `dtype_name` in its own namespace."""
+    xp = namespace(x)
+    dtype = getattr(xp, dtype_name)
+    return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+def check_numeric(x, message: str):
+    """`x` as an array; `message` (a TypeError) when it is not numeric data."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        xp = namespace(x)
+        if not xp.isdtype(x.dtype, ("integral", "real floating", "complex floating")):
+            raise TypeError(f"{message}, got an array of dtype {x.dtype}")
+        return x
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{message}, got {x!r}") from error
+    if array.dtype.kind not in "iufc":
+        raise TypeError(f"{message}, got {x!r}")
+    return array
