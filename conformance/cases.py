@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 CASES_DIR = Path(__file__).parent / "cases"
 DIALECTS = ("canonical", "wolfram", "matlab", "keras")

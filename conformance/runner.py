@@ -97,6 +97,9 @@ def run_case(case: Case, peers: Iterable[str]) -> Iterator[Result]:
     base.update(rank=case.rank, dtype=case.dtype)
     out_shape = semantics.output_shape(case) if case.gradient else None
     arrays = make_arrays(case, out_shape)
+    if "error" in case.expect:  # a documented error: only the pages can say
+        yield _expected_error(case, arrays, base, peers)
+        return
     try:
         ours = subject.run(case, arrays)
         our_error = None
@@ -104,6 +107,8 @@ def run_case(case: Case, peers: Iterable[str]) -> Iterator[Result]:
         raise
     except Exception as error:  # the subject failing is a result, not a crash
         ours, our_error = {}, f"xconv raised {_short(error)}"
+    if "output" in ours:
+        ours["output_shape"] = ours["output"].shape
     for name in peers:
         start = time.perf_counter()
         try:
@@ -125,6 +130,21 @@ def run_case(case: Case, peers: Iterable[str]) -> Iterator[Result]:
         status, err, tol, reason = compare(case, ours, theirs)
         yield Result(**base, peer=name, status=status, max_abs_err=err, tolerance=tol,
                      reason=reason, seconds=seconds)  # fmt: skip
+
+
+def _expected_error(case: Case, arrays, base: dict, peers: Iterable[str]) -> Result:
+    wanted = case.expect["error"]
+    if "pages" not in peers:
+        return Result(**base, peer="pages", status="unsupported", reason="pages not selected")
+    try:
+        subject.run(case, arrays)
+    except subject.NotAvailable:
+        raise
+    except Exception as error:
+        if type(error).__name__ == wanted or wanted in {c.__name__ for c in type(error).__mro__}:
+            return Result(**base, peer="pages", status="pass", reason=f"raised {_short(error)}")
+        return Result(**base, peer="pages", status="fail", reason=f"raised {_short(error)}")
+    return Result(**base, peer="pages", status="fail", reason=f"xconv did not raise {wanted}")
 
 
 @dataclass

@@ -14,7 +14,9 @@ Pair = tuple[int, int]
 
 def extents(case: Case) -> tuple[int, ...]:
     """Dilated kernel extents `(k - 1) * d + 1`."""
-    return tuple((k - 1) * d + 1 for k, d in zip(case.kernel, case.per_dim("dilation")))
+    return tuple(
+        (k - 1) * d + 1 for k, d in zip(case.kernel, case.per_dim("dilation"), strict=True)
+    )
 
 
 def pads(case: Case) -> tuple[Pair, ...]:
@@ -24,7 +26,7 @@ def pads(case: Case) -> tuple[Pair, ...]:
     if isinstance(padding, str):
         return tuple(
             _string_pad(padding, n, e, s, case.transposed)
-            for n, e, s in zip(case.spatial, extents(case), case.per_dim("stride"))
+            for n, e, s in zip(case.spatial, extents(case), case.per_dim("stride"), strict=True)
         )
     if isinstance(padding, int):
         return ((padding, padding),) * rank
@@ -55,7 +57,7 @@ def output_spatial(case: Case) -> tuple[int, ...]:
     out = []
     output_padding = case.per_dim("output_padding")
     for i, (n, e, s, (before, after)) in enumerate(
-        zip(case.spatial, extents(case), case.per_dim("stride"), pads(case))
+        zip(case.spatial, extents(case), case.per_dim("stride"), pads(case), strict=True)
     ):
         if case.transposed:
             out.append((n - 1) * s + e + output_padding[i] - before - after)
@@ -73,6 +75,6 @@ def output_shape(case: Case) -> tuple[int, ...]:
 def uses_constant_zero(case: Case) -> bool:
     """True when the padding is plain zeros (every peer's default)."""
     mode = case.params["padding_mode"]
-    return mode == "constant" and case.params["padding_value"] == 0 or all(
+    return (mode == "constant" and case.params["padding_value"] == 0) or all(
         p == (0, 0) for p in pads(case)
     )

@@ -8,7 +8,7 @@ from .cases import Arrays, Case, canonical, present
 from .peers._common import activate
 
 
-class NotAvailable(Exception):  # noqa: N818 - a state of the checkout, not an error
+class NotAvailable(Exception):
     """The part of xconv this case needs is not in this checkout (yet)."""
 
 
@@ -46,9 +46,7 @@ def keywords(case: Case) -> dict:
         if isinstance(params[name], list):
             params[name] = tuple(params[name])
     if isinstance(params["padding"], list):
-        params["padding"] = tuple(
-            tuple(p) if isinstance(p, list) else p for p in params["padding"]
-        )
+        params["padding"] = tuple(tuple(p) if isinstance(p, list) else p for p in params["padding"])
     if case.transposed:
         del params["padding_mode"], params["padding_value"]
     else:

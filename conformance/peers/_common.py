@@ -7,7 +7,7 @@ import numpy as np
 from ..cases import Case
 
 
-class Unsupported(Exception):  # noqa: N818 - a verdict, not an error
+class Unsupported(Exception):
     """The framework cannot express this case; the message says why."""
 
 
@@ -29,7 +29,7 @@ def dilate_kernel(weight: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
     """Insert `d - 1` zeros between taps along each trailing spatial axis."""
     rank = len(dilation)
     spatial = weight.shape[-rank:]
-    extent = tuple((k - 1) * d + 1 for k, d in zip(spatial, dilation))
+    extent = tuple((k - 1) * d + 1 for k, d in zip(spatial, dilation, strict=True))
     out = np.zeros((*weight.shape[:-rank], *extent), dtype=weight.dtype)
     out[(..., *(slice(None, None, d) for d in dilation))] = weight
     return out

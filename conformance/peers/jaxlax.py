@@ -49,6 +49,7 @@ def _run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
         a = jnp.moveaxis(a, -1, 1) if last else a
         return a if case.batched else a[0]
 
+    @jax.jit
     def f(x, weight, bias):
         x = to_layout(x)
         y = _transposed(case, x, weight) if case.transposed else _forward(case, x, weight)
@@ -67,7 +68,7 @@ def _run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
         y, pullback = jax.vjp(f, *operands, bias)
     grads = pullback(jnp.asarray(arrays.grad_output, dtype=y.dtype))
     names = ("grad_input", "grad_weight", "grad_bias")
-    return {name: np.asarray(g) for name, g in zip(names, grads)}
+    return {name: np.asarray(g) for name, g in zip(names, grads, strict=True)}
 
 
 def _specs(case: Case) -> tuple[str, str, str]:
@@ -122,7 +123,7 @@ def _transposed(case: Case, x, weight):
             arg = case.params["padding"].upper()
             consistent = False  # lax's own SAME / VALID for transposed convolution
         else:  # forward-conv padding, as PyTorch reads it; output_padding trims the crop
-            arg = [(b, a - p) for (b, a), p in zip(crops, output_padding)]
+            arg = [(b, a - p) for (b, a), p in zip(crops, output_padding, strict=True)]
             consistent = True
         return lax.conv_transpose(
             x,
@@ -143,7 +144,8 @@ def _transposed(case: Case, x, weight):
     w = jnp.flip(w, axis=tuple(range(2, 2 + case.rank)))
     extents = semantics.extents(case)
     pads = [
-        (e - 1 - b, e - 1 - a + p) for e, (b, a), p in zip(extents, crops, output_padding)
+        (e - 1 - b, e - 1 - a + p)
+        for e, (b, a), p in zip(extents, crops, output_padding, strict=True)
     ]
     return lax.conv_general_dilated(
         x,

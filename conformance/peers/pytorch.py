@@ -48,7 +48,7 @@ def run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     names = ("grad_input", "grad_weight", "grad_bias")
     return {
         name: (leaf.grad.conj() if complex_ else leaf.grad).resolve_conj().numpy()
-        for name, leaf in zip(names, leaves)
+        for name, leaf in zip(names, leaves, strict=True)
     }
 
 
@@ -110,7 +110,7 @@ def _transposed(case: Case, x, weight, bias):
         case.params["groups"],
         case.per_dim("dilation"),
     )
-    for i, ((before, after), p) in enumerate(zip(crops, native)):
+    for i, ((before, after), p) in enumerate(zip(crops, native, strict=True)):
         axis = y.ndim - case.rank + i
         if after < 0:  # "same" with a kernel shorter than the stride: extend with zeros
             y = F.pad(y, _widths(y.ndim - axis, -after))
