@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from . import WAIT_POLICY
 from .peers import Case, Peer, installed_peers
 from .report import (
     MATMUL,
@@ -19,7 +21,7 @@ from .report import (
     render_rich,
     to_json,
 )
-from .timing import peak_extra_bytes, time_alternating
+from .timing import BackgroundLoad, peak_extra_bytes, time_alternating
 from .workloads import WORKLOADS, Workload, by_name
 
 MIN_REPEAT = 5
@@ -89,7 +91,9 @@ def run_workload(workload: Workload, peers: tuple[Peer, ...], repeat: int) -> Ro
     matmul = matmul_equivalent(case)
     if matmul is not None:
         runs[MATMUL] = matmul
-    row.timings = time_alternating(runs, repeat=repeat, warmup=1)
+    with BackgroundLoad() as load:
+        row.timings = time_alternating(runs, repeat=repeat, warmup=1)
+    row.background_cores = load.cores
 
     row.peak_bytes = peak_extra_bytes(prepared["xconv"].run)
     row.budget_bytes = sum(a.nbytes for a in case.arrays) + sum(a.nbytes for a in mine)
@@ -110,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             p for p in peers if p.name == "xconv" or p.name in args.peers or p.family in args.peers
         )
     info = machine_info({p.name: p.version() for p in peers})
-    settings = {"repeat": args.repeat, "warmup": 2, "peers": [p.name for p in peers]}
+    settings = {
+        "repeat": args.repeat,
+        "warmup": 2,
+        "peers": [p.name for p in peers],
+        "wait_policy": {name: os.environ.get(name) for name in WAIT_POLICY},
+    }
     print(f"peers: {', '.join(settings['peers'])}", file=sys.stderr)
 
     rows = []

@@ -30,6 +30,7 @@ class RowResult:
     budget_bytes: int | None = None
     algorithm: str = ""
     skipped: str = ""
+    background_cores: float | None = None  # other processes' CPU use while timing
 
     def ms(self, peer: str) -> float | None:
         timing = self.timings.get(peer)
@@ -155,6 +156,17 @@ def _fmt_ratio(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.2f}x"
 
 
+BUSY = 0.2  # other processes' cores above which a row's timings are suspect
+
+
+def _fmt_background(row: RowResult, markup: bool) -> str:
+    cores = row.background_cores
+    if cores is None:
+        return "?"
+    text = f"{cores:.2f}"
+    return f"[yellow]{text}[/]" if markup and cores > BUSY else text
+
+
 def _fmt_memory(row: RowResult) -> str:
     if row.peak_bytes is None:
         return "-"
@@ -204,7 +216,8 @@ def render_rich(rows: list[RowResult], info: dict, settings: dict) -> None:
         title=f"xconv vs peers: median ms of {settings['repeat']} alternating runs "
         f"(ratio xconv / peer; below 1: xconv faster)",
         caption=f"{info['cpu']}, {info['usable_cores']} cores. memory: peak extra MiB of an "
-        f"xconv call / budget (input + output + 64 MiB)",
+        f"xconv call / budget (input + output + 64 MiB). bg: cores other processes used "
+        f"while timing (above {BUSY}: a noisy row)",
     )
     table.add_column("workload")
     table.add_column("xconv ms", justify="right")
@@ -212,6 +225,7 @@ def render_rich(rows: list[RowResult], info: dict, settings: dict) -> None:
         table.add_column(SHORT_NAMES.get(peer, peer) + " ms", justify="right")
     table.add_column("memory", justify="right")
     table.add_column("err", justify="right")
+    table.add_column("bg", justify="right")
     table.add_column("targets")
     for row in rows:
         if row.skipped:
@@ -224,6 +238,7 @@ def render_rich(rows: list[RowResult], info: dict, settings: dict) -> None:
         cells.append(memory if row.within_budget is not False else f"[red]{memory}[/]")
         worst = max(row.errors.values(), default=None)
         cells.append("-" if worst is None else f"{worst:.0e}")
+        cells.append(_fmt_background(row, markup=True))
         cells.append(_fmt_checks(row, markup=True))
         table.add_row(*cells)
     console.print(table)
@@ -238,7 +253,10 @@ def render_markdown(rows: list[RowResult], info: dict, settings: dict) -> str:
         f"median of {settings['repeat']} alternating runs after {settings['warmup']} warm-up, "
         "float32, channel-first. Ratio = xconv time / peer time (below 1: xconv is faster). "
         "Memory: peak extra MiB of one xconv call (tracemalloc) / budget "
-        "(input + output + 64 MiB).",
+        "(input + output + 64 MiB). bg cores: CPU other processes used while the row was "
+        "timed (a shared machine; rows above 0.2 are noisy). Thread pools sleep when idle "
+        f"({', '.join(f'{k}={v}' for k, v in settings['wait_policy'].items())}), so that "
+        "one library's spinning threads do not slow the next library's call.",
         "",
         "Machine: "
         + ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("date", "git_commit")),
@@ -246,7 +264,7 @@ def render_markdown(rows: list[RowResult], info: dict, settings: dict) -> str:
     ]
     header = ["workload", "shape", "xconv ms"]
     header += [f"{SHORT_NAMES.get(peer, peer)} ms (ratio)" for peer in peers]
-    header += ["memory MiB", "max rel err", "targets"]
+    header += ["memory MiB", "max rel err", "bg cores", "targets"]
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
         w = row.workload
@@ -260,6 +278,7 @@ def render_markdown(rows: list[RowResult], info: dict, settings: dict) -> str:
             cells += [
                 _fmt_memory(row),
                 "-" if worst is None else f"{worst:.0e}",
+                _fmt_background(row, markup=False),
                 _fmt_checks(row, markup=False),
             ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -298,6 +317,7 @@ def to_json(rows: list[RowResult], info: dict, settings: dict) -> str:
                     "within_memory_budget": row.within_budget,
                     "max_relative_error": row.errors,
                     "targets": row.targets(),
+                    "background_cores": row.background_cores,
                 }
             )
         records.append(record)

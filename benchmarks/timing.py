@@ -8,6 +8,7 @@ caches, first-touch page faults) and the median of the timed calls is reported.
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 import tracemalloc
@@ -66,3 +67,37 @@ def peak_extra_bytes(run: Callable[[], object]) -> int:
     finally:
         tracemalloc.stop()
     return peak - before
+
+
+class BackgroundLoad:
+    """CPU time that other processes used while a block ran, in cores (Linux only).
+
+    Timings on a shared machine are only as good as its quiet: a busy neighbour stalls
+    multi-threaded BLAS far more than its share, so every row records this.
+    """
+
+    def __enter__(self) -> BackgroundLoad:
+        self.cores: float | None = None
+        self._start = (_busy_seconds(), _own_seconds(), time.perf_counter())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        busy, own, wall = _busy_seconds(), _own_seconds(), time.perf_counter()
+        if busy is not None and self._start[0] is not None and wall > self._start[2]:
+            others = (busy - self._start[0]) - (own - self._start[1])
+            self.cores = max(others, 0.0) / (wall - self._start[2])
+
+
+def _busy_seconds() -> float | None:
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:8]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
