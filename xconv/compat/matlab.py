@@ -280,6 +280,7 @@ class MatlabLayer(CompatLayer):
         self._set_channels(channels, "the input")
         self.initialize()
         self._last_spatial = shape_of(x)[2:]
+        self._check_input(self._last_spatial)
         weight, bias = self.canonical_weights()
         xp = namespace(x)
         both_double = x.dtype == xp.float64 and weight.dtype == getattr(
@@ -300,6 +301,9 @@ class MatlabLayer(CompatLayer):
 
     def _display(self) -> tuple[str, ...]:
         return ("Name", "FilterSize", "NumChannels", "NumFilters", "Stride")
+
+    def _check_input(self, spatial: tuple[int, ...]) -> None:
+        pass
 
 
 class _Convolution(MatlabLayer):
@@ -325,6 +329,19 @@ class _Convolution(MatlabLayer):
     @property
     def NumFilters(self) -> int:
         return self._filters
+
+    def _check_input(self, spatial: tuple[int, ...]) -> None:
+        limit = {"reflect": lambda n: n - 1, "symmetric": lambda n: n}.get(self._padding_mode)
+        if limit is None:
+            return
+        pads = self.spec_without_channels().resolve_padding(spatial)
+        for i, (n, pair) in enumerate(zip(spatial, pads, strict=True)):
+            if max(pair) > limit(n):
+                raise MatlabError(
+                    f"Layer '{self.Name}': PaddingValue '{self.PaddingValue}' cannot pad "
+                    f"{max(pair)} elements on dimension {i + 1} of size {n} (at most "
+                    f"{limit(n)})."
+                )
 
     @property
     def PaddingSize(self):
