@@ -10,6 +10,7 @@
 from .config import get_workspace_limit, set_workspace_limit, workspace_limit
 from .forward import conv, output_shape
 from .gradients import conv_transpose_vjp, conv_vjp
+from .planner import Plan, plan
 from .spec import ConvSpec
 from .transposed import conv_transpose
 
@@ -17,12 +18,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvSpec",
+    "Plan",
     "conv",
     "conv_transpose",
     "conv_transpose_vjp",
     "conv_vjp",
     "get_workspace_limit",
     "output_shape",
+    "plan",
     "set_workspace_limit",
     "workspace_limit",
 ]

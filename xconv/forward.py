@@ -13,9 +13,8 @@ from ._arrays import (
     result_dtype,
     to_canonical,
 )
-from .algorithms import FORWARD
 from .padding import check_padding_widths, pad
-from .planner import check_algorithm, choose_algorithm
+from .planner import check_algorithm, run
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -53,7 +52,9 @@ def conv(
         `"same_lower"` (odd extra at the start), `"full"` or `"causal"`.
     padding_mode : `"constant"` (filled with `padding_value`), `"reflect"` (mirror without
         the edge sample), `"symmetric"` (mirror with it), `"replicate"` or `"circular"`.
-    algorithm : `"auto"`, `"direct"` or `"gemm"`.
+    algorithm : `"auto"` (the planner's choice, see `xconv.plan`), `"direct"`, `"gemm"`,
+        `"fft"`, or `"measure"` (time the candidates once per shapes, dtype, parameters and
+        namespace, and reuse the fastest).
 
     The result dtype is the promotion of `x` and `weight` (integers take the float dtype of
     the other operand, or the default float); float16 accumulates in float32. Complex
@@ -88,12 +89,12 @@ def conv(
     out_spatial = spec.output_spatial(spatial)
 
     work = compute_dtype(xp, dtype)
-    x = pad(xp, xp.astype(x, work), pads, padding_mode, padding_value)
-    choice = choose_algorithm(spec, algorithm)
-    y = FORWARD[choice.algorithm](xp, x, xp.astype(weight, work), spec, out_spatial)
+    unpadded = tuple(x.shape)
+    x = pad(xp, xp.astype(x, work, copy=False), pads, padding_mode, padding_value)
+    y = run(xp, x, xp.astype(weight, work, copy=False), spec, out_spatial, algorithm, unpadded)
     if bias is not None:
         y = y + xp.reshape(xp.astype(bias, work), (1, -1) + (1,) * spec.rank)
-    return from_canonical(xp, xp.astype(y, dtype), batched, channels_last)
+    return from_canonical(xp, xp.astype(y, dtype, copy=False), batched, channels_last)
 
 
 def output_shape(

@@ -23,7 +23,7 @@ def fit(xp: ModuleType, x, axis: int, length: int):
     if size == length:
         return x
     if size > length:
-        return x[(slice(None),) * axis + (slice(0, length),)]
+        return x[(*(slice(None),) * axis, slice(0, length), ...)]
     shape = list(x.shape)
     shape[axis] = length - size
     return xp.concat([x, xp.zeros(tuple(shape), dtype=x.dtype, device=device(x))], axis=axis)
@@ -41,7 +41,7 @@ def frames(xp: ModuleType, x, axis: int, count: int, hop: int, frame: int):
     before, after = x.shape[:axis], x.shape[axis + 1 :]
     rows = [
         xp.reshape(
-            x[(slice(None),) * axis + (slice(j * hop, (j + count) * hop),)],
+            x[(*(slice(None),) * axis, slice(j * hop, (j + count) * hop), ...)],
             (*before, count, hop, *after),
         )
         for j in range(pieces)

@@ -77,10 +77,6 @@ from ._fft_sizes import FastLength, candidate_lengths, smooth_length
 from ._overlap import fit, overlap_frames, overlap_join
 from .gemm import assemble, plan_tiles, tile_regions
 
-# frequency-domain mixing: up to this many input channels per group, a sum of
-# broadcast products beats transposing both spectra for a batched matmul
-_SUM_OF_PRODUCTS_CHANNELS = 4
-
 
 @dataclass(frozen=True)
 class FFTCosts:
@@ -89,17 +85,21 @@ class FFTCosts:
     A transform of `size` real samples costs, per sample, `transform * log2(size)`, plus
     `axis_pass` for each axis beyond the first (strided passes), plus `long_line` when an
     axis is longer than `line_cache_bytes` (its 1-d transforms leave the cache). Complex
-    samples count as two real ones. `mix` is per complex multiply-add of the channel
-    mixing, `copy` per element moved by framing, phase splitting or layout changes,
-    `call` per chunk (Python and allocation overhead).
+    samples count as two real ones. Channel mixing costs `mix_product` per complex
+    multiply-add as a sum of broadcast products, or, as a batched matmul per frequency
+    bin, `mix_matmul * (1 + 16 / c) * (1 + 4 / f)` per multiply-add for `c` input and `f`
+    output channels per group (BLAS is slow on thin matrices) plus `copy` per element of
+    both spectra transposed. `copy` is also per element moved by framing, `call` per
+    chunk (Python and allocation overhead).
     """
 
     transform: float = 0.115
     axis_pass: float = 0.8
     long_line: float = 2.4
     line_cache_bytes: int = 512 * 2**10
-    mix: float = 0.35
-    copy: float = 0.25
+    mix_product: float = 1.1
+    mix_matmul: float = 0.35
+    copy: float = 0.5
     call: float = 60_000.0
 
 
@@ -114,7 +114,8 @@ class FFTGeometry:
     and input lengths, `block` the outputs per overlap-save frame, `blocks` the frame
     count, `fft_shape` the transform size, `channels` the input channels after the phase
     split, `chunk` the `(batch, *blocks)` tile processed at once, `workspace_bytes` the
-    modelled peak scratch and `seconds` the modelled time.
+    modelled peak scratch, `seconds` the modelled time and `route` the channel mixing
+    (`"product"`: a sum of broadcast products; `"matmul"`: a batched matmul per bin).
     """
 
     phases: tuple[tuple[int, ...], ...]
@@ -129,6 +130,7 @@ class FFTGeometry:
     workspace_bytes: int
     flops: int
     seconds: float
+    route: str = "product"
 
     @property
     def frame(self) -> tuple[int, ...]:
@@ -212,6 +214,7 @@ def fft_geometry(
         workspace_bytes=weight_bytes + frame_bytes * math.prod(chunk),
         flops=work.flops(fft_shape, count),
         seconds=work.seconds(fft_shape, count),
+        route=work.mixing(fft_shape, count)[0],
     )
 
 
@@ -258,21 +261,35 @@ class _Work:
         per_transform = 2.5 * size * math.log2(max(size, 2)) * (2 if self.complex_ else 1)
         return int(transforms * per_transform + 8 * macs)  # transforms may be fractional
 
+    def mixing(self, fft_shape, count) -> tuple[str, float]:
+        """The cheaper channel-mixing route and its nanoseconds."""
+        costs = self.costs
+        _, frames_, _, macs = self._counts(fft_shape, count)
+        bins = macs // max(frames_ * self.channels // self.groups * self.filters, 1)
+        product = macs * costs.mix_product
+        per_group, filters = self.channels // self.groups, self.filters // self.groups
+        thin = (1 + 16 / per_group) * (1 + 4 / filters)
+        matmul = macs * costs.mix_matmul * thin
+        matmul += frames_ * bins * (self.channels + self.filters) * costs.copy
+        if per_group == 1 or product <= matmul:
+            return "product", product
+        return "matmul", matmul
+
     def seconds(self, fft_shape, count) -> float:
         costs = self.costs
-        size, frames_, transforms, macs = self._counts(fft_shape, count)
+        size, frames_, transforms, _ = self._counts(fft_shape, count)
         reals = size * (2 if self.complex_ else 1)
         per_sample = costs.transform * math.log2(max(size, 2))
         per_sample += costs.axis_pass * (len(fft_shape) - 1)
         if max(fft_shape) * self.item_bytes > costs.line_cache_bytes:
             per_sample += costs.long_line
-        moved = frames_ * size * (self.channels + self.filters)
-        if any(c > 1 for c in count):
-            moved *= 2  # framing and unframing copies
+        moved = 0
+        if any(c > 1 for c in count):  # framing and unframing copies
+            moved = frames_ * size * (self.channels + self.filters)
         chunks = 1 + frames_ * self.frame_bytes(fft_shape) // self.limit
         nanoseconds = (
             transforms * reals * per_sample
-            + macs * costs.mix
+            + self.mixing(fft_shape, count)[1]
             + moved * costs.copy
             + chunks * costs.call
         )
@@ -316,13 +333,22 @@ def _generic(xp: ModuleType, name: str):
     return lambda x, shape, axes: function(x, s=shape, axes=axes)
 
 
-@functools.lru_cache(maxsize=64)
-def fast_length_for(xp: ModuleType, complex_: bool) -> FastLength:
-    """The fast-FFT-length rule of namespace `xp` (native if its backend has one)."""
-    native = backends.native(xp, "fast_fft_length")
-    if native is None:
-        return smooth_length
-    return functools.partial(native, real=not complex_)
+def backend_name(xp: ModuleType) -> str:
+    """`"numpy"` where the NumPy backend runs the transforms, else `"generic"`."""
+    return "generic" if backends.native(xp, "fast_fft_length") is None else "numpy"
+
+
+@functools.lru_cache(maxsize=8)
+def fast_length_for(backend: str, complex_: bool) -> FastLength:
+    """The fast-FFT-length rule of a backend (`"numpy"`: scipy's, else 2,3,5-smooth).
+
+    Cached, so each rule is one object (it is part of `fft_geometry`'s cache key).
+    """
+    if backend == "numpy":
+        from ..backends.numpy import fast_fft_length
+
+        return functools.partial(fast_fft_length, real=not complex_)
+    return smooth_length
 
 
 # ---------------------------------------------------------------------------- the path
@@ -344,7 +370,7 @@ def conv_fft(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, 
         item_bytes=itemsize(xp, x.dtype),
         complex_=complex_,
         limit=get_workspace_limit(),
-        fast_length=fast_length_for(xp, complex_),
+        fast_length=fast_length_for(backend_name(xp), complex_),
     )
     transforms = _Transforms(xp, complex_)
     x = _split_input(xp, x, spec, geometry)
@@ -360,7 +386,7 @@ def conv_fft(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, 
                     block_region, geometry.block, geometry.taps, geometry.length, strict=True
                 )
             )
-            source = x[(batch, slice(None), *window)]
+            source = x[(batch, slice(None), *window, ...)]
             counts = tuple(r.stop - r.start for r in block_region)
             block = _blocks(xp, source, spectrum, spec.groups, geometry, counts, transforms)
             out_region = tuple(
@@ -383,7 +409,7 @@ def _split_input(xp: ModuleType, x, spec: ConvSpec, geometry: FFTGeometry):
             x = fit(xp, x, axis, m)
             continue
         x = fit(xp, x, axis, m * s)
-        parts = [x[(slice(None),) * axis + (slice(p, p + (m - 1) * s + 1, s),)] for p in phases]
+        parts = [x[(*(slice(None),) * axis, slice(p, p + (m - 1) * s + 1, s), ...)] for p in phases]
         x = _merge_channels(xp, xp.stack(parts, axis=2))
     return x
 
@@ -402,7 +428,7 @@ def _split_kernel(xp: ModuleType, weight, spec: ConvSpec, geometry: FFTGeometry)
             q = geometry.taps[i]
             w = fit(xp, w, axis, q * s)
             parts = [
-                w[(slice(None),) * axis + (slice(p, p + (q - 1) * s + 1, s),)]
+                w[(*(slice(None),) * axis, slice(p, p + (q - 1) * s + 1, s), ...)]
                 for p in geometry.phases[i]
             ]
             w = _merge_channels(xp, xp.stack(parts, axis=2))
@@ -425,8 +451,8 @@ def _kernel_spectrum(xp: ModuleType, kernel, groups: int, geometry, transforms: 
         kernel = xp.conj(kernel)
     spectrum = xp.conj(transforms.forward_padded(kernel, geometry.fft_shape))
     spectrum = xp.reshape(spectrum, (groups, filters // groups, per_group, -1))
-    if per_group > _SUM_OF_PRODUCTS_CHANNELS:
-        spectrum = xp.permute_dims(spectrum, (0, 3, 1, 2))
+    if geometry.route == "matmul":
+        spectrum = _contiguous(xp, xp.permute_dims(spectrum, (0, 3, 1, 2)))
     return spectrum
 
 
@@ -439,24 +465,30 @@ def _blocks(xp: ModuleType, x, spectrum, groups: int, geometry, counts, transfor
     framed = overlap_frames(xp, x, counts, geometry.block, geometry.frame)
     spectrum_x = transforms.forward(framed, geometry.fft_shape)  # (n, *counts, C', *bins)
     bins = spectrum_x.shape[2 + len(counts) :]
-    y = _mix(xp, xp.reshape(spectrum_x, (-1, channels, *bins)), spectrum, groups)
+    y = _mix(xp, xp.reshape(spectrum_x, (-1, channels, *bins)), spectrum, groups, geometry.route)
     y = transforms.inverse(y, geometry.fft_shape)  # (n * prod(counts), F, *fft_shape)
     y = xp.reshape(y, (n, *counts, *y.shape[1:]))
     return overlap_join(xp, y, counts, geometry.block)
 
 
-def _mix(xp: ModuleType, spectrum_x, spectrum_w, groups: int):
+def _mix(xp: ModuleType, spectrum_x, spectrum_w, groups: int, route: str):
     """Per-group channel mixing of spectra: `(n, C', *bins)` -> `(n, F, *bins)`."""
     n, channels, bins = spectrum_x.shape[0], spectrum_x.shape[1], spectrum_x.shape[2:]
     per_group = channels // groups
     flat = xp.reshape(spectrum_x, (n, groups, per_group, -1))
-    if per_group > _SUM_OF_PRODUCTS_CHANNELS:  # w: (g, K, F/g, C'/g)
-        lhs = xp.permute_dims(flat, (1, 3, 2, 0))  # (g, K, C'/g, n)
-        y = xp.matmul(spectrum_w, lhs)  # (g, K, F/g, n)
-        y = xp.permute_dims(y, (3, 0, 2, 1))  # (n, g, F/g, K)
+    if route == "matmul":  # w: (g, K, F/g, C'/g)
+        rhs = _contiguous(xp, xp.permute_dims(flat, (1, 3, 2, 0)))  # (g, K, C'/g, n)
+        y = xp.matmul(spectrum_w, rhs)  # (g, K, F/g, n)
+        y = _contiguous(xp, xp.permute_dims(y, (3, 0, 2, 1)))  # (n, g, F/g, K)
     else:  # w: (g, F/g, C'/g, K)
         y = None
         for c in range(per_group):
             term = flat[:, :, c : c + 1, :] * spectrum_w[:, :, c, :]
             y = term if y is None else y + term
     return xp.reshape(y, (n, -1, *bins))
+
+
+def _contiguous(xp: ModuleType, x):
+    """`x` in C order where the namespace can say so (transforms and BLAS prefer it)."""
+    native = backends.native(xp, "ascontiguousarray")
+    return x if native is None else native(x)

@@ -1,9 +1,18 @@
 """The NumPy backend: each name here replaces the generic operation of the same name."""
 
 from ._arrays import assemble, im2col, pad
-from ._fft import fast_fft_length, fftn, ifftn, irfftn, overlap_frames, rfftn
+from ._fft import (
+    ascontiguousarray,
+    fast_fft_length,
+    fftn,
+    ifftn,
+    irfftn,
+    overlap_frames,
+    rfftn,
+)
 
 __all__ = [
+    "ascontiguousarray",
     "assemble",
     "fast_fft_length",
     "fftn",

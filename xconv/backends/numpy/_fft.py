@@ -58,3 +58,8 @@ def overlap_frames(x: np.ndarray, counts, hop, frame) -> np.ndarray:
         )
     ]
     return windows.transpose(0, *spatial, 1, *range(2 + rank, 2 + 2 * rank))
+
+
+def ascontiguousarray(x: np.ndarray) -> np.ndarray:
+    """`x` in C order, copied only if it is not already."""
+    return np.ascontiguousarray(x)
