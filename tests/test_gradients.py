@@ -399,3 +399,30 @@ def test_conv_transpose_vjp_errors():
         xconv.conv_transpose_vjp(good, x, w, output_padding=1)
     with pytest.raises(ValueError, match="channels"):
         xconv.conv_transpose_vjp(good, np.ones((1, 3, 4, 4)), w)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_vjp_wide_channels_match_torch(algorithm, groups):
+    """Enough channels per group for the matmul routes of channel mixing."""
+    rng = np.random.default_rng(13)
+    problem = ConvProblem(
+        x=rng.standard_normal((3, 12, 9, 8)),
+        weight=rng.standard_normal((10, 12 // groups, 3, 4)),
+        bias=None,
+        kwargs=dict(
+            stride=1,
+            padding=((2, 1), (3, 0)),
+            dilation=(1, 2),
+            groups=groups,
+            padding_mode="constant",
+            padding_value=0.0,
+            channels_last=False,
+        ),
+    )
+    y = reference_conv(problem.x, problem.weight, **problem.kwargs)
+    gy = rng.standard_normal(y.shape)
+    expected = _torch_conv_grads(problem, gy)
+    got = xconv.conv_vjp(gy, problem.x, problem.weight, algorithm=algorithm, **problem.kwargs)
+    for name, a, b in zip(("grad_input", "grad_weight", "grad_bias"), got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=name)

@@ -23,6 +23,7 @@ from ._arrays import (
 )
 from .algorithms import FORWARD
 from .algorithms.transposed import transpose_window, window
+from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .padding import check_padding_widths, pad, source_indices
 from .planner import check_algorithm, choose_algorithm
@@ -94,16 +95,27 @@ def conv_vjp(
     grad = _grad_output(xp, grad_output, spec.output_shape(user_shape), spec, dtype, work)
     w = xp.astype(weight, work)
 
-    if padding_mode == "constant":  # the padded samples are constants: only x's window
-        start, size = [before for before, _ in pads], spatial
+    padded = pad(xp, xp.astype(x, work), pads, padding_mode, padding_value)
+    weight_algorithm = _weight_algorithm(spec, algorithm)
+    both = None
+    if weight_algorithm == "fft" and all(s == 1 for s in spec.stride):
+        both = fft_vjp(xp, padded, grad, w, spec)  # one set of spectra for both gradients
+    if both is not None:
+        grad_x, grad_w = both
+        if padding_mode == "constant":
+            grad_x = grad_x[
+                (..., *(slice(b, b + n) for n, (b, _) in zip(spatial, pads, strict=True)))
+            ]
     else:
-        start, size = [0] * spec.rank, [b + n + a for n, (b, a) in zip(spatial, pads, strict=True)]
-    grad_x = transpose_window(xp, grad, w, spec, start, size, chooser(algorithm))
+        if padding_mode == "constant":  # the padded samples are constants: only x's window
+            start, size = [before for before, _ in pads], spatial
+        else:
+            start = [0] * spec.rank
+            size = [b + n + a for n, (b, a) in zip(spatial, pads, strict=True)]
+        grad_x = transpose_window(xp, grad, w, spec, start, size, chooser(algorithm))
+        grad_w = weight_gradient(xp, padded, grad, spec, weight_algorithm)
     if padding_mode != "constant":
         grad_x = fold_padding(xp, grad_x, spatial, pads, padding_mode)
-
-    padded = pad(xp, xp.astype(x, work), pads, padding_mode, padding_value)
-    grad_w = weight_gradient(xp, padded, grad, spec, _weight_algorithm(spec, algorithm))
     grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
     return (
         from_canonical(xp, xp.astype(grad_x, dtype), batched, channels_last),
