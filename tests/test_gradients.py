@@ -426,3 +426,29 @@ def test_conv_vjp_wide_channels_match_torch(algorithm, groups):
     got = xconv.conv_vjp(gy, problem.x, problem.weight, algorithm=algorithm, **problem.kwargs)
     for name, a, b in zip(("grad_input", "grad_weight", "grad_bias"), got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+def test_measure_runs_and_matches():
+    rng = np.random.default_rng(10)
+    kw = dict(
+        stride=1,
+        padding=1,
+        dilation=1,
+        groups=2,
+        padding_mode="circular",
+        padding_value=0.0,
+        channels_last=False,
+    )
+    problem = ConvProblem(
+        rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((4, 2, 3, 2)), None, kw
+    )
+    for _ in range(2):  # timed on the first call, remembered on the second
+        check_conv_vjp(NUMPY, problem, "measure")
+    transposed = TransposedProblem(
+        rng.standard_normal((2, 4, 5, 3)),
+        rng.standard_normal((4, 1, 2, 2)),
+        None,
+        dict(stride=2, padding=0, output_padding=1, dilation=1, groups=2, channels_last=False),
+    )
+    for _ in range(2):
+        check_transpose_vjp(NUMPY, transposed, "measure")

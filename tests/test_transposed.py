@@ -460,3 +460,14 @@ def test_channel_and_shape_errors():
         xconv.conv_transpose(_x(), _w(), np.ones(3, dtype=bool))
     with pytest.raises(TypeError):
         xconv.conv_transpose(_x().astype(bool), _w())
+
+
+def test_measure_runs_and_matches():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 5, 6))
+    w = rng.standard_normal((3, 2, 3, 3))
+    kw = dict(stride=2, padding=1, output_padding=1)
+    expected = reference_conv_transpose(x, w, **kw)
+    for _ in range(2):  # timed on the first call, remembered on the second
+        out = xconv.conv_transpose(x, w, algorithm="measure", **kw)
+        np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)

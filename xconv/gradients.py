@@ -21,14 +21,19 @@ from ._arrays import (
     result_dtype,
     to_canonical,
 )
-from .algorithms import FORWARD
 from .algorithms.transposed import transpose_window, window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .padding import check_padding_widths, pad, source_indices
-from .planner import check_algorithm, choose_algorithm
+from .planner import check_algorithm
 from .spec import ConvSpec
-from .transposed import adjoint_spec, check_input_channels, chooser, transposed_spec
+from .transposed import (
+    adjoint_spec,
+    check_input_channels,
+    forward_runner,
+    planned,
+    transposed_spec,
+)
 
 IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
@@ -54,8 +59,14 @@ def conv_vjp(
     the shape of its output. Every padding mode works: the input gradient of the padded
     samples folds back onto the input samples they copy (constant padding just drops
     them, and `padding_value` reaches only the weight gradient). All three gradients
-    have the forward result dtype; `grad_bias` is `(F,)`. `algorithm` picks the forward
-    algorithm of the correlations inside (`"auto"`: the planner's choice).
+    have the forward result dtype; `grad_bias` is `(F,)`.
+
+    `algorithm` ("auto", "direct", "gemm", "fft", "measure") runs the correlations
+    inside: the input gradient is a transposed convolution (stride-1 phase correlations,
+    each planned on its own under "auto"), the weight gradient a correlation of the
+    padded input with `grad_output`, planned like the forward layer ("measure" times
+    the phases and uses the model for the weight gradient). On the FFT path at stride 1
+    both gradients come from one set of spectra.
 
     >>> import numpy as np, xconv
     >>> x, w = np.arange(4.0)[None], np.array([[[1.0, -1.0]]])
@@ -96,7 +107,8 @@ def conv_vjp(
     w = xp.astype(weight, work)
 
     padded = pad(xp, xp.astype(x, work), pads, padding_mode, padding_value)
-    weight_algorithm = _weight_algorithm(spec, algorithm)
+    # the weight gradient costs what the forward correlation costs: the same choice
+    weight_algorithm = planned(xp, spec, tuple(x.shape), work, algorithm)
     both = None
     if weight_algorithm == "fft" and all(s == 1 for s in spec.stride):
         both = fft_vjp(xp, padded, grad, w, spec)  # one set of spectra for both gradients
@@ -112,7 +124,7 @@ def conv_vjp(
         else:
             start = [0] * spec.rank
             size = [b + n + a for n, (b, a) in zip(spatial, pads, strict=True)]
-        grad_x = transpose_window(xp, grad, w, spec, start, size, chooser(algorithm))
+        grad_x = transpose_window(xp, grad, w, spec, start, size, forward_runner(xp, algorithm))
         grad_w = weight_gradient(xp, padded, grad, spec, weight_algorithm)
     if padding_mode != "constant":
         grad_x = fold_padding(xp, grad_x, spatial, pads, padding_mode)
@@ -142,8 +154,8 @@ def conv_transpose_vjp(
     The arguments after `weight` are those of the `conv_transpose` call (`weight` is
     `(C, F // groups, *kernel)`); `grad_output` has the shape of its output. The input
     gradient is a forward correlation of `grad_output` (the cropping becomes padding),
-    the weight gradient a correlation of `grad_output` with `x`. All three have the
-    result dtype; `grad_bias` is `(F,)`.
+    the weight gradient a correlation of `grad_output` with `x`, each run by
+    `algorithm` as in `conv_vjp`. All three have the result dtype; `grad_bias` is `(F,)`.
 
     >>> import numpy as np, xconv
     >>> x, w = np.array([[1.0, 2.0]]), np.array([[[1.0, 10.0]]])
@@ -178,11 +190,9 @@ def conv_transpose_vjp(
     source = window(
         xp, grad, [(-before, r - before) for (before, _), r in zip(crops, read, strict=True)]
     )
-    algo = choose_algorithm(forward, algorithm).algorithm
-    grad_x = FORWARD[algo](xp, source, xp.astype(weight, work), forward, spatial)
-    grad_w = weight_gradient(
-        xp, source, xp.astype(x, work), forward, _weight_algorithm(forward, algorithm)
-    )
+    grad_x = forward_runner(xp, algorithm)(source, xp.astype(weight, work), forward, spatial)
+    weight_algorithm = planned(xp, forward, tuple(source.shape), work, algorithm)
+    grad_w = weight_gradient(xp, source, xp.astype(x, work), forward, weight_algorithm)
     grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
     return (
         from_canonical(xp, xp.astype(grad_x, dtype), batched, channels_last),
@@ -236,11 +246,6 @@ def _runs(sources: list[int], before: int, n: int):
 
 def _take(a, axis: int, start: int, stop: int):
     return a[(*(slice(None),) * axis, slice(start, stop), ...)]
-
-
-def _weight_algorithm(spec: ConvSpec, algorithm: str) -> str:
-    """The weight gradient costs what the forward correlation costs: the same choice."""
-    return choose_algorithm(spec, algorithm).algorithm
 
 
 def _grad_output(xp: ModuleType, grad_output, expected: tuple, spec: ConvSpec, dtype, work):

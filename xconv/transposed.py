@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from . import planner
 from ._arrays import (
     array_namespace,
     checked_kind,
@@ -13,8 +14,8 @@ from ._arrays import (
     result_dtype,
     to_canonical,
 )
+from .algorithms.fft import backend_name
 from .algorithms.transposed import transpose_window
-from .planner import check_algorithm, choose_algorithm
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -56,8 +57,10 @@ def conv_transpose(
         total, the odd one at the end, as MATLAB Cropping 'same' and Keras 'same').
     output_padding : int or one per dimension, added at the end; smaller than the stride
         or the dilation.
-    algorithm : `"auto"` or a forward algorithm; each output phase `i mod stride` is a
-        stride-1 forward correlation with some of the (flipped) kernel taps, run by it.
+    algorithm : `"auto"`, `"direct"`, `"gemm"`, `"fft"` or `"measure"`, as in `conv`:
+        each output phase `i mod stride` is a stride-1 forward correlation of `x` with
+        the phase's (flipped) kernel taps, run by that algorithm (`"auto"`: the planner's
+        choice for the phase; `"measure"`: the fastest, timed once).
 
     Dtypes follow `conv`: the promotion of `x` and `weight`, float16 computed in float32.
 
@@ -67,7 +70,7 @@ def conv_transpose(
     array([[ 1., 10.,  2., 20.,  3., 30.]])
     """
     xp = array_namespace(x, weight, bias)
-    check_algorithm(algorithm)
+    planner.check_algorithm(algorithm)
     spec = transposed_spec(
         weight,
         groups=groups,
@@ -92,7 +95,7 @@ def conv_transpose(
         adjoint_spec(spec),
         [before for before, _ in crops],
         size,
-        chooser(algorithm),
+        forward_runner(xp, algorithm),
     )
     if bias is not None:
         y = y + xp.reshape(xp.astype(bias, work), (1, -1) + (1,) * spec.rank)
@@ -102,9 +105,21 @@ def conv_transpose(
 # -- shared with the gradients ------------------------------------------------------------
 
 
-def chooser(algorithm: str) -> Callable[[ConvSpec], str]:
-    """The forward algorithm for each correlation that a transposed computation runs."""
-    return lambda spec: choose_algorithm(spec, algorithm).algorithm
+def forward_runner(xp: ModuleType, algorithm: str) -> Callable:
+    """`run(x, w, spec, out_spatial)`: a forward correlation of an unpadded-spec `x`, run
+    by `algorithm` ("auto": the planner's choice for its shapes; "measure": timed)."""
+
+    def run(x, w, spec: ConvSpec, out_spatial):
+        return planner.run(xp, x, w, spec, tuple(out_spatial), algorithm, tuple(x.shape))
+
+    return run
+
+
+def planned(xp: ModuleType, spec: ConvSpec, input_shape, dtype, algorithm: str) -> str:
+    """The forward algorithm the planner picks for `spec` ("measure" uses the model)."""
+    modelled = "auto" if algorithm == "measure" else algorithm
+    backend = backend_name(xp)
+    return planner.plan_for(spec, input_shape, dtype, modelled, backend=backend).algorithm
 
 
 def adjoint_spec(spec: ConvSpec) -> ConvSpec:

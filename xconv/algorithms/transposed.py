@@ -25,7 +25,6 @@ from array_api_compat import device
 
 from ..padding import pad
 from ..spec import ConvSpec
-from . import FORWARD
 
 
 @dataclass(frozen=True)
@@ -94,13 +93,13 @@ def transpose_window(
     spec: ConvSpec,
     start: Sequence[int],
     size: Sequence[int],
-    choose,
+    run_forward,
 ):
     """Window `[start, start + size)` of the adjoint of correlation `spec`, applied to `y`.
 
     `y` is `(N, F, *O)`, `weight` the forward weight `(F, C/g, *k)` of `spec` (whose
     kernel, stride, dilation and groups are used); the result is `(N, C, *size)`.
-    `choose(phase_spec)` names the forward algorithm that runs each phase.
+    `run_forward(x, w, phase_spec, out_spatial)` runs each phase's forward correlation.
     """
     n, groups = y.shape[0], spec.groups
     back = xp.flip(forward_weight(xp, weight, groups), axis=tuple(range(2, weight.ndim)))
@@ -127,7 +126,7 @@ def transpose_window(
         )
         source = window(xp, y, [(p.lo, p.hi) for p in combo])
         w = back[(slice(None), slice(None), *(p.taps for p in combo))]
-        blocks.append(FORWARD[choose(phase_spec)](xp, source, w, phase_spec, rows))
+        blocks.append(run_forward(source, w, phase_spec, rows))
     return interleave(xp, blocks, spec.stride, size)
 
 
