@@ -240,6 +240,9 @@ def plan_for(
     shape = tuple(int(n) for n in input_shape)
     if spec.transposed:
         return _transposed_plan(spec, shape, name, algorithm, backend)
+    if math.prod(shape[:2]) == 0 or spec.out_channels == 0:
+        chosen = algorithm if algorithm in FORWARD_ALGORITHMS else "fft"
+        return Plan(chosen, "empty batch or channels: nothing to compute", spec, shape, name, 0, 0)
     estimates = {a: _estimate(a, spec, shape, name, backend) for a in FORWARD_ALGORITHMS}
     seconds = {a: e[0] for a, e in estimates.items()}
     if algorithm in FORWARD_ALGORITHMS:

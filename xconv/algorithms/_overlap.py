@@ -61,6 +61,8 @@ def overlap_frames(xp: ModuleType, x, counts, hop, frame):
         return native(x, counts, hop, frame)
     n, channels, rank = x.shape[0], x.shape[1], len(counts)
     if all(c == 1 for c in counts):
+        for i in range(rank):
+            x = fit(xp, x, 2 + i, frame[i])
         return xp.reshape(x, (n, *(1,) * rank, channels, *x.shape[2:]))
     for i in range(rank):
         x = frames(xp, x, 2 + 2 * i, counts[i], hop[i], frame[i])  # (n, C, c1, f1, c2, f2 ...)
