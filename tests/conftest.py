@@ -4,13 +4,15 @@ Profiles (select with ``HYPOTHESIS_PROFILE=<name>``):
 
 - ``default``: derandomized, so every CI run tries the same examples;
 - ``explore``: random, ten times the examples, for hunting bugs locally.
+
+``XCONV_EXAMPLE_SCALE=<k>`` multiplies the example counts of the property tests instead
+(see ``strategies.examples``).  Failures print a ``@reproduce_failure`` blob.
 """
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 from namespaces import NAMESPACE_NAMES, NUMPY, Namespace, get_namespace

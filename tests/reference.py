@@ -179,7 +179,7 @@ def pad(x: np.ndarray, pairs, mode: str = "constant", value=0.0, first_axis: int
 
 def check_mode_limits(spatial, pairs, mode):
     """Raise ValueError when a pad is wider than the mode allows."""
-    for n, (b, a) in zip(spatial, pairs):
+    for n, (b, a) in zip(spatial, pairs, strict=True):
         if mode == "reflect" and max(b, a) > n - 1:
             raise ValueError("reflect padding needs pad <= size - 1")
         if mode in ("symmetric", "circular") and max(b, a) > n:
@@ -257,7 +257,7 @@ def reference_conv(
         ]
         patch = x_groups[(slice(None), slice(None), slice(None), *np.ix_(*index_lists))]
         # patch: (N, g, C/g, *K) -> (N, g, C/g * prod K)
-        patch = patch.reshape(n_batch, groups, -1)
+        patch = patch.reshape(n_batch, groups, c_per_group * math.prod(kernel))
         val = np.einsum("ngk,gfk->ngf", patch, w_groups)
         out[(slice(None), slice(None), *o)] = val.reshape(n_batch, f_out)
     if bias is not None:
@@ -280,7 +280,7 @@ def naive_conv(x, weight, bias=None, *, stride, pads, dilation, groups, mode, va
     weight = np.asarray(weight)
     dt = _working_dtype(x, weight)
     rank = weight.ndim - 2
-    n_batch, c_in = x.shape[:2]
+    n_batch = x.shape[0]
     spatial = x.shape[2:]
     f_out, cpg = weight.shape[:2]
     kernel = weight.shape[2:]

@@ -91,11 +91,17 @@ def conv_problems(
     padding_kinds: tuple[str, ...] = PADDING_KINDS,
     channels_last: bool | None = None,
     batched: bool | None = None,
+    max_size: int | None = None,
 ):
-    """A valid ``xconv.conv`` problem: arrays (NumPy) plus keyword arguments."""
+    """A valid ``xconv.conv`` problem: arrays (NumPy) plus keyword arguments.
+
+    ``max_size`` overrides the largest spatial input size (9, or 5 for 3-D).
+    """
     rank = draw(st.sampled_from(ranks))
     small = rank >= 3  # keep 3-D problems small enough for the loop oracle
     max_k, max_d, max_n = (2, 2, 5) if small else (3, 3, 9)
+    if max_size is not None:
+        max_n = max_size
 
     # channels and groups: C = groups * cpg, F = groups * fpg
     layout = draw(st.sampled_from(["plain", "grouped", "depthwise"]))
@@ -130,7 +136,9 @@ def conv_problems(
         pairs = [(p, p) for p in ps]
         padding = tuple(ps)
     elif kind == "pairs":
-        pairs = [(draw(st.integers(0, max_pad)), draw(st.integers(0, max_pad))) for _ in range(rank)]
+        pairs = [
+            (draw(st.integers(0, max_pad)), draw(st.integers(0, max_pad))) for _ in range(rank)
+        ]
         padding = tuple(pairs)
     else:
         pairs = None
