@@ -1026,6 +1026,10 @@ def from_canonical(
             "pads the input first (e.g. with xconv, or keras.ops.pad(mode='reflect'|"
             "'symmetric')) and uses padding='valid'"
         )
+    used = {"name", *_KERAS_KEYS}
+    if bias is not None and portable.get("bias_learn_rate") == 0 and not to_numpy(bias).any():
+        bias = None  # a frozen zero bias (MATLAB's stand-in for none) is no bias
+        used.add("bias_learn_rate")
     common: dict[str, Any] = {
         "strides": spec.stride,
         "dilation_rate": spec.dilation,
@@ -1056,7 +1060,7 @@ def from_canonical(
         layer.build(shape)
         if kernel is not None:
             layer.set_weights([kernel] + ([bias] if layer.use_bias else []))
-    return layer, {"name", *_KERAS_KEYS}
+    return layer, used
 
 
 def _keras_padding(spec: ConvSpec, padding, same_pairs) -> str:

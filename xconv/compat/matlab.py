@@ -785,7 +785,10 @@ def _transposed_options(spec: ConvSpec, options: dict, crops) -> Any:
             f"MATLAB's transposedConv{rank}dLayer has no DilationFactor; the nearest faithful "
             "form is the undilated kernel of size (k-1)*d+1 with zeros between the taps"
         )
-    if spec.padding == "same" and not any(spec.output_padding):
+    from .translate import net_cropping
+
+    same = ConvSpec(spec.kernel_size, stride=spec.stride, padding="same", transposed=True)
+    if tuple(crops) == net_cropping(same):
         options["Cropping"] = "same"
     elif all(end >= 0 for _, end in crops):
         options["Cropping"] = _edge_value(crops, rank)

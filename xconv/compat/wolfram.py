@@ -749,7 +749,8 @@ def from_canonical(
             else [spec.in_channels, *[Varying] * spec.rank]
         ),
     )
-    return layer, {"weight_learn_rate", "bias_learn_rate", "activation"}
+    # a Wolfram layer's name is its key in the enclosing NetChain / NetGraph
+    return layer, {"weight_learn_rate", "bias_learn_rate", "activation", "name"}
 
 
 def _static_padding(spec: ConvSpec):
