@@ -76,7 +76,7 @@ def _probe_ort_dilated_same() -> tuple[bool, str]:
     try:
         _ort(_onnx_model("Conv", kernel, attributes, 5), _X5)
     except Exception as error:
-        return True, str(error).splitlines()[0][-120:]
+        return True, str(error).split("Status Message:")[-1].strip()
     return False, "ONNX Runtime now accepts dilation with SAME_UPPER"
 
 
@@ -89,6 +89,27 @@ def _probe_onnx_reference_transpose_short_kernel() -> tuple[bool, str]:
     want = _xconv_transpose_same(_X5, kernel, 3)
     differs = got.shape != want.shape or not np.array_equal(got, want)
     return differs, f"onnx.reference {got.tolist()}, xconv/Keras/JAX {want.tolist()}"
+
+
+def _probe_tf_valid_transpose_short_kernel() -> tuple[bool, str]:
+    import os
+
+    import jax.numpy as jnp
+    from jax import lax
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    x = _X5.transpose(0, 2, 1)  # (N, W, C) for lax's and Keras' defaults
+    kernel = np.ones((1, 1, 1), np.float32)  # k = 1, stride 3
+    jax_out = lax.conv_transpose(jnp.asarray(x), jnp.asarray(kernel), (3,), "VALID")
+    layer = keras.layers.Conv1DTranspose(1, 1, strides=3, use_bias=False)
+    layer.build((1, 5, 1))
+    layer.set_weights([kernel])
+    keras_out = np.asarray(layer(x))
+    want = (5 - 1) * 3 + 1  # PyTorch, ONNX and xconv "valid"
+    sizes = (jax_out.shape[1], keras_out.shape[1])
+    return sizes != (want, want), f"JAX {sizes[0]}, Keras {sizes[1]}, PyTorch/ONNX/xconv {want}"
 
 
 FINDINGS = (
@@ -116,6 +137,20 @@ FINDINGS = (
         ("onnx",),
         "conv_transpose, n=5, k=1, stride 3, padding 'same'",
         _probe_onnx_reference_transpose_short_kernel,
+    ),
+)
+
+
+FINDINGS = (
+    *FINDINGS,
+    Finding(
+        "F4",
+        "JAX lax.conv_transpose(padding='VALID') and Keras Conv*DTranspose(padding='valid') "
+        "return n*s + max(k - s, 0) outputs (TensorFlow's convention): a kernel shorter than "
+        "the stride is followed by s - k zeros that PyTorch, ONNX and xconv 'valid' omit",
+        ("jax", "keras"),
+        "conv_transpose, n=5, k=1, stride 3, padding 'valid': 15 outputs instead of 13",
+        _probe_tf_valid_transpose_short_kernel,
     ),
 )
 

@@ -9,6 +9,7 @@ Frameworks are imported only when their peer runs.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType
 
@@ -34,6 +35,7 @@ def load_peer(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{_MODULES[name]}")
 
 
+@functools.cache
 def peer_status(name: str) -> tuple[str | None, str]:
     """`(version, "")` if the peer's framework imports, else `(None, why)`."""
     try:

@@ -170,10 +170,10 @@ def _build_forward(keras, case: Case, **initializers):
         if rank == 1 and not last:  # ZeroPadding1D pads axis 1 (channel-last) only
             before = _ops_pad(keras, case)
         elif rank == 1:
-            before = layers.ZeroPadding1D(pads[0])
+            before = layers.ZeroPadding1D(pads[0], dtype=case.dtype)
         else:
             before = getattr(layers, f"ZeroPadding{rank}D")(
-                pads, data_format=_common(case)["data_format"]
+                pads, data_format=_common(case)["data_format"], dtype=case.dtype
             )
     if _depthwise(case):
         multiplier = case.out_channels // case.in_channels
@@ -200,20 +200,24 @@ def _build_transposed(keras, case: Case, **initializers):
     )
     crops = semantics.pads(case)
     after = None
-    if case.params["padding"] in ("valid", "same") and not any(output_padding):
-        arg, keras_padding = case.params["padding"], None
+    short = any(e < s for e, s in zip(semantics.extents(case), stride, strict=True))
+    padding = case.params["padding"]
+    if (padding == "same" or (padding == "valid" and not short)) and not any(output_padding):
+        arg, keras_padding = padding, None
     else:
         require(all(a >= 0 for _, a in crops), "a negative crop with output_padding")
-        arg, keras_padding = "valid", output_padding if any(output_padding) else None
+        # an explicit output_padding (even 0) stops Keras' 'valid' from appending s - e
+        # zeros after a kernel shorter than the stride (finding F4)
+        arg, keras_padding = "valid", output_padding
         if any(c != (0, 0) for c in crops):
             last = case.params["channels_last"]
             if rank == 1 and not last:  # Cropping1D crops axis 1 (channel-last) only
                 after = _slice_crop(crops[0])
             elif rank == 1:
-                after = layers.Cropping1D(crops[0])
+                after = layers.Cropping1D(crops[0], dtype=case.dtype)
             else:
                 after = getattr(layers, f"Cropping{rank}D")(
-                    crops, data_format=_common(case)["data_format"]
+                    crops, data_format=_common(case)["data_format"], dtype=case.dtype
                 )
     layer = getattr(layers, f"Conv{rank}DTranspose")(
         case.out_channels, case.kernel, padding=arg, output_padding=keras_padding,

@@ -101,19 +101,24 @@ def _padding_attributes(case: Case) -> dict:
             return {"auto_pad": "SAME_UPPER"}
         # A kernel shorter than the stride makes the "same" crop negative: ONNX pads
         # cannot be, and SAME_UPPER then stops at (n-1)*s + k (finding F1), so the
-        # extension is spelled as output_padding, which ONNX fills with zeros.
-        for i, (_, after) in enumerate(crops):
-            if after < 0:
-                output_padding[i] -= after
-                crops = (*crops[:i], (crops[i][0], 0), *crops[i + 1 :])
+        # extension is spelled as output_padding, which ONNX fills with zeros. ONNX
+        # Runtime also wants output_padding < stride: what is larger comes off the crop.
         stride = case.per_dim("stride")
+        pads = [list(pair) for pair in crops]
+        for i, s in enumerate(stride):
+            if pads[i][1] < 0:
+                output_padding[i] -= pads[i][1]
+                pads[i][1] = 0
+            if output_padding[i] >= s:
+                fold = min(output_padding[i], pads[i][1])
+                output_padding[i] -= fold
+                pads[i][1] -= fold
         require(
-            all(
-                p < max(s, d)
-                for p, s, d in zip(output_padding, stride, case.per_dim("dilation"), strict=True)
-            ),
-            "the zero extension of this 'same' does not fit ONNX output_padding",
+            all(p < s for p, s in zip(output_padding, stride, strict=True)),
+            "ONNX Runtime requires output_padding < stride (this case needs more zeros at "
+            "the end than the stride and the cropping allow)",
         )
+        crops = [tuple(pair) for pair in pads]
         out = {"output_padding": output_padding} if any(output_padding) else {}
         return {**out, "pads": [b for b, _ in crops] + [a for _, a in crops]}
     auto = {"valid": "VALID", "same": "SAME_UPPER", "same_lower": "SAME_LOWER"}

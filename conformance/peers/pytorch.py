@@ -48,7 +48,7 @@ def run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     names = ("grad_input", "grad_weight", "grad_bias")
     return {
         name: (leaf.grad.conj() if complex_ else leaf.grad).resolve_conj().numpy()
-        for name, leaf in zip(names, leaves, strict=True)
+        for name, leaf in zip(names, leaves, strict=False)
     }
 
 
