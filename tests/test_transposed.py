@@ -471,3 +471,12 @@ def test_measure_runs_and_matches():
     for _ in range(2):  # timed on the first call, remembered on the second
         out = xconv.conv_transpose(x, w, algorithm="measure", **kw)
         np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("limit", [2**12, 2**14, 2**16])
+@settings(max_examples=examples(10))
+@given(problem=transposed_problems(dtypes=("float64", "complex128")))
+def test_gemm_under_small_workspaces(limit, problem):
+    """Columns per batch chunk, or the polyphase route when one image does not fit."""
+    with xconv.workspace_limit(limit):
+        check(NUMPY, problem, "gemm")

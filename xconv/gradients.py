@@ -21,7 +21,7 @@ from ._arrays import (
     result_dtype,
     to_canonical,
 )
-from .algorithms.transposed import transpose_window, window
+from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .padding import check_padding_widths, pad, source_indices
@@ -33,6 +33,7 @@ from .transposed import (
     forward_runner,
     planned,
     transposed_spec,
+    transposed_window,
 )
 
 IntOrTuple = int | Sequence[int]
@@ -124,7 +125,7 @@ def conv_vjp(
         else:
             start = [0] * spec.rank
             size = [b + n + a for n, (b, a) in zip(spatial, pads, strict=True)]
-        grad_x = transpose_window(xp, grad, w, spec, start, size, forward_runner(xp, algorithm))
+        grad_x = transposed_window(xp, grad, w, spec, start, size, algorithm)
         grad_w = weight_gradient(xp, padded, grad, spec, weight_algorithm)
     if padding_mode != "constant":
         grad_x = fold_padding(xp, grad_x, spatial, pads, padding_mode)

@@ -16,6 +16,7 @@ from ._arrays import (
 )
 from .algorithms.fft import backend_name
 from .algorithms.transposed import transpose_window
+from .algorithms.transposed_gemm import transpose_gemm
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -88,14 +89,14 @@ def conv_transpose(
     crops = spec.resolve_padding(spatial)
     size = spec.output_spatial(spatial)
     work = compute_dtype(xp, dtype)
-    y = transpose_window(
+    y = transposed_window(
         xp,
         xp.astype(x, work),
         xp.astype(weight, work),
         adjoint_spec(spec),
         [before for before, _ in crops],
         size,
-        forward_runner(xp, algorithm),
+        algorithm,
     )
     if bias is not None:
         y = y + xp.reshape(xp.astype(bias, work), (1, -1) + (1,) * spec.rank)
@@ -103,6 +104,34 @@ def conv_transpose(
 
 
 # -- shared with the gradients ------------------------------------------------------------
+
+
+def transposed_window(xp: ModuleType, y, weight, spec: ConvSpec, start, size, algorithm: str):
+    """Window `[start, start + size)` of the adjoint of correlation `spec` applied to `y`.
+
+    With a stride above 1 and GEMM chosen (by the user or by the planner for the
+    transposed problem), every tap's contribution comes from one matmul followed by a
+    col2im (`transposed_gemm`); otherwise each output phase is a stride-1 forward
+    correlation (`transposed.transpose_window`), planned on its own.
+    """
+    if any(s > 1 for s in spec.stride):
+        route = algorithm
+        if algorithm not in planner.FORWARD_ALGORITHMS:
+            backwards = ConvSpec(
+                spec.kernel_size,
+                stride=spec.stride,
+                dilation=spec.dilation,
+                groups=spec.groups,
+                transposed=True,
+                in_channels=y.shape[1],
+                out_channels=weight.shape[1] * spec.groups,
+            )
+            route = planned(xp, backwards, tuple(y.shape), y.dtype, algorithm)
+        if route == "gemm":
+            out = transpose_gemm(xp, y, weight, spec, start, size)
+            if out is not None:
+                return out
+    return transpose_window(xp, y, weight, spec, start, size, forward_runner(xp, algorithm))
 
 
 def forward_runner(xp: ModuleType, algorithm: str) -> Callable:

@@ -1,0 +1,103 @@
+"""Transposed convolution by GEMM first: every tap's contribution in one matmul, then col2im.
+
+    cols[t, c, q] = sum over f of w[f, c, t] * y[f, q]        (one batched matmul)
+    out[p]        = sum over taps t, inputs q with q*s + t*d = p of cols[t, q]
+
+The matmul runs on `y` laid out on a zero-padded grid, flattened per image; a tap's
+contribution to one output phase (`p mod s`) is then a shift of the grid, i.e. one
+contiguous slice of the flattened columns, and each phase is a sum of such slices. No
+column matrix is gathered (the forward im2col), no zeros are multiplied beyond the grid's
+margins, and the phases are interleaved once at the end. This wins over the polyphase
+route (`transposed.py`) when the stride is above 1 and the channels are wide enough for
+BLAS; `None` is returned when even one image's columns exceed the workspace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from types import ModuleType
+
+from array_api_compat import device
+
+from .._arrays import itemsize
+from ..config import get_workspace_limit
+from ..padding import pad
+from ..spec import ConvSpec
+from .transposed import interleave
+
+
+def _axis_geometry(k: int, s: int, d: int, start: int, size: int):
+    """Per output phase: `(taps, shifts)` (input offset of each tap), or None (no taps)."""
+    rows = -(-size // s)
+    phases = []
+    for rho in range(s):
+        base, r = divmod(start + rho, s)
+        taps = [t for t in range(k) if (t * d) % s == r]
+        phases.append([(t, base - (t * d) // s) for t in taps] or None)
+    return rows, phases
+
+
+def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
+    """Window `[start, start + size)` of the adjoint of correlation `spec` applied to `y`.
+
+    Same contract as `transposed.transpose_window`: `y` `(N, F, *O)`, forward weight
+    `(F, C/g, *k)`; returns `(N, C, *size)`, or None if the columns do not fit.
+    """
+    n, filters = y.shape[0], y.shape[1]
+    groups, rank = spec.groups, spec.rank
+    f_per, c_per = filters // groups, weight.shape[1]
+    spatial = tuple(y.shape[2:])
+    geometry = [
+        _axis_geometry(k, s, d, b, m)
+        for k, s, d, b, m in zip(
+            spec.kernel_size, spec.stride, spec.dilation, start, size, strict=True
+        )
+    ]
+    rows = tuple(g[0] for g in geometry)
+    # grid margins: every shifted read of every phase stays inside its own line
+    margins = []
+    for i, (count, phases) in enumerate(geometry):
+        shifts = [sh for phase in phases if phase for _, sh in phase] or [0]
+        before = max(0, -min(shifts))
+        after = max(0, count + max(shifts) - spatial[i]) + (1 if i == 0 else 0)
+        margins.append((before, after))
+    extent = tuple(m + b + a for m, (b, a) in zip(spatial, margins, strict=True))
+    line = math.prod(extent[1:])
+    taps = math.prod(spec.kernel_size)
+    per_image = taps * c_per * groups * math.prod(extent) * itemsize(xp, y.dtype)
+    if per_image > get_workspace_limit():
+        return None
+    chunk = max(1, get_workspace_limit() // per_image)
+
+    w = xp.reshape(weight, (groups, f_per, c_per, taps))
+    w = xp.reshape(xp.permute_dims(w, (0, 3, 2, 1)), (groups, taps * c_per, f_per))
+    strides = [math.prod(extent[i + 1 :]) for i in range(rank)]
+    kernel_strides = [math.prod(spec.kernel_size[i + 1 :]) for i in range(rank)]
+    length = rows[0] * line
+
+    outputs = []
+    for first in range(0, n, chunk):
+        part = y[first : min(first + chunk, n), ...]
+        m = part.shape[0]
+        grid = xp.reshape(pad(xp, part, margins), (m, groups, f_per, -1))
+        cols = xp.reshape(xp.matmul(w, grid), (m, groups, taps, c_per, -1))
+        blocks = []
+        for combo in itertools.product(*(g[1] for g in geometry)):
+            if any(phase is None for phase in combo):
+                shape = (m, groups * c_per, *rows)
+                blocks.append(xp.zeros(shape, dtype=y.dtype, device=device(y)))
+                continue
+            total = None
+            for pairs in itertools.product(*combo):  # one (tap, shift) per axis
+                tap = sum(t * ks for (t, _), ks in zip(pairs, kernel_strides, strict=True))
+                offset = sum(
+                    (sh + b) * st
+                    for (_, sh), (b, _), st in zip(pairs, margins, strides, strict=True)
+                )
+                term = cols[:, :, tap, :, offset : offset + length]
+                total = term if total is None else total + term
+            block = xp.reshape(total, (m, groups * c_per, rows[0], *extent[1:]))
+            blocks.append(block[(..., *(slice(0, r) for r in rows[1:]))])
+        outputs.append(interleave(xp, blocks, spec.stride, size))
+    return outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0)
