@@ -105,9 +105,9 @@ def conv_vjp(
     check_padding_widths(spatial, pads, padding_mode)
     work = compute_dtype(xp, dtype)
     grad = _grad_output(xp, grad_output, spec.output_shape(user_shape), spec, dtype, work)
-    w = xp.astype(weight, work)
+    w = xp.astype(weight, work, copy=False)
 
-    padded = pad(xp, xp.astype(x, work), pads, padding_mode, padding_value)
+    padded = pad(xp, xp.astype(x, work, copy=False), pads, padding_mode, padding_value)
     # the weight gradient costs what the forward correlation costs: the same choice
     weight_algorithm = planned(xp, spec, tuple(x.shape), work, algorithm)
     both = None
@@ -131,9 +131,9 @@ def conv_vjp(
         grad_x = fold_padding(xp, grad_x, spatial, pads, padding_mode)
     grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
     return (
-        from_canonical(xp, xp.astype(grad_x, dtype), batched, channels_last),
-        xp.astype(grad_w, dtype),
-        xp.astype(grad_b, dtype),
+        from_canonical(xp, xp.astype(grad_x, dtype, copy=False), batched, channels_last),
+        xp.astype(grad_w, dtype, copy=False),
+        xp.astype(grad_b, dtype, copy=False),
     )
 
 
@@ -191,14 +191,16 @@ def conv_transpose_vjp(
     source = window(
         xp, grad, [(-before, r - before) for (before, _), r in zip(crops, read, strict=True)]
     )
-    grad_x = forward_runner(xp, algorithm)(source, xp.astype(weight, work), forward, spatial)
+    grad_x = forward_runner(xp, algorithm)(
+        source, xp.astype(weight, work, copy=False), forward, spatial
+    )
     weight_algorithm = planned(xp, forward, tuple(source.shape), work, algorithm)
-    grad_w = weight_gradient(xp, source, xp.astype(x, work), forward, weight_algorithm)
+    grad_w = weight_gradient(xp, source, xp.astype(x, work, copy=False), forward, weight_algorithm)
     grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
     return (
-        from_canonical(xp, xp.astype(grad_x, dtype), batched, channels_last),
-        xp.astype(grad_w, dtype),
-        xp.astype(grad_b, dtype),
+        from_canonical(xp, xp.astype(grad_x, dtype, copy=False), batched, channels_last),
+        xp.astype(grad_w, dtype, copy=False),
+        xp.astype(grad_b, dtype, copy=False),
     )
 
 
@@ -267,7 +269,7 @@ def _grad_output(xp: ModuleType, grad_output, expected: tuple, spec: ConvSpec, d
             f"grad_output is complex ({grad_output.dtype}) but the result dtype {dtype} is real"
         )
     grad, _ = to_canonical(xp, grad_output, spec.rank, spec.channels_last, "grad_output")
-    return xp.astype(grad, work)
+    return xp.astype(grad, work, copy=False)
 
 
 def _complex(xp: ModuleType, dtype) -> bool:

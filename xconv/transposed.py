@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -17,6 +18,7 @@ from ._arrays import (
 from .algorithms.fft import backend_name
 from .algorithms.transposed import transpose_window
 from .algorithms.transposed_gemm import transpose_gemm
+from .config import get_workspace_limit
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -91,16 +93,16 @@ def conv_transpose(
     work = compute_dtype(xp, dtype)
     y = transposed_window(
         xp,
-        xp.astype(x, work),
-        xp.astype(weight, work),
+        xp.astype(x, work, copy=False),
+        xp.astype(weight, work, copy=False),
         adjoint_spec(spec),
         [before for before, _ in crops],
         size,
         algorithm,
     )
     if bias is not None:
-        y = y + xp.reshape(xp.astype(bias, work), (1, -1) + (1,) * spec.rank)
-    return from_canonical(xp, xp.astype(y, dtype), batched, channels_last)
+        y = y + xp.reshape(xp.astype(bias, work, copy=False), (1, -1) + (1,) * spec.rank)
+    return from_canonical(xp, xp.astype(y, dtype, copy=False), batched, channels_last)
 
 
 # -- shared with the gradients ------------------------------------------------------------
@@ -147,8 +149,13 @@ def forward_runner(xp: ModuleType, algorithm: str) -> Callable:
 def planned(xp: ModuleType, spec: ConvSpec, input_shape, dtype, algorithm: str) -> str:
     """The forward algorithm the planner picks for `spec` ("measure" uses the model)."""
     modelled = "auto" if algorithm == "measure" else algorithm
-    backend = backend_name(xp)
-    return planner.plan_for(spec, input_shape, dtype, modelled, backend=backend).algorithm
+    key = (spec, tuple(input_shape), planner.dtype_name(dtype), modelled, backend_name(xp))
+    return _planned(*key, get_workspace_limit())
+
+
+@functools.lru_cache(maxsize=256)
+def _planned(spec: ConvSpec, input_shape, dtype: str, algorithm: str, backend: str, limit: int):
+    return planner.plan_for(spec, input_shape, dtype, algorithm, backend=backend).algorithm
 
 
 def adjoint_spec(spec: ConvSpec) -> ConvSpec:

@@ -23,6 +23,7 @@ from types import ModuleType
 
 from array_api_compat import device
 
+from .. import backends
 from ..padding import pad
 from ..spec import ConvSpec
 
@@ -132,6 +133,9 @@ def transpose_window(
 
 def interleave(xp: ModuleType, blocks: list, stride: Sequence[int], size: Sequence[int]):
     """Merge phase blocks `(N, C, *rows)` (C order over phases) into `(N, C, *size)`."""
+    native = backends.native(xp, "interleave")
+    if native is not None and len(blocks) > 1:
+        return native(blocks, stride, size)
     if len(blocks) == 1:
         out = blocks[0]
     else:

@@ -10,6 +10,7 @@ from ._fft import (
     overlap_frames,
     rfftn,
 )
+from ._transposed import interleave
 
 __all__ = [
     "ascontiguousarray",
@@ -18,6 +19,7 @@ __all__ = [
     "fftn",
     "ifftn",
     "im2col",
+    "interleave",
     "irfftn",
     "overlap_frames",
     "pad",
