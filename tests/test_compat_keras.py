@@ -424,3 +424,18 @@ def test_groups_must_divide_channels_at_build():
     assert keras_error(lambda: ours.build((None, 8, 8, 3))) == keras_error(
         lambda: real.build((None, 8, 8, 3))
     )
+
+
+def test_torch_and_strict_arrays_and_aliases():
+    import array_api_strict as xps
+    import torch
+
+    layer = X.Convolution2D(3, 3, activation="gelu", padding="same")
+    x = rand(2, 5, 5, 2)
+    expected = layer(x)
+    out = layer(torch.from_numpy(x))
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-7)
+    strict = layer(xps.asarray(x))
+    np.testing.assert_allclose(np.asarray(strict), expected, rtol=1e-6, atol=1e-7)
+    assert X.Convolution2DTranspose is X.Conv2DTranspose

@@ -450,3 +450,17 @@ def test_every_option_against_the_float64_oracle(case):
             layer(to_sscb(x))
         return
     np.testing.assert_allclose(from_sscb(layer(to_sscb(x))), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_torch_and_strict_arrays_stay_in_their_namespace():
+    import array_api_strict as xps
+
+    layer = matlab.convolution2dLayer(3, 2, Padding="same", PaddingValue="replicate", NumChannels=3)
+    x = rand(5, 6, 3, 2).astype(np.float32)
+    expected = layer(x)
+    out = layer(torch.from_numpy(x))
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    strict = layer(xps.asarray(x))
+    assert type(strict).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(np.asarray(strict), expected, rtol=1e-6)

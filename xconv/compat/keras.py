@@ -995,6 +995,12 @@ class DepthwiseConv2D(_DepthwiseConv):
     BASE_NAME = "depthwise_conv2d"
 
 
+# Keras 3's aliases
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+
+
 # -- translation target ---------------------------------------------------------------------------
 
 _CONV = {1: Conv1D, 2: Conv2D, 3: Conv3D}

@@ -28,8 +28,6 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..spec import ConvSpec
 from . import _matlab_args as args
 from ._layer import (
@@ -826,7 +824,3 @@ def _bias_size(spec: ConvSpec) -> tuple[int, ...]:
     if spec.groups > 1:
         return (1, 1, spec.out_channels // spec.groups, spec.groups)
     return (1,) * spec.rank + (spec.out_channels,) if spec.rank > 1 else (1, spec.out_channels)
-
-
-def _unused() -> None:  # keep numpy imported for doctest namespaces
-    np.zeros(0)
