@@ -403,11 +403,14 @@ def test_conv_transpose_vjp_errors():
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("groups", [1, 2])
-def test_conv_vjp_wide_channels_match_torch(algorithm, groups):
-    """Enough channels per group for the matmul routes of channel mixing."""
+@pytest.mark.parametrize("size", [(9, 8), (24, 30)])
+def test_conv_vjp_wide_channels_match_torch(algorithm, groups, size):
+    """Enough channels per group for the matmul routes of channel mixing; the larger size
+    takes the weight gradient's flattened-grid GEMM (few margin samples), the smaller its
+    im2col GEMM."""
     rng = np.random.default_rng(13)
     problem = ConvProblem(
-        x=rng.standard_normal((3, 12, 9, 8)),
+        x=rng.standard_normal((3, 12, *size)),
         weight=rng.standard_normal((10, 12 // groups, 3, 4)),
         bias=None,
         kwargs=dict(

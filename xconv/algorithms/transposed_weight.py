@@ -16,6 +16,7 @@ from types import ModuleType
 
 from .._arrays import itemsize
 from ..config import get_workspace_limit
+from ..padding import pad
 from ..spec import ConvSpec
 from . import FORWARD
 from ._taps import kernel_taps, tap_window
@@ -68,7 +69,41 @@ def _direct(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
     return xp.reshape(w, (groups * f_per, c_per, *spec.kernel_size))
 
 
+# the flattened-grid GEMM multiplies zeros at the grid's margins: used while they are few
+_GRID_OVERHEAD = 1.5
+
+
 def _gemm(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+    unit = all(s == 1 for s in spec.stride)
+    if unit and math.prod(x.shape[2:]) <= _GRID_OVERHEAD * math.prod(out_spatial):
+        return _gemm_grid(xp, x, grad, spec, out_spatial)
+    return _gemm_columns(xp, x, grad, spec, out_spatial)
+
+
+def _gemm_grid(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+    """Stride 1: each tap is one matmul of the gradient, laid out on the input's grid, with
+    a contiguous slice of the flattened input; no column matrix is gathered."""
+    groups = spec.groups
+    n, c_per, f_per = _shapes(x, grad, groups)
+    spatial = tuple(x.shape[2:])
+    strides = [math.prod(spatial[i + 1 :]) for i in range(spec.rank)]
+    reach = sum(
+        (k - 1) * d * st for k, d, st in zip(spec.kernel_size, spec.dilation, strides, strict=True)
+    )
+    length = math.prod(spatial) - reach  # every output's grid position is below this
+    flat_x = xp.reshape(x, (n, groups, c_per, -1))
+    margins = [(0, p - o) for p, o in zip(spatial, out_spatial, strict=True)]
+    g = xp.reshape(pad(xp, grad, margins), (n, groups, f_per, -1))[..., :length]
+    terms = []
+    for tap in kernel_taps(spec.kernel_size):
+        offset = sum(t * d * st for t, d, st in zip(tap, spec.dilation, strides, strict=True))
+        term = xp.matmul(g, xp.matrix_transpose(flat_x[..., offset : offset + length]))
+        terms.append(term[0, ...] if n == 1 else xp.sum(term, axis=0))  # (groups, F/g, C/g)
+    w = xp.stack(terms, axis=-1)
+    return xp.reshape(w, (groups * f_per, c_per, *spec.kernel_size))
+
+
+def _gemm_columns(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
     groups = spec.groups
     n, c_per, f_per = _shapes(x, grad, groups)
     taps = math.prod(spec.kernel_size)
