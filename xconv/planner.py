@@ -7,39 +7,51 @@ candidate, the flops and workspace of the choice and its chunking (GEMM tiles, F
 frames). `algorithm="measure"` in `xconv.conv` instead times the plausible candidates
 once per (shapes, dtype, parameters, backend) and remembers the winner (`measured`).
 
-Cost model (seconds; `P` output positions per image, `T` kernel taps, `N` batch,
-`C`, `F` channels, `g` groups, flops counted two per multiply-add, complex x4):
+Cost model (nanoseconds of one core unless a speedup says otherwise; `P` output
+positions per image, `T` kernel taps, `N` batch, `C`, `F` channels, `g` groups; flops
+two per multiply-add, x4 for complex; float64 and complex128 at half the rates):
 
-- GEMM: `N*C*T*P` column elements copied at `COPY_NS` each, plus `flops / rate`, plus
-  `GEMM_CALL_NS` per tile. `rate = GEMM_PEAK * m/(m + GEMM_HALF_M) * k/(k + GEMM_HALF_K)`
-  for the per-group matrix product of `m = F/g` rows and depth `k = C/g * T`: BLAS runs
-  near its peak on big matrices and far below it on thin ones.
-- direct: per tap, `N*C*P` patch elements copied, then a matmul of depth `C/g` (same
-  rate formula with `k = C/g`) or, for one channel per group, a broadcast multiply of
-  `N*F*P` elements at `ELEMENTWISE_NS`, then `N*F*P` accumulated at `ELEMENTWISE_NS`,
-  plus `DIRECT_CALL_NS`.
-- FFT: `xconv.algorithms.fft.FFTCosts` (transforms per sample and log2 size, complex
-  multiply-adds of the channel mixing, copies, per-chunk overhead), after the polyphase
-  split and with the overlap-save frame size that minimises it.
-- float64 and complex128 run at half the float32/complex64 rates.
+- GEMM: `N*C*T*P` column elements copied at `COPY_NS`, then the matmul at
+  `flops / (GEMM_PEAK * BLAS_SPEEDUP) + (columns + outputs) * MATMUL_STREAM_NS` (the
+  operands streamed through memory, which more cores do not speed up), plus
+  `GEMM_CALL_NS` per tile.
+- direct: per tap, `N*C*P` patch elements copied (`COPY_NS`) and `N*F*P` accumulated
+  (`ELEMENTWISE_NS`); with one channel per group also a broadcast multiply of `N*F*P`
+  (`ELEMENTWISE_NS`), all times `IN_CACHE` when one tap's arrays fit `CACHE_BYTES`;
+  otherwise a matmul of depth `C/g` (the formula above); plus `DIRECT_CALL_NS` per tap.
+- FFT: `xconv.algorithms.fft.FFTCosts` (transform passes and butterflies per sample,
+  cache misses of long lines and big frames, channel mixing by products or by matmul,
+  framing copies, per-chunk overhead; transforms sped up by `transform_speedup` on two
+  cores), after the polyphase split and with the overlap-save frame that minimises it.
 
-Constants, measured on the reference machine (2 cores of a shared x86-64 VM, NumPy 2.4
-with OpenBLAS, SciPy 1.17 pocketfft, Python 3.11), best of 7 runs each:
+Calibration (reference machine: 2 cores of a shared x86-64 VM; NumPy 2.4 + OpenBLAS,
+SciPy 1.17 pocketfft, Python 3.11). The machine was shared with other jobs (load 2-5 on
+2 cores), so wall-clock times were unusable; every constant is single-thread CPU time
+(`time.process_time`, OpenBLAS and `scipy.fft` on one thread, best of 3-7 runs):
 
-- `GEMM_PEAK = 150e9`: numpy.matmul of two 2048 x 2048 float32 matrices ran at 420
-  GFLOP/s on an idle machine and 150 GFLOP/s while the machine was shared; this is the
-  rate the conv-shaped products (576-deep, 64 rows) reached in practice.
-- `GEMM_HALF_M = 16`, `GEMM_HALF_K = 24`: a fit of the time of `conv_gemm` on eight
-  layers (1x1, 3x3, 7x7 stride 2, grouped, depthwise) to the formula above.
-- `COPY_NS = 0.5` ns per im2col/patch element: `sliding_window_view` plus copy of
-  strided windows (about 8 GB/s of reads and writes).
-- `ELEMENTWISE_NS = 0.6` ns per element of a broadcast multiply or add into a fresh array.
-- `DIRECT_CALL_NS = 12_000`, `GEMM_CALL_NS = 40_000`: the time of 1x1-pixel problems.
-- FFT: `transform = 0.115` ns per real sample per log2(size) (pocketfft r2c+c2r, 1-d,
-  sizes 256..65536, workers=2), `axis_pass = 0.8` ns per sample per extra axis (2-d and
-  3-d transforms, 32..2048 and 16..128 per side), `long_line = 2.4` ns per sample once a
-  1-d line exceeds 512 KiB (1-d sizes 256 Ki and 1 Mi), `mix = 0.35` ns per complex64
-  multiply-add, `copy = 0.25` ns per framed element, `call = 60 us` per chunk.
+- `GEMM_PEAK = 167e9`: numpy.matmul of two 2048 x 2048 float32 matrices on one thread
+  (the issue quotes 420 GFLOP/s on both cores of an idle machine).
+- `MATMUL_STREAM_NS = 0.25`: fit of nine conv-shaped products (m x k x p from
+  64 x 576 x 12544 to 1 x 9 x 3136) to flops/peak + (k + m) * p * this.
+- `COPY_NS = 0.5`, `ELEMENTWISE_NS = 0.6` per element: `sliding_window_view` windows
+  copied to C order (0.24 alone), a broadcast multiply into a fresh array (0.46), raised
+  to match whole `conv_gemm` / `conv_direct` runs (fresh arrays, page faults).
+- `IN_CACHE = 0.25` below `CACHE_BYTES = 2 MiB`: direct 1-d filters of 100k samples.
+- `DIRECT_CALL_NS = 10 us` per tap, `GEMM_CALL_NS = 60 us` per tile, FFT `call = 100 us`
+  per chunk: the time of problems of a few dozen outputs.
+- FFT: `axis_pass = 1.25`, `transform = 0.085` per sample (a fit of pocketfft r2c + c2r
+  on 1-d sizes 16..16384, 2-d 8..2048 and 3-d 16..128 per side, raised by 1.4 to match
+  whole `conv_fft` runs); `long_line = 1.05` per doubling of a line beyond 128 KiB (1-d
+  sizes 64 Ki to 1 Mi); `large_frame = 1.0` beyond 4 MiB (2-d 2048 x 2048);
+  `mix_product = 1.3` and `mix_matmul = 0.5` per complex multiply-add (seven spectral
+  mixing shapes from 1 x 2 x 2 to 64 x 64 x 64 channels).
+- `BLAS_SPEEDUP = 2.0` and `transform_speedup = 1.5` turn one core into two: not
+  measurable on the shared machine; 2.0 is the flop ratio of the issue's 420 GFLOP/s to
+  a core's peak, 1.5 what pocketfft's `workers=2` gained on batched transforms here.
+
+Checked on 24 problems (the issue's 13 benchmark layers and 11 others), the model named
+the fastest single-thread algorithm in 22 to 23 of them from run to run; the misses were
+near ties (within 1.3x, for example conv3d: GEMM or FFT).
 
 The model only has to rank algorithms whose times differ by large factors (GEMM for
 small kernels and many channels, direct for depthwise layers, FFT for large kernels);
@@ -59,10 +71,12 @@ input_shape=..., dtype=...)` for each forward correlation they run.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .algorithms import FORWARD
 from .algorithms.fft import backend_name, fast_length_for, fft_geometry
@@ -73,13 +87,15 @@ from .spec import ConvSpec
 ALGORITHMS = ("auto", "direct", "gemm", "fft", "measure")
 FORWARD_ALGORITHMS = ("direct", "gemm", "fft")
 
-GEMM_PEAK = 150e9
-GEMM_HALF_M = 16
-GEMM_HALF_K = 24
+GEMM_PEAK = 167e9
+MATMUL_STREAM_NS = 0.25
 COPY_NS = 0.5
 ELEMENTWISE_NS = 0.6
-DIRECT_CALL_NS = 12_000.0
-GEMM_CALL_NS = 40_000.0
+DIRECT_CALL_NS = 10_000.0
+GEMM_CALL_NS = 60_000.0
+BLAS_SPEEDUP = 2.0
+CACHE_BYTES = 2 * 2**20
+IN_CACHE = 0.25
 
 # "measure" times only candidates modelled within this factor of the best one
 MEASURE_WITHIN = 20.0
@@ -236,8 +252,13 @@ def plan_for(
     'fft'
     """
     check_algorithm(algorithm)
-    name = dtype_name(dtype)
     shape = tuple(int(n) for n in input_shape)
+    return _plan(spec, shape, dtype_name(dtype), algorithm, backend, get_workspace_limit())
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(spec: ConvSpec, shape, name: str, algorithm: str, backend: str, limit: int) -> Plan:
+    """`plan_for`, remembered: a plan depends only on its arguments and the limit."""
     if spec.transposed:
         return _transposed_plan(spec, shape, name, algorithm, backend)
     if math.prod(shape[:2]) == 0 or spec.out_channels == 0:
@@ -251,7 +272,17 @@ def plan_for(
         chosen = min(seconds, key=seconds.get)
         reason = _reason(chosen, spec, seconds)
     _, flops, workspace, chunking = estimates[chosen]
-    return Plan(chosen, reason, spec, shape, name, flops, workspace, chunking, seconds)
+    return Plan(
+        chosen,
+        reason,
+        spec,
+        shape,
+        name,
+        flops,
+        workspace,
+        MappingProxyType(chunking),
+        MappingProxyType(seconds),
+    )
 
 
 def choose_algorithm(
@@ -392,33 +423,38 @@ def _estimate(algorithm: str, spec: ConvSpec, shape, dtype: str, backend: str):
             "phases": tuple(len(p) for p in geometry.phases),
         }
         return geometry.seconds * slow, geometry.flops, geometry.workspace_bytes, chunking
-    per_group_in, per_group_out = channels // spec.groups, filters // spec.groups
+    per_group_in = channels // spec.groups
     if algorithm == "gemm":
         column_bytes = channels * taps * item
         tile = plan_tiles((n, *out), column_bytes, get_workspace_limit())
-        tiles = math.prod(-(-s // t) for s, t in zip((n, *out), tile, strict=True))
-        rate = _gemm_rate(per_group_out, per_group_in * taps) / slow
-        seconds = (
-            n * channels * taps * positions * COPY_NS * 1e-9 * slow
-            + real_flops / rate
-            + tiles * GEMM_CALL_NS * 1e-9
+        tiles = math.prod(-(-s // max(t, 1)) for s, t in zip((n, *out), tile, strict=True))
+        columns = n * channels * taps * positions
+        nanoseconds = (
+            columns * COPY_NS * slow
+            + _matmul_ns(real_flops, columns + n * filters * positions, slow)
+            + tiles * GEMM_CALL_NS
         )
         workspace = column_bytes * math.prod(tile)
-        return seconds, flops, workspace, {"tile": tile, "tiles": tiles}
-    # direct
-    per_tap = n * channels * positions * COPY_NS + n * filters * positions * ELEMENTWISE_NS
+        return nanoseconds * 1e-9, flops, workspace, {"tile": tile, "tiles": tiles}
+    # direct: per tap a strided patch copy, a product, and an accumulation
+    patch, result = n * channels * positions, n * filters * positions
+    per_tap = patch * COPY_NS + result * ELEMENTWISE_NS
     if per_group_in == 1:
-        per_tap += n * filters * positions * ELEMENTWISE_NS * (4 if complex_ else 1)
-        matmul = 0.0
+        per_tap += result * ELEMENTWISE_NS * (4 if complex_ else 1)
+        if (patch + 2 * result) * item <= CACHE_BYTES:  # one tap's arrays stay in cache
+            per_tap *= IN_CACHE
+        products = 0.0
     else:
-        matmul = real_flops / (_gemm_rate(per_group_out, per_group_in) / slow)
-    seconds = taps * (per_tap * slow + DIRECT_CALL_NS) * 1e-9 + matmul
+        products = _matmul_ns(real_flops, taps * (patch + result), slow)
+    nanoseconds = taps * (per_tap * slow + DIRECT_CALL_NS) + products
     workspace = n * (channels + 2 * filters) * positions * item
-    return seconds, flops, workspace, {"taps": taps}
+    return nanoseconds * 1e-9, flops, workspace, {"taps": taps}
 
 
-def _gemm_rate(rows: int, depth: int) -> float:
-    return GEMM_PEAK * rows / (rows + GEMM_HALF_M) * depth / (depth + GEMM_HALF_K)
+def _matmul_ns(flops: float, streamed: int, slow: float) -> float:
+    """BLAS time: the flops at the peak on every core plus the operands streamed through
+    memory (which more cores do not speed up)."""
+    return (flops / GEMM_PEAK * 1e9 / BLAS_SPEEDUP + streamed * MATMUL_STREAM_NS) * slow
 
 
 def _transposed_plan(spec: ConvSpec, shape, dtype: str, algorithm: str, backend: str) -> Plan:
@@ -440,6 +476,6 @@ def _transposed_plan(spec: ConvSpec, shape, dtype: str, algorithm: str, backend:
         dtype,
         None if inner.flops is None else inner.flops * phases,
         inner.workspace_bytes,
-        dict(inner.chunking, phases=phases),
-        {a: s * phases for a, s in inner.estimates.items()},
+        MappingProxyType(dict(inner.chunking, phases=phases)),
+        MappingProxyType({a: s * phases for a, s in inner.estimates.items()}),
     )

@@ -80,27 +80,35 @@ from .gemm import assemble, plan_tiles, tile_regions
 
 @dataclass(frozen=True)
 class FFTCosts:
-    """Modelled nanoseconds per unit of FFT-path work (see `xconv.planner` for how measured).
+    """Modelled single-core nanoseconds per unit of FFT-path work, and 2-core speedups.
 
-    A transform of `size` real samples costs, per sample, `transform * log2(size)`, plus
-    `axis_pass` for each axis beyond the first (strided passes), plus `long_line` when an
-    axis is longer than `line_cache_bytes` (its 1-d transforms leave the cache). Complex
-    samples count as two real ones. Channel mixing costs `mix_product` per complex
-    multiply-add as a sum of broadcast products, or, as a batched matmul per frequency
-    bin, `mix_matmul * (1 + 16 / c) * (1 + 4 / f)` per multiply-add for `c` input and `f`
-    output channels per group (BLAS is slow on thin matrices) plus `copy` per element of
-    both spectra transposed. `copy` is also per element moved by framing, `call` per
-    chunk (Python and allocation overhead).
+    A transform of `size` real samples costs, per sample, `axis_pass` per axis (each
+    axis is a pass of 1-d transforms over the data), plus `transform * log2(size)` (the
+    butterflies), plus `long_line` per doubling of an axis beyond `line_cache_bytes` (its
+    1-d transforms leave the cache), plus `large_frame` for a multi-axis frame of more than
+    `frame_cache_bytes` (its strided passes miss the cache);
+    complex samples count as two real ones; `transform_speedup` is the gain from
+    `workers` on all cores. Channel mixing costs `mix_product` per complex multiply-add
+    as a sum of broadcast products (one core), or, as a batched matmul per frequency bin,
+    `mix_matmul * (1 + 16 / c) * (1 + 4 / f) / blas_speedup` per multiply-add for `c`
+    input and `f` output channels per group (BLAS is slow on thin matrices), plus `copy`
+    per element of both spectra transposed. `copy` is also per element moved by framing;
+    `call` per chunk (Python and allocation overhead). See `xconv.planner` for the
+    measurements.
     """
 
-    transform: float = 0.115
-    axis_pass: float = 0.8
-    long_line: float = 2.4
-    line_cache_bytes: int = 512 * 2**10
-    mix_product: float = 1.1
-    mix_matmul: float = 0.35
-    copy: float = 0.5
-    call: float = 60_000.0
+    axis_pass: float = 1.25
+    transform: float = 0.085
+    long_line: float = 1.05
+    line_cache_bytes: int = 128 * 2**10
+    large_frame: float = 1.0
+    frame_cache_bytes: int = 4 * 2**20
+    transform_speedup: float = 1.5
+    mix_product: float = 1.3
+    mix_matmul: float = 0.5
+    blas_speedup: float = 2.0
+    copy: float = 0.25
+    call: float = 100_000.0
 
 
 COSTS = FFTCosts()
@@ -269,7 +277,7 @@ class _Work:
         product = macs * costs.mix_product
         per_group, filters = self.channels // self.groups, self.filters // self.groups
         thin = (1 + 16 / per_group) * (1 + 4 / filters)
-        matmul = macs * costs.mix_matmul * thin
+        matmul = macs * costs.mix_matmul * thin / costs.blas_speedup
         matmul += frames_ * bins * (self.channels + self.filters) * costs.copy
         if per_group == 1 or product <= matmul:
             return "product", product
@@ -279,16 +287,18 @@ class _Work:
         costs = self.costs
         size, frames_, transforms, _ = self._counts(fft_shape, count)
         reals = size * (2 if self.complex_ else 1)
-        per_sample = costs.transform * math.log2(max(size, 2))
-        per_sample += costs.axis_pass * (len(fft_shape) - 1)
-        if max(fft_shape) * self.item_bytes > costs.line_cache_bytes:
-            per_sample += costs.long_line
+        per_sample = costs.axis_pass * len(fft_shape) + costs.transform * math.log2(max(size, 2))
+        line_bytes = max(fft_shape) * self.item_bytes
+        if line_bytes > costs.line_cache_bytes:
+            per_sample += costs.long_line * math.log2(line_bytes / costs.line_cache_bytes)
+        if len(fft_shape) > 1 and size * self.item_bytes > costs.frame_cache_bytes:
+            per_sample += costs.large_frame
         moved = 0
         if any(c > 1 for c in count):  # framing and unframing copies
             moved = frames_ * size * (self.channels + self.filters)
         chunks = 1 + frames_ * self.frame_bytes(fft_shape) // self.limit
         nanoseconds = (
-            transforms * reals * per_sample
+            transforms * reals * per_sample / costs.transform_speedup
             + self.mixing(fft_shape, count)[1]
             + moved * costs.copy
             + chunks * costs.call
