@@ -455,3 +455,14 @@ def test_measure_runs_and_matches():
     )
     for _ in range(2):
         check_transpose_vjp(NUMPY, transposed, "measure")
+
+
+@pytest.mark.parametrize(
+    "module", ["xconv.transposed", "xconv.gradients", "xconv.algorithms.transposed"]
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
