@@ -82,7 +82,10 @@ def _gemm(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
 
 def _gemm_grid(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
     """Stride 1: each tap is one matmul of the gradient, laid out on the input's grid, with
-    a contiguous slice of the flattened input; no column matrix is gathered."""
+    a contiguous slice of the flattened input; no column matrix is gathered. The images
+    sit side by side in one long grid (a slice that runs into the next image meets only
+    zeros of the gradient), so each tap is one product per group, however large the batch.
+    """
     groups = spec.groups
     n, c_per, f_per = _shapes(x, grad, groups)
     spatial = tuple(x.shape[2:])
@@ -90,17 +93,26 @@ def _gemm_grid(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
     reach = sum(
         (k - 1) * d * st for k, d, st in zip(spec.kernel_size, spec.dilation, strides, strict=True)
     )
-    length = math.prod(spatial) - reach  # every output's grid position is below this
-    flat_x = xp.reshape(x, (n, groups, c_per, -1))
+    length = n * math.prod(spatial) - reach  # every output's grid position is below this
+    flat_x = _side_by_side(xp, x, groups)  # (groups, C/g, n * grid)
     margins = [(0, p - o) for p, o in zip(spatial, out_spatial, strict=True)]
-    g = xp.reshape(pad(xp, grad, margins), (n, groups, f_per, -1))[..., :length]
+    g = _side_by_side(xp, pad(xp, grad, margins), groups)[..., :length]
     terms = []
     for tap in kernel_taps(spec.kernel_size):
         offset = sum(t * d * st for t, d, st in zip(tap, spec.dilation, strides, strict=True))
-        term = xp.matmul(g, xp.matrix_transpose(flat_x[..., offset : offset + length]))
-        terms.append(term[0, ...] if n == 1 else xp.sum(term, axis=0))  # (groups, F/g, C/g)
+        window = xp.matrix_transpose(flat_x[..., offset : offset + length])
+        terms.append(xp.matmul(g, window))  # (groups, F/g, C/g)
     w = xp.stack(terms, axis=-1)
     return xp.reshape(w, (groups * f_per, c_per, *spec.kernel_size))
+
+
+def _side_by_side(xp: ModuleType, a, groups: int):
+    """`(N, C, *S)` -> `(groups, C/g, N * prod(S))`: each group's images in one long row."""
+    n, c = a.shape[0], a.shape[1]
+    a = xp.reshape(a, (n, groups, c // groups, -1))
+    if n > 1:
+        a = xp.permute_dims(a, (1, 2, 0, 3))
+    return xp.reshape(a, (groups, c // groups, -1))
 
 
 def _gemm_columns(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
