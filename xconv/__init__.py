@@ -7,7 +7,13 @@
 (1, 4, 8, 8)
 """
 
-from .config import get_workspace_limit, set_workspace_limit, workspace_limit
+from .config import (
+    default_algorithm,
+    get_default_algorithm,
+    get_workspace_limit,
+    set_workspace_limit,
+    workspace_limit,
+)
 from .forward import conv, output_shape
 from .gradients import conv_transpose_vjp, conv_vjp
 from .planner import Plan, plan
@@ -23,6 +29,8 @@ __all__ = [
     "conv_transpose",
     "conv_transpose_vjp",
     "conv_vjp",
+    "default_algorithm",
+    "get_default_algorithm",
     "get_workspace_limit",
     "output_shape",
     "plan",

@@ -43,3 +43,30 @@ def _check(nbytes: object) -> int:
     if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
         raise ValueError(f"workspace limit must be a positive number of bytes, got {nbytes!r}")
     return nbytes
+
+
+_default_algorithm = contextvars.ContextVar("xconv_default_algorithm", default="auto")
+
+
+def get_default_algorithm() -> str:
+    """What `algorithm="auto"` means in this context: the planner, or a forced algorithm."""
+    return _default_algorithm.get()
+
+
+@contextlib.contextmanager
+def default_algorithm(name: str) -> Iterator[None]:
+    """Make `algorithm="auto"` run `name` within a `with` block (for callers that cannot
+    pass `algorithm` down, such as dialect layers).
+
+    >>> import xconv
+    >>> with xconv.default_algorithm("gemm"):
+    ...     xconv.get_default_algorithm()
+    'gemm'
+    """
+    from .planner import check_algorithm
+
+    token = _default_algorithm.set(check_algorithm(name))
+    try:
+        yield
+    finally:
+        _default_algorithm.reset(token)

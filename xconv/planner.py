@@ -45,9 +45,9 @@ SciPy 1.17 pocketfft, Python 3.11). The machine was shared with other jobs (load
   sizes 64 Ki to 1 Mi); `large_frame = 1.0` beyond 4 MiB (2-d 2048 x 2048);
   `mix_product = 1.3` and `mix_matmul = 0.5` per complex multiply-add (seven spectral
   mixing shapes from 1 x 2 x 2 to 64 x 64 x 64 channels).
-- `BLAS_SPEEDUP = 2.0` and `transform_speedup = 1.5` turn one core into two: not
+- `BLAS_SPEEDUP = 2.0` and `transform_speedup = 1.4` turn one core into two: not
   measurable on the shared machine; 2.0 is the flop ratio of the issue's 420 GFLOP/s to
-  a core's peak, 1.5 what pocketfft's `workers=2` gained on batched transforms here.
+  a core's peak, 1.4 what pocketfft's `workers=2` gained on batched transforms here.
 
 Checked on 24 problems (the issue's 13 benchmark layers and 11 others), the model named
 the fastest single-thread algorithm in 22 to 23 of them from run to run; the misses were
@@ -81,7 +81,7 @@ from types import MappingProxyType
 from .algorithms import FORWARD
 from .algorithms.fft import backend_name, fast_length_for, fft_geometry
 from .algorithms.gemm import plan_tiles
-from .config import get_workspace_limit
+from .config import get_default_algorithm, get_workspace_limit
 from .spec import ConvSpec
 
 ALGORITHMS = ("auto", "direct", "gemm", "fft", "measure")
@@ -328,6 +328,8 @@ def run(xp, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], algorithm: 
     parameters and namespace and reuses the winner afterwards.
     """
     backend = backend_name(xp)
+    if algorithm == "auto":
+        algorithm = get_default_algorithm()
 
     def forward(name: str):
         return FORWARD[name](xp, x, weight, spec, out_spatial)
