@@ -92,7 +92,8 @@ class FFTCosts:
     as a sum of broadcast products (one core), or, as a batched matmul per frequency bin,
     `mix_matmul * (1 + 16 / c) * (1 + 4 / f) / blas_speedup` per multiply-add for `c`
     input and `f` output channels per group (BLAS is slow on thin matrices), plus `copy`
-    per element of both spectra transposed. `copy` is also per element moved by framing;
+    per element of both spectra transposed. `copy` is also per element moved by framing
+    and zero padding;
     `call` per chunk (Python and allocation overhead). See `xconv.planner` for the
     measurements.
     """
@@ -103,7 +104,7 @@ class FFTCosts:
     line_cache_bytes: int = 128 * 2**10
     large_frame: float = 1.0
     frame_cache_bytes: int = 4 * 2**20
-    transform_speedup: float = 1.5
+    transform_speedup: float = 1.4
     mix_product: float = 1.3
     mix_matmul: float = 0.5
     blas_speedup: float = 2.0
@@ -293,9 +294,9 @@ class _Work:
             per_sample += costs.long_line * math.log2(line_bytes / costs.line_cache_bytes)
         if len(fft_shape) > 1 and size * self.item_bytes > costs.frame_cache_bytes:
             per_sample += costs.large_frame
-        moved = 0
+        moved = frames_ * size * self.channels  # zero padding to the transform size
         if any(c > 1 for c in count):  # framing and unframing copies
-            moved = frames_ * size * (self.channels + self.filters)
+            moved += frames_ * size * (self.channels + self.filters)
         chunks = 1 + frames_ * self.frame_bytes(fft_shape) // self.limit
         nanoseconds = (
             transforms * reals * per_sample / costs.transform_speedup
