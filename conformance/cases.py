@@ -214,6 +214,9 @@ def make_arrays(case: Case, output_shape: tuple[int, ...] | None = None) -> Arra
         weight = np.asarray(case.values["weight"], dtype=case.dtype).reshape(case.weight_shape)
     if case.bias and "bias" in case.values:
         bias = np.asarray(case.values["bias"], dtype=case.dtype).reshape(-1)
+    if case.dialect == "wolfram":  # Wolfram keeps weights as Real32 at any precision
+        weight = weight.astype(np.float32).astype(case.dtype)
+        bias = None if bias is None else bias.astype(np.float32).astype(case.dtype)
     grad = None
     if case.gradient:
         if output_shape is None:

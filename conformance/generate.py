@@ -254,6 +254,8 @@ def wolfram_case(d: Draw, index: int) -> Case | None:
     rank = d.pick((1, 2, 3), (30, 50, 20))
     groups = d.pick((1, 1, 2, 3))
     m, n = groups * d.int(1, 2), groups * d.int(1, 3)
+    if d.chance(0.2):  # one channel in and out: SciPy can check these too
+        groups, m, n = 1, 1, 1
     kernel = d.ints(rank, 1, KERNELS[rank])
     spatial, batch = _spatial_and_batch(d, rank)
     options: list[str] = []
@@ -342,8 +344,14 @@ def _matlab_padding(d: Draw, rank: int, extents: list[int], allow_causal: bool):
     return sizes, sizes
 
 
-def _name_value(d: Draw, name: str, value) -> str:
-    return f"{name}={_ml(value)}" if d.chance(0.25) else f"'{name}', {_ml(value)}"
+def _name_values(d: Draw, pairs: list[tuple[str, object]]) -> str:
+    """`, 'Name', value` pairs; from a random point on, MATLAB's `Name=value` form (which
+    MATLAB allows only after the comma-separated pairs)."""
+    start = d.int(0, len(pairs)) if d.chance(0.3) else len(pairs)
+    return "".join(
+        f", {name}={_ml(value)}" if i >= start else f", '{name}', {_ml(value)}"
+        for i, (name, value) in enumerate(pairs)
+    )
 
 
 def matlab_case(d: Draw, index: int) -> Case | None:
@@ -376,10 +384,10 @@ def matlab_case(d: Draw, index: int) -> Case | None:
         head += "'channelwise'" if channelwise else str(groups)
         params["groups"] = groups
     elif kind == "conv":
-        c, f = d.int(1, 4), d.int(1, 4)
+        c, f = (1, 1) if d.chance(0.25) else (d.int(1, 4), d.int(1, 4))
         head = f"convolution{rank}dLayer({_ml(size)}, {f}"
     else:
-        c, f = d.int(1, 4), d.int(1, 4)
+        c, f = (1, 1) if d.chance(0.25) else (d.int(1, 4), d.int(1, 4))
         head = f"transposedConv{rank}dLayer({_ml(size)}, {f}"
     if kind == "transposed":
         if d.chance(0.75):
@@ -401,7 +409,7 @@ def matlab_case(d: Draw, index: int) -> Case | None:
             pairs.append(("PaddingValue", choice))
             params["padding_mode"] = _MATLAB_VALUES[choice]
         weight = [f, c // params["groups"], *kernel]
-    text = head + "".join(", " + _name_value(d, name, value) for name, value in pairs) + ")"
+    text = head + _name_values(d, pairs) + ")"
     shape = [c, *spatial] if batch is None else [batch, c, *spatial]
     dtype = d.pick(("float32", "float64"), (70, 30))
     op = "conv_transpose" if kind == "transposed" else "conv"
@@ -411,6 +419,14 @@ def matlab_case(d: Draw, index: int) -> Case | None:
 
 
 # -- Keras -----------------------------------------------------------------------------------
+
+
+def _keras_same_crop(extent: int, output_padding: int) -> list[int]:
+    """Crops of Keras' transposed 'same' with an explicit output_padding: 2 (e // 2) in
+    all, the smaller half, of what the output_padding leaves, at the start."""
+    total = 2 * (extent // 2)
+    before = max(total - output_padding, 0) // 2
+    return [before, total - before]
 
 
 def keras_case(d: Draw, index: int) -> Case | None:
@@ -454,6 +470,8 @@ def keras_case(d: Draw, index: int) -> Case | None:
     if kind == "conv":
         groups = d.pick((1, 1, 2, 3))
         c, f = groups * d.int(1, 2), groups * d.int(1, 3)
+        if d.chance(0.2):  # one channel: SciPy can check these too
+            groups, c, f = 1, 1, 1
         if groups > 1:
             options.append(f"groups={groups}")
         params["groups"] = groups
@@ -468,13 +486,16 @@ def keras_case(d: Draw, index: int) -> Case | None:
         weight = [c * multiplier, 1, *kernel]
     else:
         op = "conv_transpose"
-        c, f = d.int(1, 4), d.int(1, 4)
+        c, f = (1, 1) if d.chance(0.2) else (d.int(1, 4), d.int(1, 4))
         if d.chance(0.35):  # Keras: output_padding < strides
             output_padding = [d.int(0, s - 1) for s in strides]
             options.append(f"output_padding={_py(output_padding)}")
             params["output_padding"] = output_padding
-            if padding == "same":  # Keras then crops e // 2 on both sides
-                params["padding"] = [[e // 2, e // 2] for e in extents]
+            if padding == "same":  # Keras: output (n-1)s + e - 2(e//2) + op, placed as
+                # the adjoint of a 'same' convolution from that size (checked with Keras 3)
+                params["padding"] = [
+                    _keras_same_crop(e, p) for e, p in zip(extents, output_padding, strict=True)
+                ]
             else:
                 params["padding"] = "valid"
         elif padding == "valid" and any(e < s for e, s in zip(extents, strides, strict=True)):

@@ -1,6 +1,8 @@
 """Keras 3 (jax backend): `Conv*D`, `DepthwiseConv*D` and `Conv*DTranspose` layers.
 
-Each case builds a real layer whose initializers return the case's weights (kernels
+Keras dialect cases build the real layer from the case's own text (read with `ast`, so
+Keras itself decides what the text means). Other cases build a layer from the canonical
+parameters. Either way the layer's initializers return the case's weights (kernels
 `(*k, C/g, F)`, depthwise `(*k, C, multiplier)`, transposed `(*k, F, C)`). Translation:
 `"valid"`, `"same"` and Conv1D `"causal"` are the layer's own padding; other zero
 padding is a `ZeroPadding*D` layer in front; other padding modes are `keras.ops.pad`
@@ -13,13 +15,14 @@ outside DepthwiseConv (documented ValueError), grouped transposed layers, output
 
 from __future__ import annotations
 
+import ast
 import os
 
 import numpy as np
 
 from .. import semantics
-from ..cases import Arrays, Case
-from ._common import Unsupported, require
+from ..cases import Arrays, Case, canonical, present
+from ._common import Unsupported, activate, require
 
 NAME = "keras"
 _OPS_MODES = {"reflect": "reflect", "symmetric": "symmetric", "replicate": "edge"}
@@ -49,7 +52,35 @@ def run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     require(not case.dtype.startswith("complex"), "Keras layers are real-valued")
     require(case.rank <= 3, "Keras has Conv1D/2D/3D only")
     with jax.enable_x64(case.dtype == "float64"):
+        if case.dialect == "keras":
+            return _run_text(keras, case, arrays)
         return _run(keras, case, arrays)
+
+
+def _run_text(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
+    """A Keras case: the real layer built from the case's own text (read with `ast`)."""
+    import jax
+    import jax.numpy as jnp
+
+    from ..dialects import keras_weights
+
+    call = ast.parse(case.layer.strip(), mode="eval").body
+    if not isinstance(call, ast.Call):
+        raise ValueError(f"not a layer call: {case.layer!r}")
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id
+    args = [ast.literal_eval(a) for a in call.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    kernel = keras_weights(case, arrays.weight).astype(case.dtype)
+    kind = "depthwise_initializer" if name.startswith("Depthwise") else "kernel_initializer"
+    kwargs[kind] = _Given(kernel)
+    if arrays.bias is not None:
+        kwargs["bias_initializer"] = _Given(arrays.bias.astype(case.dtype))
+    layer = getattr(keras.layers, name)(*args, dtype=case.dtype, **kwargs)
+    x = present(case, arrays.x)
+    layer.build(x.shape)
+    variables = [jnp.asarray(v.value) for v in layer.trainable_variables]
+    y = jax.jit(lambda x, *v: layer.stateless_call(list(v), [], x)[0])(x, *variables)
+    return {"output": activate(case, canonical(case, np.asarray(y)))}
 
 
 def _run(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
