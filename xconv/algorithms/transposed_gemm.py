@@ -75,13 +75,19 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
     strides = [math.prod(extent[i + 1 :]) for i in range(rank)]
     kernel_strides = [math.prod(spec.kernel_size[i + 1 :]) for i in range(rank)]
     length = rows[0] * line
+    whole = math.prod(extent)
 
     outputs = []
     for first in range(0, n, chunk):
         part = y[first : min(first + chunk, n), ...]
         m = part.shape[0]
+        # the images side by side in one long grid: one product per group for all of them
         grid = xp.reshape(pad(xp, part, margins), (m, groups, f_per, -1))
-        cols = xp.reshape(xp.matmul(w, grid), (m, groups, taps, c_per, -1))
+        if m > 1:
+            grid = xp.permute_dims(grid, (1, 2, 0, 3))
+        grid = xp.reshape(grid, (groups, f_per, -1))
+        cols = xp.reshape(xp.matmul(w, grid), (groups, taps, c_per, -1))
+        span = (m - 1) * whole + length  # up to the last image's last output
         blocks = []
         for combo in itertools.product(*(g[1] for g in geometry)):
             if any(phase is None for phase in combo):
@@ -95,8 +101,12 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
                     (sh + b) * st
                     for (_, sh), (b, _), st in zip(pairs, margins, strides, strict=True)
                 )
-                term = cols[:, :, tap, :, offset : offset + length]
+                term = cols[:, tap, :, offset : offset + span]
                 total = term if total is None else total + term
+            if m > 1:  # back to one grid per image
+                total = pad(xp, total, [(0, whole - length)])
+                total = xp.reshape(total, (groups, c_per, m, whole))[..., :length]
+                total = xp.permute_dims(total, (2, 0, 1, 3))
             block = xp.reshape(total, (m, groups * c_per, rows[0], *extent[1:]))
             blocks.append(block[(..., *(slice(0, r) for r in rows[1:]))])
         outputs.append(interleave(xp, blocks, spec.stride, size))
