@@ -111,28 +111,27 @@ def conv_transpose(
 def transposed_window(xp: ModuleType, y, weight, spec: ConvSpec, start, size, algorithm: str):
     """Window `[start, start + size)` of the adjoint of correlation `spec` applied to `y`.
 
-    With a stride above 1 and GEMM chosen (by the user or by the planner for the
-    transposed problem), every tap's contribution comes from one matmul followed by a
-    col2im (`transposed_gemm`); otherwise each output phase is a stride-1 forward
-    correlation (`transposed.transpose_window`), planned on its own.
+    With GEMM chosen (by the user, or by the planner for the transposed problem), every
+    tap's contribution comes from one matmul over the whole batch followed by a col2im
+    (`transposed_gemm`); otherwise each output phase is a stride-1 forward correlation
+    (`transposed.transpose_window`), planned on its own.
     """
-    if any(s > 1 for s in spec.stride):
-        route = algorithm
-        if algorithm not in planner.FORWARD_ALGORITHMS:
-            backwards = ConvSpec(
-                spec.kernel_size,
-                stride=spec.stride,
-                dilation=spec.dilation,
-                groups=spec.groups,
-                transposed=True,
-                in_channels=y.shape[1],
-                out_channels=weight.shape[1] * spec.groups,
-            )
-            route = planned(xp, backwards, tuple(y.shape), y.dtype, algorithm)
-        if route == "gemm":
-            out = transpose_gemm(xp, y, weight, spec, start, size)
-            if out is not None:
-                return out
+    route = algorithm
+    if algorithm not in planner.FORWARD_ALGORITHMS:
+        backwards = ConvSpec(
+            spec.kernel_size,
+            stride=spec.stride,
+            dilation=spec.dilation,
+            groups=spec.groups,
+            transposed=True,
+            in_channels=y.shape[1],
+            out_channels=weight.shape[1] * spec.groups,
+        )
+        route = planned(xp, backwards, tuple(y.shape), y.dtype, algorithm)
+    if route == "gemm":
+        out = transpose_gemm(xp, y, weight, spec, start, size)
+        if out is not None:
+            return out
     return transpose_window(xp, y, weight, spec, start, size, forward_runner(xp, algorithm))
 
 
