@@ -42,7 +42,7 @@ SciPy 1.17 pocketfft, Python 3.11). The machine was shared with other jobs (load
 - FFT: `axis_pass = 1.25`, `transform = 0.085` per sample (a fit of pocketfft r2c + c2r
   on 1-d sizes 16..16384, 2-d 8..2048 and 3-d 16..128 per side, raised by 1.4 to match
   whole `conv_fft` runs); `long_line = 1.05` per doubling of a line beyond 128 KiB (1-d
-  sizes 64 Ki to 1 Mi); `large_frame = 1.0` beyond 4 MiB (2-d 2048 x 2048);
+  sizes 64 Ki to 1 Mi); `large_frame = 1.0` beyond 12 MiB (2-d 2048 x 2048);
   `mix_product = 1.3` and `mix_matmul = 0.5` per complex multiply-add (seven spectral
   mixing shapes from 1 x 2 x 2 to 64 x 64 x 64 channels).
 - `BLAS_SPEEDUP = 2.0` and `transform_speedup = 1.4` turn one core into two: not

@@ -103,7 +103,7 @@ class FFTCosts:
     long_line: float = 1.05
     line_cache_bytes: int = 128 * 2**10
     large_frame: float = 1.0
-    frame_cache_bytes: int = 4 * 2**20
+    frame_cache_bytes: int = 12 * 2**20
     transform_speedup: float = 1.4
     mix_product: float = 1.3
     mix_matmul: float = 0.5
