@@ -1,0 +1,1 @@
+"""The `xconv` command line (installed as the `xconv_cli` package from the `cli/` folder)."""

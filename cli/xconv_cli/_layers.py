@@ -1,0 +1,211 @@
+"""What the command line needs of a dialect layer: build it, shape it, feed it, seed it.
+
+Each dialect keeps data in its own order (Wolfram channels first without a batch unless
+`Interleaving`, MATLAB `S..S x C x N`, Keras with a batch and channels last unless
+`data_format` says otherwise); the functions here move between that order, images
+`(H, W, C)` and the canonical `(N, C, *S)` the planner reads. No convolution math here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from xconv import ConvSpec
+from xconv.compat import matlab, wolfram
+from xconv.compat.parse import parse as parse_layer
+from xconv.compat.parse import read
+
+
+class UsageError(ValueError):
+    """Input that does not fit the layer: shapes, channel counts, ranks."""
+
+
+@dataclass
+class Layer:
+    """A layer built from text, with its dialect."""
+
+    dialect: str
+    text: str
+    obj: object
+    pending_weights: list | None = None  # Keras weights to set once the layer is built
+
+    @property
+    def rank(self) -> int | None:
+        if self.dialect == "wolfram":
+            return self.obj._rank
+        if self.dialect == "matlab":
+            return self.obj.RANK
+        return self.obj.RANK
+
+
+def build(text: str, weights: np.ndarray | None = None, bias: np.ndarray | None = None) -> Layer:
+    """The layer `text` writes, with `weights` / `bias` (in the dialect's layout) if given."""
+    call = read(text)
+    if call.dialect == "keras" or (weights is None and bias is None):
+        layer = Layer(call.dialect, text, parse_layer(text))
+        if call.dialect == "keras" and (weights is not None or bias is not None):
+            if weights is None:
+                raise UsageError("a Keras layer takes --weights (its kernel) with --bias")
+            layer.pending_weights = [w for w in (weights, bias) if w is not None]
+        return layer
+    options = dict(call.options)
+    names = ("Weights", "Biases") if call.dialect == "wolfram" else ("Weights", "Bias")
+    for name, value in zip(names, (weights, bias), strict=True):
+        if value is not None:
+            options = {k: v for k, v in options.items() if k.lower() != name.lower()}
+            options[name] = value
+    module = wolfram if call.dialect == "wolfram" else matlab
+    if call.dialect == "wolfram":
+        obj = module.ConvolutionLayer(*call.args, **options)
+    else:
+        obj = getattr(module, call.name)(*call.args, **options)
+    return Layer(call.dialect, text, obj)
+
+
+# -- shapes --------------------------------------------------------------------------------
+
+
+def output_shape(layer: Layer, shape: tuple) -> tuple:
+    """The output shape for an input shape in the dialect's own order."""
+    obj = layer.obj
+    if layer.dialect == "wolfram":
+        return tuple(_wolfram_with_input(layer, shape).output_shape())
+    if layer.dialect == "keras":
+        _check_keras_rank(obj, shape)
+        return tuple(obj.compute_output_shape(shape))
+    spec, canonical = canonical_problem(layer, shape)
+    out = spec.output_shape(canonical)
+    return _matlab_order(out, batched=len(shape) == spec.rank + 2)
+
+
+def canonical_problem(layer: Layer, shape: tuple) -> tuple[ConvSpec, tuple]:
+    """The layer's `ConvSpec` (channels known) and the input shape in the spec's order."""
+    obj = layer.obj
+    if layer.dialect == "wolfram":
+        batched = layer.rank is not None and len(shape) == layer.rank + 2
+        probe = _wolfram_with_input(layer, shape[1:] if batched else shape)
+        return probe.spec, tuple(shape)
+    if layer.dialect == "keras":
+        _check_keras_rank(obj, shape)
+        if not obj.built:
+            obj.build(shape)
+        return obj.spec, tuple(shape)
+    rank = obj.RANK
+    if len(shape) not in (rank + 1, rank + 2):
+        raise UsageError(
+            f"a {rank}-d MATLAB layer takes {'x'.join(['S'] * rank)}xC or "
+            f"{'x'.join(['S'] * rank)}xCxN input, got {len(shape)} sizes"
+        )
+    spatial, channels = shape[:rank], shape[rank]
+    batch = shape[rank + 1] if len(shape) == rank + 2 else 1
+    if channels is None:
+        raise UsageError("the channel count of the input must be known")
+    obj.initialize(channels)  # fixes the channel count; fills only missing weights
+    return obj.spec, (batch, channels, *spatial)
+
+
+def _check_keras_rank(obj, shape: tuple) -> None:
+    if len(shape) != obj.RANK + 2:
+        raise UsageError(
+            f"Input 0 of layer {type(obj).__name__} is incompatible with the layer: expected "
+            f"ndim={obj.RANK + 2} (batch, spatial..., channels), found ndim={len(shape)}"
+        )
+
+
+def _matlab_order(canonical_out: tuple, batched: bool) -> tuple:
+    n, f, *spatial = canonical_out
+    return (*spatial, f, n) if batched else (*spatial, f)
+
+
+def _wolfram_with_input(layer: Layer, shape: tuple):
+    """The layer as written, with its "Input" dimensions fixed to `shape` (one example)."""
+    call = read(layer.text)
+    options = {k: v for k, v in call.options.items() if k != "Input"}
+    return wolfram.ConvolutionLayer(*call.args, **options, Input=list(shape))
+
+
+def parameter_count(spec: ConvSpec, has_bias: bool) -> int:
+    taps = math.prod(spec.kernel_size)
+    if spec.transposed:
+        weights = spec.in_channels * (spec.out_channels // spec.groups) * taps
+    else:
+        weights = spec.out_channels * (spec.in_channels // spec.groups) * taps
+    return weights + (spec.out_channels if has_bias else 0)
+
+
+def has_bias(layer: Layer) -> bool:
+    obj = layer.obj
+    if layer.dialect == "wolfram":
+        return obj.Biases is not None
+    if layer.dialect == "keras":
+        return bool(obj.use_bias)
+    return True
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def image_to_input(layer: Layer, image: np.ndarray) -> np.ndarray:
+    """An `(H, W, C)` image in the layer's data order."""
+    if layer.rank not in (None, 2):
+        raise UsageError(f"an image is 2-d data, but the layer is {layer.rank}-d")
+    if layer.dialect == "wolfram":
+        return image if layer.obj.Interleaving else np.moveaxis(image, -1, 0)
+    if layer.dialect == "matlab":
+        return image
+    first = layer.obj.data_format == "channels_first"
+    return (np.moveaxis(image, -1, 0) if first else image)[None]
+
+
+def output_to_image(layer: Layer, y: np.ndarray) -> np.ndarray:
+    """The layer's output for one image as `(H, W, C)`."""
+    if layer.dialect == "wolfram":
+        return y if layer.obj.Interleaving else np.moveaxis(y, 0, -1)
+    if layer.dialect == "matlab":
+        return y
+    y = y[0]
+    return np.moveaxis(y, 0, -1) if layer.obj.data_format == "channels_first" else y
+
+
+def random_input(shape: tuple, seed: int) -> np.ndarray:
+    if any(s is None for s in shape):
+        raise UsageError("--input-shape must give every size to make random data")
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:
+    """Fill the weights the user did not give with the dialect's initializer, seeded."""
+    obj = layer.obj
+    if layer.dialect == "wolfram":
+        if not obj.initialized:
+            dims = list(x.shape[1:] if x.ndim == (obj._rank or 0) + 2 else x.shape)
+            layer.obj = wolfram.NetInitialize(
+                _wolfram_with_input(layer, tuple(dims)) if obj._rank is None else obj,
+                RandomSeeding=seed,
+                Input=dims,
+            )
+        return layer
+    if layer.dialect == "matlab":
+        matlab.rng(seed)
+        return layer
+    for initializer in (obj.kernel_initializer, getattr(obj, "bias_initializer", None)):
+        if initializer is not None and hasattr(initializer, "seed") and initializer.seed is None:
+            initializer.seed = seed
+    if layer.pending_weights is not None:
+        if not obj.built:
+            obj.build(x.shape)
+        obj.set_weights(layer.pending_weights)
+        layer.pending_weights = None
+    return layer
+
+
+def run(layer: Layer, x: np.ndarray) -> np.ndarray:
+    return np.asarray(layer.obj(x))
+
+
+def spec_of(layer: Layer, x_shape: tuple) -> tuple[ConvSpec, tuple]:
+    """The spec and canonical-order input shape of a prepared layer about to run."""
+    return canonical_problem(layer, x_shape)

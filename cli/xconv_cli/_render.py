@@ -1,0 +1,123 @@
+"""What the commands print, with rich: summaries, tables and the progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from xconv import ConvSpec
+from xconv.planner import plan_for
+
+from ._layers import parameter_count
+from ._shapes import format_shape
+
+
+def spec_summary(spec: ConvSpec, canonical_shape: tuple, has_bias: bool) -> dict:
+    """The canonical view of a problem: spec, resolved padding, parameters, flops, plan."""
+    rank = spec.rank
+    spatial = canonical_shape[-rank - 1 : -1] if spec.channels_last else canonical_shape[-rank:]
+    pads = spec.resolve_padding(spatial)
+    summary = {
+        "spec": {
+            "kernel_size": list(spec.kernel_size),
+            "stride": list(spec.stride),
+            "dilation": list(spec.dilation),
+            "padding": spec.padding,
+            "groups": spec.groups,
+            "padding_mode": spec.padding_mode,
+            "padding_value": spec.padding_value,
+            "channels_last": spec.channels_last,
+            "transposed": spec.transposed,
+            "output_padding": list(spec.output_padding),
+            "in_channels": spec.in_channels,
+            "out_channels": spec.out_channels,
+        },
+        "resolved_padding": [None if p is None else list(p) for p in pads],
+        "parameters": parameter_count(spec, has_bias),
+    }
+    if all(s is not None for s in canonical_shape):
+        batched = _batched_channel_first(spec, canonical_shape)
+        summary["flops"] = spec.flops(canonical_shape)
+        plan = plan_for(spec, batched, "float32")
+        summary["algorithm"] = plan.algorithm
+        summary["reason"] = plan.reason
+    return summary
+
+
+def _batched_channel_first(spec: ConvSpec, shape: tuple) -> tuple:
+    shape = tuple(shape)
+    if len(shape) == spec.rank + 1:
+        shape = (1, *shape)
+    return (shape[0], shape[-1], *shape[1:-1]) if spec.channels_last else shape
+
+
+def shape_table(console: Console, summary: dict) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold cyan")
+    table.add_column()
+    table.add_row("dialect", summary["dialect"])
+    table.add_row("input", format_shape(summary["input_shape"]))
+    table.add_row("output", f"[bold green]{format_shape(summary['output_shape'])}[/]")
+    spec = summary.get("spec")
+    if spec:
+        kind = "transposed convolution" if spec["transposed"] else "convolution"
+        table.add_row("canonical", f"{len(spec['kernel_size'])}-d {kind}, xconv.ConvSpec")
+        for key in ("kernel_size", "stride", "dilation", "groups", "padding", "padding_mode"):
+            table.add_row(f"  {key}", str(spec[key]))
+        if spec["padding_mode"] == "constant" and spec["padding_value"] != 0:
+            table.add_row("  padding_value", str(spec["padding_value"]))
+        table.add_row(
+            "padding per side",
+            ", ".join(
+                "?" if p is None else f"({p[0]}, {p[1]})" for p in summary["resolved_padding"]
+            ),
+        )
+        table.add_row("parameters", f"{summary['parameters']:,}")
+    if "flops" in summary:
+        table.add_row("FLOPs", f"{summary['flops']:,}")
+        table.add_row("algorithm", f"{summary['algorithm']} ({summary['reason']})")
+    if "note" in summary:
+        table.add_row("note", summary["note"])
+    console.print(table)
+
+
+def run_summary(console: Console, results: list[dict]) -> None:
+    table = Table(title="xconv run")
+    for column in ("input", "output", "shape", "dtype", "time", "algorithm"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r["input"],
+            r["output"],
+            f"{format_shape(r['input_shape'])} -> {format_shape(r['output_shape'])}",
+            r["dtype"],
+            f"{r['seconds'] * 1e3:.1f} ms",
+            r["algorithm"],
+        )
+    console.print(table)
+
+
+def translations(console: Console, rows: list[dict]) -> None:
+    for row in rows:
+        console.rule(f"[bold]{row['target']}")
+        if row["text"] is None:
+            console.print("[yellow]cannot be expressed exactly[/]")
+        else:
+            console.print(row["text"], markup=False, highlight=False, soft_wrap=True)
+        for note in row["notes"]:
+            console.print(f"[dim]note: {note}[/]", highlight=False)
+
+
+@contextlib.contextmanager
+def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar for a batch of files; nothing for a single run."""
+    if total <= 1:
+        yield lambda: None
+        return
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("running", total=total)
+        yield lambda: bar.advance(task)

@@ -1,0 +1,240 @@
+"""The `xconv` command: shape, run and translate a layer written in any dialect."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+
+import xconv
+from xconv.compat import TranslationError
+from xconv.compat.parse import LayerSyntaxError
+
+from . import _layers, _render
+from ._files import FileError, is_image, read_array, write_array
+from ._shapes import parse_shape
+
+EXAMPLES = """
+\b
+Layers as each dialect writes them:
+  xconv {cmd} 'ConvolutionLayer[16, {{3, 3}}, "Stride" -> 2, PaddingSize -> 1]' {args}
+  xconv {cmd} "convolution2dLayer(3, 16, 'Stride', 2, 'Padding', 'same')" {args}
+  xconv {cmd} 'keras.layers.Conv2D(16, 3, strides=2, padding="same")' {args}
+"""
+
+_EXPECTED = (
+    ValueError,
+    TypeError,
+    FileError,
+    LayerSyntaxError,
+    TranslationError,
+    OSError,
+    NotImplementedError,
+)
+
+
+class XconvGroup(click.Group):
+    """Turns every expected failure into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            message = " ".join(str(error).split()) or type(error).__name__
+            if not isinstance(error, _EXPECTED):  # a bug: say so, and how to report it
+                message = f"internal error ({type(error).__name__}: {message}); rerun with --debug"
+            click.echo(f"xconv: error: {message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=XconvGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(xconv.__version__, prog_name="xconv")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Exact convolution layers from Wolfram Language, MATLAB and Keras.
+
+    Give a layer as its dialect writes it, in quotes; xconv recognises the dialect.
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@main.command(
+    epilog=EXAMPLES.format(cmd="shape", args="--input-shape 3x224x224"),
+)
+@click.argument("layer")
+@click.option(
+    "--input-shape",
+    "input_shape",
+    required=True,
+    help="In the dialect's order: Wolfram CxHxW (HxWxC if Interleaving), MATLAB HxWxC[xN], "
+    "Keras NxHxWxC (channels_last); '?' or None for a varying size.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def shape(layer: str, input_shape: str, as_json: bool) -> None:
+    """Print the output shape of LAYER for an input shape, with the canonical spec."""
+    built = _layers.build(layer)
+    dims = parse_shape(input_shape)
+    out = _layers.output_shape(built, dims)
+    summary = {"dialect": built.dialect, "input_shape": list(dims), "output_shape": list(out)}
+    try:
+        spec, canonical = _layers.canonical_problem(built, dims)
+    except (ValueError, TypeError) as error:  # e.g. a varying channel count
+        spec, canonical, summary["note"] = None, None, str(error)
+    if spec is not None:
+        summary.update(_render.spec_summary(spec, canonical, _layers.has_bias(built)))
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        _render.shape_table(Console(), summary)
+
+
+@main.command(
+    epilog=EXAMPLES.format(cmd="run", args="--input-shape 3x64x64 --output y.npy"),
+)
+@click.argument("layer")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    help=".npy, .npz[:NAME], .mat[:NAME] or an image (.png, .jpg); repeat for a batch of files "
+    "(then --output is a directory).",
+)
+@click.option("--input-shape", help="Random input of this shape instead of --input.")
+@click.option("--weights", help="Weights in the dialect's own layout (same file formats).")
+@click.option("--bias", help="Biases in the dialect's own layout.")
+@click.option("--output", required=True, help="Output file (.npy, .npz, .mat or an image).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of initializers.")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["auto", "direct", "gemm", "fft", "measure"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(
+    layer: str,
+    inputs: tuple[str, ...],
+    input_shape: str | None,
+    weights: str | None,
+    bias: str | None,
+    output: str,
+    seed: int,
+    algorithm: str,
+    as_json: bool,
+) -> None:
+    """Run LAYER on data and write its output, atomically."""
+    if bool(inputs) == bool(input_shape):
+        raise click.UsageError("give either --input FILE or --input-shape SHAPE")
+    jobs = _jobs(inputs, output)
+    w = read_array(weights) if weights else None
+    b = read_array(bias) if bias else None
+    built = _layers.build(layer, w, b)
+    console = Console(stderr=True)
+    results = []
+    with _render.progress(console, len(jobs)) as advance:
+        for source, target in jobs:
+            results.append(_run_one(built, source, target, input_shape, seed, algorithm))
+            advance()
+    summary = results[0] if len(results) == 1 else {"runs": results}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        _render.run_summary(Console(), results)
+
+
+def _jobs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:
+    if len(inputs) <= 1:
+        return [(inputs[0] if inputs else None, output)]
+    folder = Path(output)
+    if not folder.is_dir():
+        raise FileError(f"{output}: with several --input files, --output must be a directory")
+    return [(s, str(folder / (Path(s.split(":")[0]).stem + _out_suffix(s)))) for s in inputs]
+
+
+def _out_suffix(source: str) -> str:
+    path = Path(source.split(":")[0])
+    return path.suffix if is_image(path) else ".npy"
+
+
+def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> dict:
+    if source is None:
+        x = _layers.random_input(parse_shape(input_shape), seed)
+    else:
+        x = read_array(source)
+    image = source is not None and is_image(Path(source))
+    if image:
+        x = _layers.image_to_input(built, x)
+    _layers.prepare(built, x, seed)
+    start = time.perf_counter()
+    with xconv.default_algorithm(algorithm), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y = _layers.run(built, x)
+    seconds = time.perf_counter() - start
+    spec, canonical = _layers.spec_of(built, x.shape)
+    plan = xconv.planner.plan_for(spec, _batched(spec, canonical), y.dtype)
+    if is_image(Path(target)):  # array files keep the dialect's layout
+        if not image:
+            raise FileError(f"{target}: image output needs image input; write .npy instead")
+        y = _layers.output_to_image(built, y)
+    write_array(target, y)
+    return {
+        "input": source or f"random {tuple(x.shape)} (seed {seed})",
+        "output": target,
+        "input_shape": list(x.shape),
+        "output_shape": list(y.shape),
+        "dtype": str(y.dtype),
+        "seconds": seconds,
+        "algorithm": algorithm if algorithm not in ("auto",) else plan.algorithm,
+    }
+
+
+def _batched(spec, canonical: tuple) -> tuple:
+    shape = tuple(canonical)
+    if len(shape) == spec.rank + 1:
+        shape = (1, *shape)
+    if spec.channels_last:
+        shape = (shape[0], shape[-1], *shape[1:-1])
+    return shape
+
+
+@main.command(epilog=EXAMPLES.format(cmd="translate", args="--to all"))
+@click.argument("layer")
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["wolfram", "matlab", "keras", "pytorch", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def translate(layer: str, target: str, as_json: bool) -> None:
+    """Print LAYER written in the other dialects (and as PyTorch code)."""
+    from ._text import translations
+
+    built = _layers.build(layer)
+    rows = translations(built, target)
+    if as_json:
+        click.echo(json.dumps(rows))
+    else:
+        _render.translations(Console(), rows)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    np.seterr(all="ignore")
+    main(prog_name="xconv")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(entry())
