@@ -1,0 +1,271 @@
+"""The `xconv` command: shape, run and translate in all three dialects, and every error class.
+
+Results are checked against the float64 definition in `tests/reference.py` (with the
+dialect's layouts converted by hand here) and against shapes computed from the formula.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from reference import reference_conv
+from xconv_cli.main import main
+
+WOLFRAM = 'ConvolutionLayer[4, {3, 5}, "Stride" -> 2, PaddingSize -> {{1, 0}, {2, 2}}]'
+MATLAB = (
+    "convolution2dLayer([3 5], 4, 'Stride', 2, 'Padding', [1 0 2 2], 'PaddingValue', 'replicate')"
+)
+KERAS = 'keras.layers.Conv2D(4, (3, 5), strides=2, padding="same")'
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output, result.stderr
+
+
+def out_size(n, k, s, before, after):
+    return (n + before + after - k) // s + 1
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "expected"),
+    [
+        (WOLFRAM, "3x20x21", [4, out_size(20, 3, 2, 1, 0), out_size(21, 5, 2, 2, 2)]),
+        (MATLAB, "20x21x3", [out_size(20, 3, 2, 1, 0), out_size(21, 5, 2, 2, 2), 4]),
+        (MATLAB, "20x21x3x7", [out_size(20, 3, 2, 1, 0), out_size(21, 5, 2, 2, 2), 4, 7]),
+        (KERAS, "None,20,21,3", [None, 10, 11, 4]),  # same: ceil(n / s)
+        (KERAS, "2x20x?x3", [2, 10, None, 4]),
+        (
+            'ConvolutionLayer[16, {2, 3}, "Stride" -> 2, "Dilation" -> {3, 4}, '
+            "PaddingSize -> {1, 2}]",
+            "3x256x252",
+            [16, 128, 124],  # the Wolfram page's documented example
+        ),
+        ('keras.layers.Conv2D(32, 3, activation="relu")', "4x10x10x128", [4, 8, 8, 32]),
+        ("transposedConv2dLayer(4, 8, 'Stride', 2, 'Cropping', 'same')", "7x9x3", [14, 18, 8]),
+    ],
+)
+def test_shape_json(layer, shape, expected):
+    code, out, _ = invoke("shape", layer, "--input-shape", shape, "--json")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["output_shape"] == expected
+
+
+def test_shape_summary_shows_spec_padding_parameters_flops_and_plan():
+    code, out, _ = invoke("shape", MATLAB, "--input-shape", "20x21x3")
+    assert code == 0
+    for word in ("replicate", "(1, 0), (2, 2)", "parameters", "184", "FLOPs", "algorithm"):
+        assert word in out  # 3*5*3*4 weights + 4 biases = 184
+
+
+def test_shape_json_resolves_same_padding():
+    code, out, _ = invoke("shape", KERAS, "--input-shape", "1x20x21x3", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    # total = (ceil(n/s) - 1) * s + k - n: rows 9*2+3-20 = 1, columns 10*2+5-21 = 4
+    assert summary["resolved_padding"] == [[0, 1], [2, 2]]
+    assert summary["parameters"] == 3 * 5 * 3 * 4 + 4
+    assert summary["flops"] == 2 * 10 * 11 * 4 * 3 * 15
+
+
+def _matlab_weights(rng):
+    return rng.standard_normal((3, 5, 3, 4)).astype(np.float32)  # h x w x C x F
+
+
+def test_run_matlab_with_weights_matches_the_definition(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20, 21, 3, 2)).astype(np.float32)  # H x W x C x N
+    w = _matlab_weights(rng)
+    b = rng.standard_normal((1, 1, 4)).astype(np.float32)
+    for name, array in (("x", x), ("w", w), ("b", b)):
+        np.save(tmp_path / f"{name}.npy", array)
+    code, out, _ = invoke(
+        "run", MATLAB, "--input", str(tmp_path / "x.npy"), "--weights", str(tmp_path / "w.npy"),
+        "--bias", str(tmp_path / "b.npy"), "--output", str(tmp_path / "y.npy"), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    y = np.load(tmp_path / "y.npy")
+    expected = reference_conv(
+        x.transpose(3, 2, 0, 1), w.transpose(3, 2, 0, 1), b.ravel(), stride=2,
+        padding=((1, 0), (2, 2)), padding_mode="replicate",
+    ).transpose(2, 3, 1, 0)  # fmt: skip
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    assert json.loads(out)["output_shape"] == list(expected.shape)
+
+
+def test_run_wolfram_npz_weights_and_mat_output(tmp_path):
+    scipy_io = pytest.importorskip("scipy.io")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 11, 12))  # one example, channels first
+    w = rng.standard_normal((4, 3, 3, 5))  # Wolfram: n x m x h x w
+    np.savez(tmp_path / "p.npz", weights=w, other=np.zeros(2))
+    np.save(tmp_path / "x.npy", x)
+    code, out, _ = invoke(
+        "run", WOLFRAM, "--input", str(tmp_path / "x.npy"),
+        "--weights", f"{tmp_path / 'p.npz'}:weights", "--output", str(tmp_path / "y.mat"),
+    )  # fmt: skip
+    assert code == 0, out
+    y = scipy_io.loadmat(tmp_path / "y.mat")["y"]
+    expected = reference_conv(x, w, np.zeros(4), stride=2, padding=((1, 0), (2, 2)))
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)  # Real32 evaluation
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "gemm", "fft"])
+def test_run_keras_random_input_is_seeded_and_algorithms_agree(tmp_path, algorithm):
+    args = ["run", KERAS, "--input-shape", "2x16x17x3", "--seed", "5", "--json"]
+    code, out, _ = invoke(*args, "--output", str(tmp_path / "a.npy"), "--algorithm", algorithm)
+    assert code == 0, out
+    assert json.loads(out)["algorithm"] == algorithm
+    code, _, _ = invoke(*args, "--output", str(tmp_path / "b.npy"))
+    assert code == 0
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.shape == (2, 8, 9, 4)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_run_image_in_image_out(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    pixels = np.random.default_rng(3).integers(0, 256, (12, 13, 3), dtype=np.uint8)
+    image.fromarray(pixels).save(tmp_path / "in.png")
+    identity = np.zeros((3, 3, 1, 1))
+    identity[0, 0, 0, 0] = identity[1, 1, 0, 0] = identity[2, 2, 0, 0] = 1.0  # n x m x 1 x 1
+    np.save(tmp_path / "w.npy", identity)
+    layer = 'ConvolutionLayer[3, {1, 1}, "Biases" -> None]'
+    code, out, _ = invoke(
+        "run", layer, "--input", str(tmp_path / "in.png"), "--weights", str(tmp_path / "w.npy"),
+        "--output", str(tmp_path / "out.png"),
+    )  # fmt: skip
+    assert code == 0, out
+    back = np.asarray(image.open(tmp_path / "out.png"))
+    np.testing.assert_array_equal(back, pixels)  # an identity layer gives the image back
+
+
+def test_run_a_batch_of_files_into_a_directory(tmp_path):
+    rng = np.random.default_rng(4)
+    for name in ("a", "b", "c"):
+        np.save(tmp_path / f"{name}.npy", rng.standard_normal((8, 8, 2)).astype(np.float32))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    inputs = [arg for n in "abc" for arg in ("--input", str(tmp_path / f"{n}.npy"))]
+    code, out, _ = invoke("run", "convolution2dLayer(3, 5)", *inputs, "--output", str(out_dir))
+    assert code == 0, out
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a.npy", "b.npy", "c.npy"]
+    assert np.load(out_dir / "a.npy").shape == (6, 6, 5)
+
+
+def _no_leftovers(folder) -> bool:
+    return not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ConvolutionLayer[16, {3, 3]", "--input-shape", "3x8x8"], "column 27"),
+        (["Conv2D(8, 3, strides=2, dilation_rate=2)", "--input-shape", "1x9x9x3"], "dilation_rate"),
+        (["convolution2dLayer(3, 16, 'Stride', 0)", "--input-shape", "8x8x3"], "Stride"),
+        (["ConvolutionLayer[16, {9, 9}]", "--input-shape", "3x8x8"], "kernel size"),
+        (["Conv2D(8, 3)", "--input-shape", "1x8x8"], "ndim"),
+        (["Conv2D(8, 3)", "--input-shape", "1xax8x3"], "not a positive size"),
+        (["Dense(3)", "--input-shape", "1x3"], "not a convolution layer"),
+        (["RUN", "Conv2D(8, 3)", "--input", "/nonexistent/x.npy", "--output", "y.npy"], "no such"),
+        (["RUN", "Conv2D(8, 3)", "--input-shape", "1x8x8x3", "--output", "y.txt"], "file type"),
+    ],
+)
+def test_errors_are_one_line_and_exit_non_zero(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", *args[1:]] if args[0] == "RUN" else ["shape", *args]
+    code, out, err = invoke(*args)
+    assert code == 1
+    assert message in err
+    assert err.startswith("xconv: error: ") and err.count("\n") == 1
+    assert "Traceback" not in out + err
+
+
+def test_channel_mismatch_with_given_weights(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((8, 8, 2), dtype=np.float32))
+    np.save(tmp_path / "w.npy", _matlab_weights(np.random.default_rng(0)))
+    code, _, err = invoke(
+        "run", MATLAB, "--input", str(tmp_path / "x.npy"), "--weights", str(tmp_path / "w.npy"),
+        "--output", str(tmp_path / "y.npy"),
+    )  # fmt: skip
+    assert code == 1 and "channel" in err.lower()
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    # 5 output channels cannot be an image: the write fails after the run, and nothing stays
+    code, _, err = invoke(
+        "run", "Conv2D(5, 3)", "--input-shape", "1x8x8x3", "--output", str(tmp_path / "y.png")
+    )
+    assert code == 1 and "image" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_translate_round_trips_through_every_dialect():
+    code, out, _ = invoke("translate", MATLAB.replace("'replicate'", "3"), "--json")
+    rows = {row["target"]: row for row in json.loads(out)}
+    assert code == 0
+    assert rows["wolfram"]["text"] is None  # Wolfram pads with zeros only
+    assert rows["keras"]["text"] is None  # Keras has no asymmetric explicit padding
+    assert "F.pad(x, (2, 2, 1, 0), mode='constant', value=3.0)" in rows["pytorch"]["text"]
+
+    code, out, _ = invoke("translate", WOLFRAM, "--json")
+    rows = {row["target"]: row for row in json.loads(out)}
+    matlab_text = rows["matlab"]["text"]
+    assert matlab_text.startswith("convolution2dLayer([3 5], 4")
+    for shape in ("3x20x21",):
+        _, a, _ = invoke("shape", WOLFRAM, "--input-shape", shape, "--json")
+        _, b, _ = invoke("shape", matlab_text, "--input-shape", "20x21x3", "--json")
+        assert json.loads(a)["output_shape"][1:] == json.loads(b)["output_shape"][:2]
+
+
+def test_translate_keras_transposed_to_matlab_and_pytorch():
+    layer = 'keras.layers.Conv2DTranspose(8, 4, strides=2, padding="same")'
+    code, out, _ = invoke("translate", layer, "--json")
+    rows = {row["target"]: row for row in json.loads(out)}
+    assert code == 0
+    assert rows["matlab"]["text"].startswith("transposedConv2dLayer([4 4], 8, 'Stride', [2 2]")
+    assert "'Cropping', 'same'" in rows["matlab"]["text"]
+    assert "ConvTranspose2d(8, kernel_size=4, padding=1, stride=2)" in rows["pytorch"]["text"]
+
+
+def test_help_and_version():
+    code, out, _ = invoke("--version")
+    assert code == 0 and "xconv" in out
+    for command in ("shape", "run", "translate"):
+        code, out, _ = invoke(command, "--help")
+        assert code == 0
+        assert "ConvolutionLayer[" in out and "convolution2dLayer(" in out and "Conv2D(" in out
+
+
+@pytest.mark.skipif(shutil.which("xconv") is None, reason="the xconv command is not installed")
+def test_installed_command_runs_and_never_evaluates_text(tmp_path):
+    marker = tmp_path / "pwned"
+    text = f"__import__('os').system('touch {marker}')"
+    result = subprocess.run(
+        ["xconv", "shape", text, "--input-shape", "1x8x8x3"], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("xconv: error:") and "Traceback" not in result.stderr
+    assert not marker.exists()
+    result = subprocess.run(
+        ["xconv", "run", KERAS, "--input-shape", "1x8x9x3", "--output", str(tmp_path / "y.npy")],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "y.npy").shape == (1, 4, 5, 4)
+
+
+def test_module_entry_point(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "xconv_cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "xconv" in result.stdout
