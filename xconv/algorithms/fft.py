@@ -114,6 +114,10 @@ class FFTCosts:
 
 COSTS = FFTCosts()
 
+# frames per chunk stop paying off long before this much scratch (the per-chunk overhead
+# is a fraction of a millisecond), so chunks stay below it even when the limit is higher
+CHUNK_BYTES = 32 * 2**20
+
 
 @dataclass(frozen=True)
 class FFTGeometry:
@@ -209,7 +213,8 @@ def fft_geometry(
             best = (key, fft_shape, block, count)
     _, fft_shape, block, count = best
     weight_bytes, frame_bytes = work.weight_bytes(fft_shape), work.frame_bytes(fft_shape)
-    chunk = plan_tiles((batch, *count), frame_bytes, max(limit - weight_bytes, 1))
+    budget = min(limit - weight_bytes, CHUNK_BYTES)
+    chunk = plan_tiles((batch, *count), frame_bytes, max(budget, 1))
     return FFTGeometry(
         phases=phases,
         taps=taps,
@@ -297,7 +302,7 @@ class _Work:
         moved = frames_ * size * self.channels  # zero padding to the transform size
         if any(c > 1 for c in count):  # framing and unframing copies
             moved += frames_ * size * (self.channels + self.filters)
-        chunks = 1 + frames_ * self.frame_bytes(fft_shape) // self.limit
+        chunks = 1 + frames_ * self.frame_bytes(fft_shape) // min(self.limit, CHUNK_BYTES)
         nanoseconds = (
             transforms * reals * per_sample / costs.transform_speedup
             + self.mixing(fft_shape, count)[1]
