@@ -91,12 +91,19 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             _write(handle, suffix, np.asarray(array), key or name)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a plain write would not
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write(handle, suffix: str, array: np.ndarray, name: str) -> None:
