@@ -10,6 +10,8 @@ Complex autograd returns conjugated (Wirtinger) gradients; the VJP undoes that.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import semantics
@@ -70,7 +72,9 @@ def _forward(case: Case, x, weight, bias):
     else:
         x = _pad(case, x, pads)
         arg = 0
-    return conv(x, weight, bias, stride, arg, dilation, params["groups"])
+    with warnings.catch_warnings():  # 'same' with even kernels: PyTorch warns of a copy
+        warnings.simplefilter("ignore", UserWarning)
+        return conv(x, weight, bias, stride, arg, dilation, params["groups"])
 
 
 def _pad(case: Case, x, pads):
