@@ -466,3 +466,28 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_empty_batch(namespace, algorithm):
+    xp_x = namespace.asarray(np.ones((0, 4, 5)))
+    gx, gw, gb = xconv.conv_vjp(
+        namespace.asarray(np.ones((0, 6, 3))),
+        xp_x,
+        namespace.asarray(np.ones((6, 2, 3))),
+        groups=2,
+        algorithm=algorithm,
+    )
+    assert gx.shape == (0, 4, 5) and gw.shape == (6, 2, 3) and gb.shape == (6,)
+    assert not np.any(namespace.to_numpy(gw)) and not np.any(namespace.to_numpy(gb))
+    z = xconv.conv_transpose(
+        xp_x, namespace.asarray(np.ones((4, 3, 2))), stride=2, algorithm=algorithm
+    )
+    assert z.shape == (0, 3, 10)
+    gx, gw, gb = xconv.conv_transpose_vjp(
+        namespace.asarray(np.ones((0, 3, 10))),
+        xp_x,
+        namespace.asarray(np.ones((4, 3, 2))),
+        stride=2,
+    )
+    assert gx.shape == (0, 4, 5) and gw.shape == (4, 3, 2) and gb.shape == (3,)

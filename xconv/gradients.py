@@ -13,6 +13,8 @@ import numbers
 from collections.abc import Sequence
 from types import ModuleType
 
+from array_api_compat import device
+
 from ._arrays import (
     array_namespace,
     checked_kind,
@@ -107,6 +109,8 @@ def conv_vjp(
     grad = _grad_output(xp, grad_output, spec.output_shape(user_shape), spec, dtype, work)
     w = xp.astype(weight, work, copy=False)
 
+    if x.shape[0] == 0:  # an empty batch: every gradient is zero
+        return _zero_gradients(xp, x, weight, spec.out_channels, dtype, batched, channels_last)
     padded = pad(xp, xp.astype(x, work, copy=False), pads, padding_mode, padding_value)
     # the weight gradient costs what the forward correlation costs: the same choice
     weight_algorithm = planned(xp, spec, tuple(x.shape), work, algorithm)
@@ -183,6 +187,8 @@ def conv_transpose_vjp(
     crops = spec.resolve_padding(spatial)
     work = compute_dtype(xp, dtype)
     grad = _grad_output(xp, grad_output, spec.output_shape(user_shape), spec, dtype, work)
+    if x.shape[0] == 0:  # an empty batch: every gradient is zero
+        return _zero_gradients(xp, x, weight, spec.out_channels, dtype, batched, channels_last)
     forward = adjoint_spec(spec)
     # the full (uncropped) output gradient, over the samples the forward correlation reads
     read = [
@@ -249,6 +255,15 @@ def _runs(sources: list[int], before: int, n: int):
 
 def _take(a, axis: int, start: int, stop: int):
     return a[(*(slice(None),) * axis, slice(start, stop), ...)]
+
+
+def _zero_gradients(xp: ModuleType, x, weight, filters: int, dtype, batched, channels_last):
+    dev = device(x)
+    return (
+        from_canonical(xp, xp.zeros(x.shape, dtype=dtype, device=dev), batched, channels_last),
+        xp.zeros(weight.shape, dtype=dtype, device=dev),
+        xp.zeros((filters,), dtype=dtype, device=dev),
+    )
 
 
 def _grad_output(xp: ModuleType, grad_output, expected: tuple, spec: ConvSpec, dtype, work):

@@ -49,6 +49,8 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
     n, filters = y.shape[0], y.shape[1]
     groups, rank = spec.groups, spec.rank
     f_per, c_per = filters // groups, weight.shape[1]
+    if n == 0:
+        return xp.zeros((0, groups * c_per, *size), dtype=y.dtype, device=device(y))
     spatial = tuple(y.shape[2:])
     geometry = [
         _axis_geometry(k, s, d, b, m)
