@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,7 @@ def print_rich(run: Run, findings: list[dict]) -> None:
     except ImportError:
         print(to_markdown(run, findings))
         return
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     for by in ("dialect", "op"):
         table = Table(title=f"xconv conformance by {by}: passed/failed/unsupported (worst error)")
         table.add_column(by)

@@ -38,3 +38,13 @@ def dilate_kernel(weight: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
 def require(condition: bool, reason: str) -> None:
     if not condition:
         raise Unsupported(reason)
+
+
+def enable_x64(on: bool):
+    """JAX's scoped 64-bit switch (`jax.enable_x64`, `jax.experimental.enable_x64` before)."""
+    import jax
+
+    switch = getattr(jax, "enable_x64", None)
+    if switch is None:
+        from jax.experimental import enable_x64 as switch
+    return switch(on)

@@ -4,7 +4,7 @@ Translation: `"valid"`, `"same"` and `"same_lower"` go to lax's own `VALID`, `SA
 `SAME_LOWER`; other zero padding to explicit pairs; other padding modes through `jnp.pad`
 (`reflect`, `symmetric`, `edge`, `wrap`, constant with a value). Channel-last cases run
 channel-last through the dimension numbers. Ungrouped transposed cases use
-`lax.conv_transpose` (kernel transposed, PyTorch-consistent padding); grouped ones use
+`lax.conv_transpose` (kernel transposed; explicit pads on the dilated input); grouped use
 `conv_general_dilated` with `lhs_dilation` and the flipped, regrouped kernel, since
 `conv_transpose` has no groups. 64-bit cases run inside `jax.enable_x64()`.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import semantics
 from ..cases import Arrays, Case
-from ._common import activate, spatial_letters
+from ._common import activate, enable_x64, spatial_letters
 
 NAME = "jax"
 _JNP_MODES = {"reflect": "reflect", "symmetric": "symmetric", "replicate": "edge"}
@@ -29,9 +29,7 @@ def version() -> str:
 
 
 def run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
-    import jax
-
-    with jax.enable_x64(case.dtype in ("float64", "complex128")):
+    with enable_x64(case.dtype in ("float64", "complex128")):
         return _run(case, arrays)
 
 
@@ -127,10 +125,12 @@ def _transposed(case: Case, x, weight):
             # lax's own SAME / VALID; its VALID appends s - e zeros after a kernel shorter
             # than the stride (TensorFlow's convention, finding F4), so not then
             arg = case.params["padding"].upper()
-            consistent = False
-        else:  # forward-conv padding, as PyTorch reads it; output_padding trims the crop
-            arg = [(b, a - p) for (b, a), p in zip(crops, output_padding, strict=True)]
-            consistent = True
+        else:  # explicit pairs pad the stride-dilated input: e - 1 - crop, plus output_padding
+            extents = semantics.extents(case)
+            arg = [
+                (e - 1 - b, e - 1 - a + p)
+                for e, (b, a), p in zip(extents, crops, output_padding, strict=True)
+            ]
         return lax.conv_transpose(
             x,
             weight,
@@ -140,7 +140,6 @@ def _transposed(case: Case, x, weight):
             dimension_numbers=_specs(case),
             transpose_kernel=True,
             precision=lax.Precision.HIGHEST,
-            use_consistent_padding=consistent,
         )
     # grouped: (C, F/g, *k) -> (F, C/g, *k), spatially flipped, then a dilated-input conv
     channels, per_group = weight.shape[:2]

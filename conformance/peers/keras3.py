@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import semantics
 from ..cases import Arrays, Case, canonical, present
-from ._common import Unsupported, activate, require
+from ._common import Unsupported, activate, enable_x64, require
 
 NAME = "keras"
 _OPS_MODES = {"reflect": "reflect", "symmetric": "symmetric", "replicate": "edge"}
@@ -47,11 +47,10 @@ def version() -> str:
 
 def run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     keras = _keras()
-    import jax
 
     require(not case.dtype.startswith("complex"), "Keras layers are real-valued")
     require(case.rank <= 3, "Keras has Conv1D/2D/3D only")
-    with jax.enable_x64(case.dtype == "float64"):
+    with enable_x64(case.dtype == "float64"):
         if case.dialect == "keras":
             return _run_text(keras, case, arrays)
         return _run(keras, case, arrays)
