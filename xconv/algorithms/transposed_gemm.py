@@ -22,6 +22,7 @@ from types import ModuleType
 
 from array_api_compat import device
 
+from .. import backends
 from .._arrays import itemsize
 from ..config import get_workspace_limit
 from ..padding import pad
@@ -38,6 +39,17 @@ def _axis_geometry(k: int, s: int, d: int, start: int, size: int):
         taps = [t for t in range(k) if (t * d) % s == r]
         phases.append([(t, base - (t * d) // s) for t in taps] or None)
     return rows, phases
+
+
+def sum_of(xp: ModuleType, terms: list):
+    """The sum of equally shaped arrays (in place where the library allows it)."""
+    native = backends.native(xp, "sum_of")
+    if native is not None and len(terms) > 1:
+        return native(terms)
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
 
 
 def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
@@ -98,15 +110,15 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
                 shape = (m, groups * c_per, *rows)
                 blocks.append(xp.zeros(shape, dtype=y.dtype, device=device(y)))
                 continue
-            total = None
+            terms = []
             for pairs in itertools.product(*combo):  # one (tap, shift) per axis
                 tap = sum(t * ks for (t, _), ks in zip(pairs, kernel_strides, strict=True))
                 offset = sum(
                     (sh + b) * st
                     for (_, sh), (b, _), st in zip(pairs, margins, strides, strict=True)
                 )
-                term = cols[:, tap, :, offset : offset + span]
-                total = term if total is None else total + term
+                terms.append(cols[:, tap, :, offset : offset + span])
+            total = sum_of(xp, terms)
             if m > 1:  # back to one grid per image
                 total = pad(xp, total, [(0, whole - length)])
                 total = xp.reshape(total, (groups, c_per, m, whole))[..., :length]

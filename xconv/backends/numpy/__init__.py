@@ -10,7 +10,7 @@ from ._fft import (
     overlap_frames,
     rfftn,
 )
-from ._transposed import interleave
+from ._transposed import interleave, sum_of
 
 __all__ = [
     "ascontiguousarray",
@@ -24,4 +24,5 @@ __all__ = [
     "overlap_frames",
     "pad",
     "rfftn",
+    "sum_of",
 ]

@@ -19,3 +19,11 @@ def interleave(blocks: list, stride: Sequence[int], size: Sequence[int]) -> np.n
     if full != tuple(size):
         out = out[(slice(None), slice(None), *(slice(0, m) for m in size))]
     return out
+
+
+def sum_of(terms: list) -> np.ndarray:
+    """The sum of equally shaped arrays, accumulated in place into one fresh array."""
+    total = np.array(terms[0], copy=True)
+    for term in terms[1:]:
+        np.add(total, term, out=total)
+    return total
