@@ -55,6 +55,7 @@ class Case:
     expect: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # explicit input / weight / bias
     source: str = ""
+    algorithm: str = "auto"  # xconv's algorithm for canonical cases
 
     @property
     def rank(self) -> int:
@@ -140,6 +141,7 @@ def case_from_dict(raw: dict[str, Any]) -> Case:
         expect=raw.get("expect", {}),
         values=raw.get("values", {}),
         source=raw.get("source", ""),
+        algorithm=raw.get("algorithm", "auto"),
     )
 
 
@@ -154,6 +156,8 @@ def case_to_dict(case: Case) -> dict[str, Any]:
     if params:
         out["params"] = params
     out.update(dtype=case.dtype, seed=case.seed, bias=case.bias)
+    if case.algorithm != "auto":
+        out["algorithm"] = case.algorithm
     for name in ("activation", "expect", "values", "source"):
         if getattr(case, name):
             out[name] = getattr(case, name)

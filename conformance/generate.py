@@ -171,6 +171,7 @@ def canonical_case(d: Draw, index: int) -> Case | None:
             params["padding_value"] = d.pick((0.0, 0.0, 1.5, -0.75))
         weight = [f, c // groups, *kernel]
     return Case(
+        algorithm=("auto", "direct", "gemm", "fft")[index % 4],  # each of xconv's paths
         id=f"canonical/gen-{index:04d}",
         dialect="canonical",
         op=op,

@@ -37,6 +37,7 @@ class Result:
     op: str = ""
     rank: int = 0
     dtype: str = ""
+    algorithm: str = "auto"
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -110,7 +111,7 @@ def run_case(case: Case, peers: Iterable[str], cache: dict | None = None) -> Ite
     `cache` (a dict) keeps the operands and xconv's result per case id across calls.
     """
     base = {"case": case.id, "dialect": case.dialect, "op": case.op}
-    base.update(rank=case.rank, dtype=case.dtype)
+    base.update(rank=case.rank, dtype=case.dtype, algorithm=case.algorithm)
     if cache is not None and case.id in cache:
         arrays, (ours, our_error) = cache[case.id]
     else:

@@ -51,6 +51,7 @@ def keywords(case: Case) -> dict:
         del params["padding_mode"], params["padding_value"]
     else:
         del params["output_padding"]
+    params["algorithm"] = case.algorithm
     return params
 
 

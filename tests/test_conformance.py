@@ -75,6 +75,7 @@ def test_case_files_cover_every_dialect_and_option():
         seen["stride"].add(max(case.per_dim("stride")))
         seen["dilation"].add(max(case.per_dim("dilation")))
         seen["output_padding"].add(any(case.per_dim("output_padding")))
+        seen["algorithm"].add(case.algorithm)
         groups = case.params["groups"]
         seen["groups"].add("1" if groups == 1 else "dw" if groups == case.in_channels else "g")
     assert seen["op"] == {"conv", "conv_transpose", "conv_vjp", "conv_transpose_vjp"}
@@ -86,6 +87,7 @@ def test_case_files_cover_every_dialect_and_option():
         assert seen[name] == {False, True}, name
     assert seen["stride"] >= {1, 2, 3} and seen["dilation"] >= {1, 2, 3}
     assert seen["groups"] == {"1", "g", "dw"}
+    assert seen["algorithm"] == {"auto", "direct", "gemm", "fft"}
     assert sum(c.one_channel and not c.gradient for c in canonical) >= 30  # SciPy's cases
 
 
