@@ -491,3 +491,25 @@ def test_empty_batch(namespace, algorithm):
         stride=2,
     )
     assert gx.shape == (0, 4, 5) and gw.shape == (4, 3, 2) and gb.shape == (3,)
+
+
+@pytest.mark.parametrize("forced", ["direct", "gemm", "fft"])
+def test_default_algorithm_context(forced):
+    """`xconv.default_algorithm` decides what "auto" runs inside every gradient."""
+    rng = np.random.default_rng(14)
+    kw = dict(stride=2, padding=1, dilation=1, groups=1, padding_mode="reflect", padding_value=0.0)
+    problem = ConvProblem(
+        rng.standard_normal((2, 3, 7, 6)),
+        rng.standard_normal((4, 3, 3, 2)),
+        None,
+        dict(kw, channels_last=False),
+    )
+    transposed = TransposedProblem(
+        rng.standard_normal((2, 4, 5, 3)),
+        rng.standard_normal((4, 2, 3, 3)),
+        None,
+        dict(stride=2, padding=1, output_padding=1, dilation=1, groups=1, channels_last=False),
+    )
+    with xconv.default_algorithm(forced):
+        check_conv_vjp(NUMPY, problem, "auto")
+        check_transpose_vjp(NUMPY, transposed, "auto")

@@ -27,13 +27,13 @@ from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .padding import check_padding_widths, pad, source_indices
-from .planner import check_algorithm
 from .spec import ConvSpec
 from .transposed import (
     adjoint_spec,
     check_input_channels,
     forward_runner,
     planned,
+    resolve_algorithm,
     transposed_spec,
     transposed_window,
 )
@@ -78,7 +78,7 @@ def conv_vjp(
     (array([[ 1.,  0.,  0., -1.]]), array([[[3., 6.]]]), array([3.]))
     """
     xp = array_namespace(grad_output, x, weight)
-    check_algorithm(algorithm)
+    algorithm = resolve_algorithm(algorithm)
     if not hasattr(weight, "shape") or len(weight.shape) < 3:
         raise ValueError(
             f"weight must be an array of shape (F, C // groups, *kernel) with at least one "
@@ -169,7 +169,7 @@ def conv_transpose_vjp(
     (array([[ 1., 10.]]), array([[[1., 2.]]]), array([2.]))
     """
     xp = array_namespace(grad_output, x, weight)
-    check_algorithm(algorithm)
+    algorithm = resolve_algorithm(algorithm)
     spec = transposed_spec(
         weight,
         groups=groups,

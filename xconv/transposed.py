@@ -18,7 +18,7 @@ from ._arrays import (
 from .algorithms.fft import backend_name
 from .algorithms.transposed import transpose_window
 from .algorithms.transposed_gemm import transpose_gemm
-from .config import get_workspace_limit
+from .config import get_default_algorithm, get_workspace_limit
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -73,7 +73,7 @@ def conv_transpose(
     array([[ 1., 10.,  2., 20.,  3., 30.]])
     """
     xp = array_namespace(x, weight, bias)
-    planner.check_algorithm(algorithm)
+    algorithm = resolve_algorithm(algorithm)
     spec = transposed_spec(
         weight,
         groups=groups,
@@ -133,6 +133,12 @@ def transposed_window(xp: ModuleType, y, weight, spec: ConvSpec, start, size, al
         if out is not None:
             return out
     return transpose_window(xp, y, weight, spec, start, size, forward_runner(xp, algorithm))
+
+
+def resolve_algorithm(algorithm: object) -> str:
+    """`algorithm`, checked; "auto" becomes the context's default (`xconv.default_algorithm`)."""
+    planner.check_algorithm(algorithm)
+    return get_default_algorithm() if algorithm == "auto" else algorithm  # type: ignore[return-value]
 
 
 def forward_runner(xp: ModuleType, algorithm: str) -> Callable:
