@@ -117,8 +117,8 @@ def run_case(case: Case, peers: Iterable[str], cache: dict | None = None) -> Ite
     else:
         out_shape = semantics.output_shape(case) if case.gradient else None
         arrays = make_arrays(case, out_shape)
-        if "error" in case.expect:  # a documented error: only the pages can say
-            yield _expected_error(case, arrays, base, peers)
+        if "error" in case.expect:  # a documented error
+            yield from _expected_errors(case, arrays, base, peers)
             return
         ours, our_error = subject_result(case, arrays)
         if cache is not None:
@@ -148,19 +148,51 @@ def run_case(case: Case, peers: Iterable[str], cache: dict | None = None) -> Ite
                      reason=reason, seconds=seconds)  # fmt: skip
 
 
-def _expected_error(case: Case, arrays, base: dict, peers: Iterable[str]) -> Result:
-    wanted = case.expect["error"]
-    if "pages" not in peers:
-        return Result(**base, peer="pages", status="unsupported", reason="pages not selected")
+def judges_errors(case: Case, peer: str) -> bool:
+    """Whether `peer` can confirm the documented error of `case`: the pages, and a peer
+    that builds the dialect's own layer from the text (Keras)."""
+    return peer == "pages" or getattr(load_peer(peer), "TEXT_DIALECT", None) == case.dialect
+
+
+def _raised(call) -> BaseException | None:
     try:
-        subject.run(case, arrays)
-    except subject.NotAvailable:
+        call()
+    except (subject.NotAvailable, Unsupported):
         raise
     except Exception as error:
-        if wanted in {c.__name__ for c in type(error).__mro__}:
-            return Result(**base, peer="pages", status="pass", reason=f"raised {_short(error)}")
-        return Result(**base, peer="pages", status="fail", reason=f"raised {_short(error)}")
-    return Result(**base, peer="pages", status="fail", reason=f"xconv did not raise {wanted}")
+        return error
+    return None
+
+
+def _expected_errors(case: Case, arrays, base: dict, peers: Iterable[str]) -> Iterator[Result]:
+    """Results for a case whose page documents an error: xconv must raise it, as must a
+    peer that builds the dialect's layer itself."""
+    wanted = case.expect["error"]
+
+    def matches(error: BaseException | None) -> bool:
+        return error is not None and wanted in {c.__name__ for c in type(error).__mro__}
+
+    ours = _raised(lambda: subject.run(case, arrays))
+    for name in peers:
+        if not judges_errors(case, name):
+            continue
+        if name != "pages":
+            try:
+                theirs = _raised(lambda name=name: load_peer(name).run(case, arrays))
+            except Unsupported as why:
+                yield Result(**base, peer=name, status="unsupported", reason=str(why))
+                continue
+            if not matches(theirs):
+                got = "no error" if theirs is None else _short(theirs)
+                reason = f"{name} gave {got}, the page documents {wanted}"
+                yield Result(**base, peer=name, status="fail", reason=reason)
+                continue
+        if matches(ours):
+            yield Result(**base, peer=name, status="pass", reason=f"raised {_short(ours)}")
+        else:
+            got = "no error" if ours is None else _short(ours)
+            reason = f"xconv gave {got}, the page documents {wanted}"
+            yield Result(**base, peer=name, status="fail", reason=reason)
 
 
 @dataclass

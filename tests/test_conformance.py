@@ -24,8 +24,8 @@ _RESULTS: dict[tuple[str, str], str] = {}
 def _pairs():
     for case in CASES:
         for peer in PEER_NAMES:
-            if "error" in case.expect:  # a documented error: only the pages can judge
-                wanted = peer == "pages"
+            if "error" in case.expect:  # a documented error: the pages and Keras judge
+                wanted = runner.judges_errors(case, peer)
             else:
                 wanted = peer != "pages" or bool(case.expect)
             if not wanted:

@@ -25,6 +25,7 @@ from ..cases import Arrays, Case, canonical, present
 from ._common import Unsupported, activate, enable_x64, require
 
 NAME = "keras"
+TEXT_DIALECT = "keras"  # builds Keras dialect cases from their own text
 _OPS_MODES = {"reflect": "reflect", "symmetric": "symmetric", "replicate": "edge"}
 _OPS_MODES["circular"] = "wrap"
 
