@@ -13,6 +13,7 @@ import numpy as np
 from rich.console import Console
 
 import xconv
+import xconv.backends.numpy  # the CLI works on NumPy arrays: load its backend before timing
 from xconv.compat import TranslationError
 from xconv.compat.parse import LayerSyntaxError
 
