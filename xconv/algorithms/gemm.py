@@ -20,6 +20,11 @@ from ._taps import kernel_taps, tap_window
 
 
 def conv_gemm(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]):
+    native = backends.native(xp, "conv_gemm")
+    if native is not None:
+        result = native(x, weight, spec, out_spatial)
+        if result is not None:  # None: the backend declines (dtype, empty sizes)
+            return result
     n, channels = x.shape[0], x.shape[1]
     filters, groups = weight.shape[0], spec.groups
     taps = math.prod(spec.kernel_size)

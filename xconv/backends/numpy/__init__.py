@@ -10,11 +10,13 @@ from ._fft import (
     overlap_frames,
     rfftn,
 )
+from ._gemm import conv_gemm
 from ._transposed import interleave, sum_of
 
 __all__ = [
     "ascontiguousarray",
     "assemble",
+    "conv_gemm",
     "fast_fft_length",
     "fftn",
     "ifftn",
