@@ -3,7 +3,8 @@
 
 Names follow Keras 3's lookup exactly: `"l1"`, `"l2"`, `"l1l2"`, `"max_norm"`,
 `"non_neg"`, `"unit_norm"`, `"min_max_norm"` and the class names (`"l1_l2"` is not a name
-Keras 3 resolves, but `l1_l2` is an alias of the class).
+Keras 3 resolves, but `l1_l2` is an alias of the class). `regularizers` and
+`constraints` are the namespaces `xconv.compat.keras` offers in place of Keras' modules.
 
 >>> import numpy as np
 >>> from xconv.compat.keras import regularizers
@@ -16,6 +17,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import types
 from typing import Any
 
 from ._layer import namespace
@@ -257,3 +259,29 @@ def serialize_constraint(constraint):
 def get_constraint(identifier):
     """A constraint from a name, a config dict, a class or a callable."""
     return _get(identifier, _CONSTRAINTS, "constraint")
+
+
+regularizers = types.SimpleNamespace(
+    Regularizer=Regularizer,
+    L1=L1,
+    L2=L2,
+    L1L2=L1L2,
+    l1=L1,
+    l2=L2,
+    l1_l2=L1L2,
+    get=get_regularizer,
+    serialize=serialize_regularizer,
+)
+constraints = types.SimpleNamespace(
+    Constraint=Constraint,
+    MaxNorm=MaxNorm,
+    NonNeg=NonNeg,
+    UnitNorm=UnitNorm,
+    MinMaxNorm=MinMaxNorm,
+    max_norm=MaxNorm,
+    non_neg=NonNeg,
+    unit_norm=UnitNorm,
+    min_max_norm=MinMaxNorm,
+    get=get_constraint,
+    serialize=serialize_constraint,
+)
