@@ -57,18 +57,9 @@ class Conv(KerasLayer):
         self.filters = filters
         self.groups = groups
         self._init_conv(
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            activation,
-            use_bias,
-            bias_initializer,
-            bias_regularizer,
-            bias_constraint,
-            allow_causal=self.RANK == 1,
+            kernel_size, strides, padding, data_format, dilation_rate, allow_causal=self.RANK == 1
         )
+        self._init_output(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self._init_kernel(kernel_initializer, kernel_regularizer, kernel_constraint)
         check_filters(filters)
         if groups <= 0:
@@ -141,18 +132,9 @@ class ConvTranspose(KerasLayer):
         self._init_layer(name, dtype, trainable, activity_regularizer, kwargs)
         self.filters = filters
         self._init_conv(
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            activation,
-            use_bias,
-            bias_initializer,
-            bias_regularizer,
-            bias_constraint,
-            allow_causal=False,
+            kernel_size, strides, padding, data_format, dilation_rate, allow_causal=False
         )
+        self._init_output(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self.output_padding = (
             None
             if output_padding is None
@@ -240,18 +222,9 @@ class DepthwiseConv(KerasLayer):
         self._init_layer(name, dtype, trainable, activity_regularizer, kwargs)
         self.depth_multiplier = depth_multiplier
         self._init_conv(
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            activation,
-            use_bias,
-            bias_initializer,
-            bias_regularizer,
-            bias_constraint,
-            allow_causal=False,
+            kernel_size, strides, padding, data_format, dilation_rate, allow_causal=False
         )
+        self._init_output(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.depthwise_constraint = constraints.get(depthwise_constraint)

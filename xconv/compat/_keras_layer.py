@@ -75,25 +75,20 @@ class KerasLayer(CompatLayer):
         self._activity_losses: list = []
 
     def _init_conv(
-        self,
-        kernel_size,
-        strides,
-        padding,
-        data_format,
-        dilation_rate,
-        activation,
-        use_bias,
-        bias_initializer,
-        bias_regularizer,
-        bias_constraint,
-        allow_causal,
+        self, kernel_size, strides, padding, data_format, dilation_rate, allow_causal: bool
     ) -> None:
+        """The window (kernel size, strides, dilation, padding) and the data format."""
         rank = self.RANK
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
         self.padding = standardize_padding(padding, allow_causal)
         self.data_format = standardize_data_format(data_format)
+
+    def _init_output(
+        self, activation, use_bias, bias_initializer, bias_regularizer, bias_constraint
+    ) -> None:
+        """What is applied to the convolution's output: the bias, then the activation."""
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.bias_initializer = initializers.get(bias_initializer)
