@@ -219,3 +219,68 @@ def test_layout_choice_is_valid_for_the_benchmark_layers():
         chosen = choose_layout(x_shape, kernel, stride, dilation, out, layer["f"], groups)
         assert 0 <= chosen.stacked <= rank
         assert groups % chosen.fused == 0
+
+
+# ---------------------------------------------------------------------------- depthwise
+
+
+@st.composite
+def depthwise_problems(draw):
+    rank = draw(st.sampled_from([1, 2, 3]))
+    channels, multiplier = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    stride = tuple(draw(st.sampled_from([1, 2])) for _ in range(rank))
+    dilation = tuple(draw(st.sampled_from([1, 2])) for _ in range(rank))
+    size = tuple(
+        (k - 1) * d + 1 + draw(st.integers(0, 4)) for k, d in zip(kernel, dilation, strict=True)
+    )
+    dtype = draw(st.sampled_from(sorted(TOLERANCE)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = random(rng, (draw(st.integers(1, 3)), channels, *size), dtype)
+    weight = random(rng, (channels * multiplier, 1, *kernel), dtype)
+    padding = draw(st.integers(0, 1))
+    return x, weight, dtype, {"stride": stride, "dilation": dilation, "padding": padding}
+
+
+@given(depthwise_problems(), st.booleans())
+@settings(max_examples=examples(60))
+def test_depthwise_direct_matches_oracle(problem, channels_last):
+    x, weight, dtype, options = problem
+    groups = x.shape[1]
+    x_in = np.ascontiguousarray(np.moveaxis(x, 1, -1)) if channels_last else x
+    y = xconv.conv(
+        x_in, weight, groups=groups, channels_last=channels_last, algorithm="direct", **options
+    )
+    if channels_last:
+        y = np.moveaxis(y, -1, 1)
+    assert_close(y, x, weight, dtype, groups=groups, **options)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_depthwise_direct_in_parallel_slabs_matches_oracle(batch):
+    # large enough for the threaded slabs (images, or row bands of a single image)
+    rng = np.random.default_rng(batch)
+    x = random(rng, (batch, 96, 40, 36), "float32")
+    weight = random(rng, (192, 1, 3, 3), "float32")
+    y = xconv.conv(x, weight, groups=96, padding=1, algorithm="direct")
+    assert_close(y, x, weight, "float32", groups=96, padding=1)
+
+
+# ---------------------------------------------------------------------------- padding
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "symmetric", "replicate", "circular"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_numpy_pad_equals_np_pad_and_keeps_the_layout(mode, channels_last):
+    from xconv.backends.numpy import pad
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    if channels_last:
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    pads = ((2, 1), (0, 3))
+    got = pad(x, pads, mode, 1.5)
+    numpy_mode = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
+    extra = {"constant_values": 1.5} if mode == "constant" else {}
+    assert np.array_equal(got, np.pad(x, ((0, 0), (0, 0), *pads), mode=numpy_mode, **extra))
+    assert np.moveaxis(got, 1, -1).flags.c_contiguous == channels_last

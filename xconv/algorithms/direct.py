@@ -10,11 +10,17 @@ from __future__ import annotations
 import math
 from types import ModuleType
 
+from .. import backends
 from ..spec import ConvSpec
 from ._taps import kernel_taps, tap_window
 
 
 def conv_direct(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]):
+    native = backends.native(xp, "conv_direct")
+    if native is not None:
+        result = native(x, weight, spec, out_spatial)
+        if result is not None:  # None: the backend declines (not depthwise, mixed dtypes)
+            return result
     n, channels = x.shape[0], x.shape[1]
     filters, groups = weight.shape[0], spec.groups
     in_per_group, out_per_group = channels // groups, filters // groups

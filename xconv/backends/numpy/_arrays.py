@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._threads import copyto
+
 _NUMPY_PAD_MODE = {
     "constant": "constant",
     "reflect": "reflect",
@@ -18,10 +20,34 @@ _NUMPY_PAD_MODE = {
 
 
 def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str, value) -> np.ndarray:
-    widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
-    if mode == "constant":
-        return np.pad(x, widths, mode="constant", constant_values=value)
-    return np.pad(x, widths, mode=_NUMPY_PAD_MODE[mode])
+    """Pad the trailing axes, keeping a channel-last memory layout channel-last.
+
+    A `(N, C, *S)` view of channel-last data (what `channels_last=True` gives the core)
+    is padded as `(N, *S, C)` and handed back as a view again, so the paths that work
+    channel-last (GEMM, depthwise) need no transposing copy.
+    """
+    if x.ndim >= 3 and not x.flags.c_contiguous and np.moveaxis(x, 1, -1).flags.c_contiguous:
+        moved = np.moveaxis(x, 1, -1)
+        widths = [(0, 0)] + [tuple(p) for p in pads] + [(0, 0)]
+        return np.moveaxis(_pad(moved, widths, mode, value), -1, 1)
+    return _pad(x, [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads], mode, value)
+
+
+def _pad(x: np.ndarray, widths: list, mode: str, value) -> np.ndarray:
+    if mode != "constant":
+        return np.pad(x, widths, mode=_NUMPY_PAD_MODE[mode])
+    # np.pad's constant mode, minus its generality: fill the borders, copy the middle
+    shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths, strict=True))
+    out = np.empty(shape, dtype=x.dtype)
+    middle = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape, widths, strict=True))
+    for axis, (before, after) in enumerate(widths):
+        lead = middle[:axis]
+        if before:
+            out[(*lead, slice(0, before))] = value
+        if after:
+            out[(*lead, slice(shape[axis] - after, None))] = value
+    copyto(out[middle], x)
+    return out
 
 
 def im2col(x: np.ndarray, kernel_size, stride, dilation, out_spatial, groups: int) -> np.ndarray:
