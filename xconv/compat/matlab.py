@@ -122,6 +122,10 @@ class MatlabLayer(CompatLayer):
         self._channels: int | None = None
         self._last_spatial: tuple[int, ...] | None = None
         self._configure(options)
+        if "NumChannels" in options and options["NumChannels"] != "auto":
+            self._set_channels(
+                args.scalar_integer(options["NumChannels"], "NumChannels"), "NumChannels"
+            )
         self.Weights = options.get("Weights")
         self.Bias = options.get("Bias")
         if self._channels is None and self.Weights is not None:
@@ -132,6 +136,7 @@ class MatlabLayer(CompatLayer):
     # -- subclass hooks -------------------------------------------------------------------
 
     def _configure(self, options: dict) -> None:  # pragma: no cover - abstract
+        """Read the subclass's own name-value options (the rest are read by `__init__`)."""
         raise NotImplementedError
 
     @property
@@ -175,6 +180,10 @@ class MatlabLayer(CompatLayer):
     @property
     def NumChannels(self) -> int | str:
         return "auto" if self._channels is None else self._channels
+
+    @property
+    def NumFilters(self) -> int:
+        return self._filters
 
     # -- initialization --------------------------------------------------------------------
 
@@ -319,14 +328,6 @@ class _Convolution(MatlabLayer):
         self._padding_mode, self._padding_value, self.PaddingValue = args.padding_value(
             options.get("PaddingValue", 0)
         )
-        if "NumChannels" in options and options["NumChannels"] != "auto":
-            self._set_channels(
-                args.scalar_integer(options["NumChannels"], "NumChannels"), "NumChannels"
-            )
-
-    @property
-    def NumFilters(self) -> int:
-        return self._filters
 
     def _check_input(self, spatial: tuple[int, ...]) -> None:
         limit = {"reflect": lambda n: n - 1, "symmetric": lambda n: n}.get(self._padding_mode)
@@ -352,14 +353,18 @@ class _Convolution(MatlabLayer):
         return args.size_property(pairs, self.RANK)
 
     def spec_without_channels(self) -> ConvSpec:
+        return self._spec(groups=1)
+
+    def _spec(self, **channels) -> ConvSpec:
+        """A `ConvSpec` of the filter size, stride, padding and dilation, with `channels`."""
         return ConvSpec(
             self.FilterSize,
             stride=self.Stride,
             padding=self.PaddingMode if self._pairs is None else self._pairs,
             dilation=self.DilationFactor,
-            groups=1,
             padding_mode=self._padding_mode,
             padding_value=self._padding_value,
+            **channels,
         )
 
     @property
@@ -372,17 +377,7 @@ class _Convolution(MatlabLayer):
                 "channels is not known yet; call the layer on data or initialize it"
             )
         filters = self._filters * (groups if self.GROUPED else 1)
-        return ConvSpec(
-            self.FilterSize,
-            stride=self.Stride,
-            padding=self.PaddingMode if self._pairs is None else self._pairs,
-            dilation=self.DilationFactor,
-            groups=groups,
-            padding_mode=self._padding_mode,
-            padding_value=self._padding_value,
-            in_channels=self._channels,
-            out_channels=filters,
-        )
+        return self._spec(groups=groups, in_channels=self._channels, out_channels=filters)
 
     def _display(self) -> tuple[str, ...]:
         return (
@@ -525,14 +520,6 @@ class _TransposedConvolution(MatlabLayer):
         self.CroppingMode, self._pairs = args.edge_sizes(
             options.get("Cropping", 0), self.RANK, "Cropping", ("same",)
         )
-        if "NumChannels" in options and options["NumChannels"] != "auto":
-            self._set_channels(
-                args.scalar_integer(options["NumChannels"], "NumChannels"), "NumChannels"
-            )
-
-    @property
-    def NumFilters(self) -> int:
-        return self._filters
 
     @property
     def CroppingSize(self):
