@@ -284,3 +284,45 @@ def test_numpy_pad_equals_np_pad_and_keeps_the_layout(mode, channels_last):
     extra = {"constant_values": 1.5} if mode == "constant" else {}
     assert np.array_equal(got, np.pad(x, ((0, 0), (0, 0), *pads), mode=numpy_mode, **extra))
     assert np.moveaxis(got, 1, -1).flags.c_contiguous == channels_last
+
+
+# ---------------------------------------------------------------------------- scratch
+
+
+def test_results_never_share_memory_with_reused_scratch():
+    rng = np.random.default_rng(2)
+    x = random(rng, (2, 8, 9, 9), "float32")
+    weight = random(rng, (8, 8, 3, 3), "float32")
+    depthwise = random(rng, (8, 1, 3, 3), "float32")
+    first = xconv.conv(x, weight, padding=1, algorithm="gemm")
+    first_depthwise = xconv.conv(x, depthwise, padding=1, groups=8, algorithm="direct")
+    kept, kept_depthwise = first.copy(), first_depthwise.copy()
+    xconv.conv(2 * x, weight, padding=1, algorithm="gemm")  # reuses the scratch buffers
+    xconv.conv(2 * x, depthwise, padding=1, groups=8, algorithm="direct")
+    assert np.array_equal(first, kept)
+    assert np.array_equal(first_depthwise, kept_depthwise)
+
+
+def test_scratch_is_reused_per_kind_and_bounded():
+    from xconv.backends.numpy import _scratch
+
+    _scratch.release()
+    a = _scratch.empty("one", (10, 10), np.float32)
+    b = _scratch.empty("one", (5, 4), np.float64)
+    assert np.shares_memory(a, b)
+    assert not np.shares_memory(a, _scratch.empty("other", (10, 10), np.float32))
+    with xconv.workspace_limit(100):
+        assert not np.shares_memory(a, _scratch.empty("one", (5, 5), np.float32))
+    _scratch.release()
+    assert not np.shares_memory(a, _scratch.empty("one", (10, 10), np.float32))
+
+
+def test_gemm_without_blas_falls_back_to_matmul(monkeypatch):
+    monkeypatch.setattr(_blas, "_cblas_gemm", lambda dtype: None)
+    rng = np.random.default_rng(3)
+    a, b = random(rng, (6, 4), "float64"), random(rng, (4, 3), "float64")
+    out = np.ones((6, 3))
+    _blas.gemm(a, b, out, accumulate=True)
+    assert np.allclose(out, a @ b + 1)
+    _blas.gemm(a, b, out)
+    assert np.allclose(out, a @ b)

@@ -1,89 +1,184 @@
-"""BLAS `gemm` with accumulation and strided operands, for the NumPy backend.
+"""BLAS `gemm` with accumulation and strided operands, on NumPy's own BLAS.
 
 `numpy.matmul` always overwrites its output, so summing per-tap products would need a
-temporary and an extra pass over the output per tap. BLAS `gemm` computes
-`C = A @ B + beta * C` on strided matrices in one pass. SciPy publishes its BLAS for
-Cython users as `scipy.linalg.cython_blas`; its function pointers are reachable from
-Python through the capsules in `__pyx_capi__`, and ctypes calls them without the GIL.
-Whatever cannot take that road (no SciPy, an unusual dtype or layout) falls back to
-`numpy.matmul`, which gives the same results.
+temporary and an extra pass over the output per tap; BLAS `gemm` computes
+`C = A @ B + beta * C` on strided matrices in one pass. NumPy does not publish its BLAS,
+but its library is loaded in the process: like threadpoolctl, we find the loaded shared
+object and call its CBLAS `?gemm` through ctypes (which releases the GIL).
+
+Why NumPy's BLAS and not SciPy's (`scipy.linalg.cython_blas`): pip wheels of NumPy and
+SciPy each bundle an OpenBLAS with its own thread pool, and an OpenBLAS pool spins for a
+while after every call. Alternating between two pools on a machine with few cores ran
+each call 2-3x slower (measured), so every product here, and the user's own NumPy
+products, must share one pool. Where NumPy's BLAS cannot be found (an unknown build),
+`gemm` falls back to `numpy.matmul`, with the same results.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _PREFIX = {
     np.dtype(np.float32): ("s", ctypes.c_float),
     np.dtype(np.float64): ("d", ctypes.c_double),
     np.dtype(np.complex64): ("c", ctypes.c_float * 2),
     np.dtype(np.complex128): ("z", ctypes.c_double * 2),
 }
-_INT_MAX = 2**31 - 1  # cython_blas takes C ints
+
+
+def _candidate_libraries() -> list[str]:
+    """Shared objects that may be NumPy's BLAS: loaded ones first, then NumPy's own."""
+    names: list[str] = []
+    try:
+        with open("/proc/self/maps") as maps:  # Linux: what this process has loaded
+            for line in maps:
+                path = line.rsplit(None, 1)[-1]
+                if path.startswith("/") and _looks_like_blas(path) and path not in names:
+                    names.append(path)
+    except OSError:
+        pass
+    package = Path(np.__file__).parent
+    own_folders = (package.parent / "numpy.libs", package / ".dylibs")  # wheels
+    for folder in own_folders:
+        if folder.is_dir():
+            names += [str(p) for p in sorted(folder.iterdir()) if _looks_like_blas(p.name)]
+    unique = list(dict.fromkeys(names))
+    own = tuple(str(folder) + os.sep for folder in own_folders)
+    return sorted(unique, key=lambda p: not p.startswith(own))  # NumPy's before others
+
+
+def _looks_like_blas(path: str) -> bool:
+    name = os.path.basename(path).lower()
+    return "blas" in name or "mkl_rt" in name
+
+
+def _numpy_ilp64() -> bool | None:
+    """Whether NumPy's BLAS takes 64-bit integers (None: NumPy does not say)."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # the layout of show_config differs between NumPy versions
+        return None
+    text = " ".join(str(v) for v in blas.values())
+    return "USE64BITINT" in text or "ilp64" in text.lower() or "64_" in text
 
 
 @functools.cache
-def _fortran_gemm(dtype: np.dtype) -> tuple[Callable, type] | None:
-    """The `?gemm` of SciPy's BLAS for `dtype` as a ctypes function, or None."""
+def _cblas_gemm(dtype: np.dtype) -> tuple[Callable, type, type] | None:
+    """NumPy's CBLAS `?gemm` for `dtype`: (function, integer type, scalar type), or None."""
     if dtype not in _PREFIX:
         return None
-    prefix, scalar = _PREFIX[dtype]
-    try:
-        from scipy.linalg import cython_blas
+    letter, scalar = _PREFIX[dtype]
+    ilp64 = _numpy_ilp64()
+    # suffixed ILP64 names are unambiguous; a plain name's integer width is NumPy's
+    symbols = [(f"scipy_cblas_{letter}gemm64_", ctypes.c_int64)]
+    symbols.append((f"cblas_{letter}gemm64_", ctypes.c_int64))
+    if ilp64 is False:
+        symbols.append((f"cblas_{letter}gemm", ctypes.c_int))
+    for path in _candidate_libraries():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol, integer in symbols:
+            function = getattr(library, symbol, None)
+            if function is None:
+                continue
+            by_value = not issubclass(scalar, ctypes.Array)
+            scalar_arg = scalar if by_value else ctypes.c_void_p  # complex by pointer
+            function.restype = None
+            function.argtypes = [
+                ctypes.c_int,  # order
+                ctypes.c_int,  # transa
+                ctypes.c_int,  # transb
+                integer,  # m
+                integer,  # n
+                integer,  # k
+                scalar_arg,  # alpha
+                ctypes.c_void_p,  # a
+                integer,  # lda
+                ctypes.c_void_p,  # b
+                integer,  # ldb
+                scalar_arg,  # beta
+                ctypes.c_void_p,  # c
+                integer,  # ldc
+            ]
+            found = (function, integer, scalar)
+            if _works(found, dtype):
+                return found
+    return None
 
-        capsule = cython_blas.__pyx_capi__[prefix + "gemm"]
-        get_name = ctypes.pythonapi.PyCapsule_GetName
-        get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-        get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-        get_pointer.restype = ctypes.c_void_p
-        get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-        name = get_name(capsule)
-        if name is None or b"int *" not in name:  # only the LP64 interface is understood
-            return None
-        pointer = get_pointer(capsule, name)
-    except (ImportError, KeyError, AttributeError, ValueError):
-        return None
-    int_p, scalar_p, void_p = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(scalar), ctypes.c_void_p
-    prototype = ctypes.CFUNCTYPE(
-        None,
-        ctypes.c_char_p,  # transa
-        ctypes.c_char_p,  # transb
-        int_p,  # m
-        int_p,  # n
-        int_p,  # k
-        scalar_p,  # alpha
-        void_p,  # a
-        int_p,  # lda
-        void_p,  # b
-        int_p,  # ldb
-        scalar_p,  # beta
-        void_p,  # c
-        int_p,  # ldc
-    )
-    return prototype(pointer), scalar
+
+def _works(found, dtype) -> bool:
+    """A tiny product checked against NumPy: never trust a symbol we merely guessed."""
+    a = np.arange(6, dtype=dtype).reshape(2, 3) + 1
+    b = np.arange(12, dtype=dtype).reshape(3, 4) - 5
+    out = np.full((2, 4), 7, dtype=dtype)
+    _call(found, a, b, out, accumulate=True)
+    return bool(np.array_equal(out, a @ b + 7))
 
 
-def _layout(a: np.ndarray) -> tuple[bytes, int] | None:
-    """Row-major `a` as a column-major BLAS operand: (b"N" or b"T", leading dimension)."""
+def _operand(a: np.ndarray) -> tuple[int, int] | None:
+    """(transpose flag, leading dimension) of a row-major operand, or None if unusable."""
     size = a.itemsize
     rows, cols = a.shape
     s0, s1 = a.strides
     if (s1 == size or cols == 1) and s0 % size == 0 and s0 // size >= max(cols, 1):
-        return b"N", s0 // size  # row-major (rows, cols) is column-major (cols, rows)
+        return _NO_TRANS, s0 // size
     if (s0 == size or rows == 1) and s1 % size == 0 and s1 // size >= max(rows, 1):
-        return b"T", s1 // size
+        return _TRANS, s1 // size
     return None
+
+
+def _scalar(found, value: float):
+    scalar = found[2]
+    if issubclass(scalar, ctypes.Array):  # complex: a pointer to (real, imaginary)
+        return ctypes.cast(ctypes.pointer(scalar(value, 0.0)), ctypes.c_void_p)
+    return scalar(value)
+
+
+def _call(found, a, b, out, accumulate: bool) -> bool:
+    """Run `out (+)= a @ b` through CBLAS; False if an operand's layout does not allow it."""
+    function, integer, _ = found
+    layout_a, layout_b = _operand(a), _operand(b)
+    if layout_a is None or layout_b is None or out.strides[1] != out.itemsize:
+        return False
+    if out.strides[0] % out.itemsize or out.strides[0] // out.itemsize < max(out.shape[1], 1):
+        return False
+    (trans_a, lda), (trans_b, ldb) = layout_a, layout_b
+    m, k = a.shape
+    n = b.shape[1]
+    alpha, beta = _scalar(found, 1.0), _scalar(found, 1.0 if accumulate else 0.0)
+    function(
+        _ROW_MAJOR,
+        trans_a,
+        trans_b,
+        integer(m),
+        integer(n),
+        integer(k),
+        alpha,
+        a.ctypes.data,
+        integer(lda),
+        b.ctypes.data,
+        integer(ldb),
+        beta,
+        out.ctypes.data,
+        integer(out.strides[0] // out.itemsize),
+    )
+    return True
 
 
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False) -> None:
     """`out = a @ b`, or `out += a @ b` with `accumulate`; 2-D arrays of one dtype.
 
-    The operands may be strided views (a window of a larger buffer); `out` must have a
-    unit stride along its rows.
+    The operands may be strided views (a window of a larger buffer), each with a unit
+    stride along one axis; anything else takes the `numpy.matmul` road.
     """
     m, k = a.shape
     n = b.shape[1]
@@ -93,44 +188,15 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False
         if not accumulate:
             out[...] = 0
         return
-    blas = _fortran_gemm(out.dtype) if a.dtype == b.dtype == out.dtype else None
-    layouts = (_layout(b), _layout(a))
-    out_ok = out.strides[1] == out.itemsize and out.strides[0] % out.itemsize == 0
-    fits = max(m, n, k, *(ld for _, ld in filter(None, layouts)), 1) <= _INT_MAX
-    if blas is None or None in layouts or not out_ok or not fits:
-        product = np.matmul(a, b)
-        if accumulate:
-            out += product
-        else:
-            out[...] = product
+    found = _cblas_gemm(out.dtype) if a.dtype == b.dtype == out.dtype else None
+    if found is not None and _call(found, a, b, out, accumulate):
         return
-    function, scalar = blas
-    (trans_b, ldb), (trans_a, lda) = layouts
-    one, beta = _scalar(scalar, 1.0), _scalar(scalar, 1.0 if accumulate else 0.0)
-    c_int = ctypes.c_int
-    # row-major out = a @ b is column-major out^T = b^T @ a^T
-    function(
-        trans_b,
-        trans_a,
-        ctypes.byref(c_int(n)),
-        ctypes.byref(c_int(m)),
-        ctypes.byref(c_int(k)),
-        ctypes.byref(one),
-        b.ctypes.data,
-        ctypes.byref(c_int(ldb)),
-        a.ctypes.data,
-        ctypes.byref(c_int(lda)),
-        ctypes.byref(beta),
-        out.ctypes.data,
-        ctypes.byref(c_int(out.strides[0] // out.itemsize)),
-    )
-
-
-def _scalar(scalar: type, value: float):
-    """A ctypes real, or a complex as its (real, imaginary) pair."""
-    return scalar(value, 0.0) if issubclass(scalar, ctypes.Array) else scalar(value)
+    if accumulate:
+        out += a @ b
+    else:
+        np.matmul(a, b, out=out)
 
 
 def available(dtype) -> bool:
-    """Whether `gemm` reaches BLAS directly for `dtype`."""
-    return _fortran_gemm(np.dtype(dtype)) is not None
+    """Whether `gemm` reaches NumPy's BLAS directly for `dtype`."""
+    return _cblas_gemm(np.dtype(dtype)) is not None

@@ -15,7 +15,7 @@ import string
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import _threads
+from . import _scratch, _threads
 
 _SLAB_BYTES = 1 << 20  # output bytes per task: enough work to hide the dispatch
 
@@ -64,7 +64,7 @@ def _channel_last(x: np.ndarray) -> np.ndarray:
     view = np.moveaxis(x, 1, -1)
     if view.flags.c_contiguous:
         return view
-    out = np.empty(view.shape, dtype=x.dtype)
+    out = _scratch.empty("channel-last", view.shape, x.dtype)
     _threads.copyto(out, view)
     return out
 

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...config import get_workspace_limit
-from . import _threads
+from . import _scratch, _threads
 from ._blas import available, gemm
+from ._direct import conv_direct
 
 # cost model, fitted on a 2-core AVX-512 machine with OpenBLAS; only ratios matter
 _GEMM_PEAK = 3.2e11  # float32 FLOP/s of a large square GEMM
@@ -157,7 +158,16 @@ def _reshaped(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def conv_gemm(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarray | None:
-    """The NumPy GEMM convolution of a padded `(N, C, *S)` input, or None to decline."""
+    """The NumPy GEMM convolution of a padded `(N, C, *S)` input, or None to decline.
+
+    A depthwise layer's GEMM has depth `prod(kernel)` and one filter per group: a dot
+    product per output, which the depthwise kernel of `_direct` computes from the same
+    windows without materialising the columns.
+    """
+    if weight.shape[1] == 1 and spec.groups == x.shape[1] > 1:
+        result = conv_direct(x, weight, spec, out_spatial)
+        if result is not None:
+            return result
     return conv_gemm_layout(
         x, weight, spec.kernel_size, spec.stride, spec.dilation, tuple(out_spatial), spec.groups
     )
@@ -212,17 +222,17 @@ def _is_pointwise(kernel, stride, groups) -> bool:
 
 
 def _pointwise(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """1x1, stride 1, one group: per image `(P, C) @ (C, F)` into a channel-last output."""
+    """1x1, stride 1, one group, channel-first: per image `(F, C) @ (C, P)`, no copies.
+
+    The channel-first orientation measured faster than the channel-last one here, and
+    it leaves the output contiguous.
+    """
     n, channels = x.shape[:2]
     filters = weight.shape[0]
-    positions = math.prod(x.shape[2:])
-    flat = x.reshape(n, channels, positions)
-    w = weight.reshape(filters, channels).T  # (C, F), a transposed view
-    out = np.empty((n, positions, filters), dtype=x.dtype)
-    for i in range(n):
-        gemm(flat[i].T, w, out[i])
-    rank = x.ndim - 2
-    return out.reshape(n, *x.shape[2:], filters).transpose(0, rank + 1, *range(1, rank + 1))
+    flat = x.reshape(n, channels, -1)
+    out = np.empty((n, filters, flat.shape[2]), dtype=x.dtype)
+    np.matmul(weight.reshape(filters, channels), flat, out=out)
+    return out.reshape(n, filters, *x.shape[2:])
 
 
 def _weight_blocks(weight: np.ndarray, geo: _Geometry) -> np.ndarray:
@@ -338,7 +348,7 @@ def _channel_last(x: np.ndarray, geo: _Geometry) -> np.ndarray:
         view = view[..., None, :]
     if view.flags.c_contiguous:
         return view
-    buffer = np.empty(view.shape, dtype=x.dtype)
+    buffer = _scratch.empty("channel-last", view.shape, x.dtype)
     _threads.copyto(buffer, view)
     return buffer
 
@@ -353,7 +363,7 @@ def _gather(xcl: np.ndarray, geo: _Geometry) -> np.ndarray:
         return xcl.reshape(1, n, *geo.row_shape, g, cg)
     phases = geo.phases
     shape = (math.prod(phases), n, *geo.row_shape, g, *stacked_kernel, cg)
-    buffer = np.empty(shape, dtype=xcl.dtype)
+    buffer = _scratch.empty("gathered", shape, xcl.dtype)
     # with one group and no dilation along the last axis, the last axis' taps and the
     # channels of one output position are one contiguous run of the input: copy runs
     runs = g == 1 and geo.dilation[-1] == 1
