@@ -460,7 +460,8 @@ def test_torch_and_strict_arrays_stay_in_their_namespace():
     expected = layer(x)
     out = layer(torch.from_numpy(x))
     assert isinstance(out, torch.Tensor)
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    # float32 sums run in another order on each namespace: an absolute floor near zero
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
     strict = layer(xps.asarray(x))
     assert type(strict).__module__.startswith("array_api_strict")
-    np.testing.assert_allclose(np.asarray(strict), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(strict), expected, rtol=1e-5, atol=1e-6)
