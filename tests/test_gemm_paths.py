@@ -326,3 +326,20 @@ def test_gemm_without_blas_falls_back_to_matmul(monkeypatch):
     assert np.allclose(out, a @ b + 1)
     _blas.gemm(a, b, out)
     assert np.allclose(out, a @ b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_parallel_copies_work_in_a_forked_child():
+    import multiprocessing
+
+    src = np.arange(3 * 700 * 300, dtype=np.float32).reshape(3, 700, 300)
+    _threads.copyto(np.empty_like(src), src)  # the parent's pool exists before the fork
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply(_copy_sum, (src,)) == float(src.sum(dtype=np.float64))
+
+
+def _copy_sum(src: np.ndarray) -> float:
+    dst = np.empty_like(src)
+    _threads.copyto(dst, src)
+    return float(dst.sum(dtype=np.float64))

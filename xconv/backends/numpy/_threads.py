@@ -39,6 +39,16 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool when needed."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def split(extent: int, parts: int) -> list[slice]:
     """`parts` nearly equal consecutive slices of range(extent) (no empty ones)."""
     parts = max(1, min(parts, extent))
