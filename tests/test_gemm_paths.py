@@ -343,3 +343,18 @@ def _copy_sum(src: np.ndarray) -> float:
     dst = np.empty_like(src)
     _threads.copyto(dst, src)
     return float(dst.sum(dtype=np.float64))
+
+
+@pytest.mark.parametrize(
+    "layout", [Layout(0, False), Layout(0, True), Layout(1, True), Layout(2, False)]
+)
+def test_rows_shared_between_threads_match_oracle(layout):
+    # large enough that the rows are split between threads, each with one-thread BLAS
+    rng = np.random.default_rng(4)
+    x = random(rng, (3, 32, 26, 25), "float32")
+    weight = random(rng, (48, 32, 3, 3), "float32")
+    y = conv_gemm_layout(x, weight, (3, 3), (1, 1), (1, 1), (24, 23), 1, layout)
+    assert_close(y, x, weight, "float32")
+    if _blas.splits_well():
+        get, _ = _blas._thread_count_controls()
+        assert get() > 1 or _threads.workers() == 1  # the thread count is restored
