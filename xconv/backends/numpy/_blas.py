@@ -3,8 +3,9 @@
 `numpy.matmul` always overwrites its output, so summing per-tap products would need a
 temporary and an extra pass over the output per tap; BLAS `gemm` computes
 `C = A @ B + beta * C` on strided matrices in one pass. NumPy does not publish its BLAS,
-but its library is loaded in the process: like threadpoolctl, we find the loaded shared
-object and call its CBLAS `?gemm` through ctypes (which releases the GIL).
+but its library is loaded in the process: threadpoolctl (the maintained tool for native
+thread pools) names the loaded BLAS libraries, and we call the CBLAS `?gemm` of NumPy's
+through ctypes (which releases the GIL), after checking it on a tiny product.
 
 Why NumPy's BLAS and not SciPy's (`scipy.linalg.cython_blas`): pip wheels of NumPy and
 SciPy each bundle an OpenBLAS with its own thread pool, and an OpenBLAS pool spins for a
@@ -35,30 +36,21 @@ _PREFIX = {
 }
 
 
+@functools.cache
+def _blas_pools():
+    """threadpoolctl's controller of the loaded BLAS libraries (None if it has none)."""
+    from threadpoolctl import ThreadpoolController
+
+    pools = ThreadpoolController().select(user_api="blas")
+    return pools if pools.lib_controllers else None
+
+
 def _candidate_libraries() -> list[str]:
-    """Shared objects that may be NumPy's BLAS: loaded ones first, then NumPy's own."""
-    names: list[str] = []
-    try:
-        with open("/proc/self/maps") as maps:  # Linux: what this process has loaded
-            for line in maps:
-                path = line.rsplit(None, 1)[-1]
-                if path.startswith("/") and _looks_like_blas(path) and path not in names:
-                    names.append(path)
-    except OSError:
-        pass
-    package = Path(np.__file__).parent
-    own_folders = (package.parent / "numpy.libs", package / ".dylibs")  # wheels
-    for folder in own_folders:
-        if folder.is_dir():
-            names += [str(p) for p in sorted(folder.iterdir()) if _looks_like_blas(p.name)]
-    unique = list(dict.fromkeys(names))
-    own = tuple(str(folder) + os.sep for folder in own_folders)
-    return sorted(unique, key=lambda p: not p.startswith(own))  # NumPy's before others
-
-
-def _looks_like_blas(path: str) -> bool:
-    name = os.path.basename(path).lower()
-    return "blas" in name or "mkl_rt" in name
+    """Loaded BLAS libraries, NumPy's own (in its wheel's library folder) first."""
+    pools = _blas_pools()
+    paths = [pool.filepath for pool in pools.lib_controllers] if pools else []
+    own = str(Path(np.__file__).parent.parent / "numpy.libs") + os.sep
+    return sorted(dict.fromkeys(paths), key=lambda path: not path.startswith(own))
 
 
 def _numpy_ilp64() -> bool | None:
@@ -71,26 +63,19 @@ def _numpy_ilp64() -> bool | None:
     return "USE64BITINT" in text or "ilp64" in text.lower() or "64_" in text
 
 
-@functools.cache
-def _thread_count_controls() -> tuple[Callable[[], int], Callable[[int], None]] | None:
-    """(get, set) of the global thread count of NumPy's OpenBLAS, or None."""
+def _numpy_pool():
+    """threadpoolctl's controller of the OpenBLAS that `gemm` calls, or None."""
     found = _cblas_gemm(np.dtype(np.float32)) or _cblas_gemm(np.dtype(np.float64))
-    if found is None or "openblas" not in os.path.basename(found[3]._name).lower():
+    pools = _blas_pools()
+    if found is None or pools is None:
         return None
-    library = found[3]
-    for prefix, suffix in (("scipy_", "64_"), ("", "64_"), ("", "")):
-        getter = getattr(library, f"{prefix}openblas_get_num_threads{suffix}", None)
-        setter = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
-        if getter is not None and setter is not None:
-            getter.restype, getter.argtypes = ctypes.c_int, []
-            setter.restype, setter.argtypes = None, [ctypes.c_int]
-            return getter, setter
-    return None
+    mine = pools.select(filepath=found[3]._name)  # NumPy's library only, not SciPy's
+    return mine if [p.internal_api for p in mine.lib_controllers] == ["openblas"] else None
 
 
 _limit_lock = threading.Lock()
 _limit_users = 0
-_limit_saved = 0
+_limiter = None
 
 
 def splits_well() -> bool:
@@ -100,7 +85,7 @@ def splits_well() -> bool:
     one single-threaded call per core, each on a share of the rows, ran nearly twice as
     fast (measured). Only OpenBLAS's thread count is known how to set.
     """
-    return _thread_count_controls() is not None
+    return _numpy_pool() is not None
 
 
 @contextlib.contextmanager
@@ -111,16 +96,14 @@ def one_thread_each() -> Iterator[None]:
     caller is inside and restores it when the last one leaves, as threadpoolctl's limits
     do; products that other threads compute meanwhile run on one core.
     """
-    global _limit_users, _limit_saved
-    controls = _thread_count_controls()
-    if controls is None:
+    global _limit_users, _limiter
+    pool = _numpy_pool()
+    if pool is None:
         yield
         return
-    get, set_ = controls
     with _limit_lock:
         if _limit_users == 0:
-            _limit_saved = get()
-            set_(1)
+            _limiter = pool.limit(limits=1)
         _limit_users += 1
     try:
         yield
@@ -128,7 +111,8 @@ def one_thread_each() -> Iterator[None]:
         with _limit_lock:
             _limit_users -= 1
             if _limit_users == 0:
-                set_(_limit_saved)
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 @functools.cache
