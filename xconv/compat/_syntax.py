@@ -137,6 +137,22 @@ class Reader:
         self.index = start
         return None
 
+    def scalar(self, constants: dict, unknown_name: str) -> tuple[bool, object]:
+        """A number, string or named constant: `(True, value)`, or `(False, None)` if the
+        cursor is at none of them. Any other name fails with `unknown_name`."""
+        number = self.signed_number()
+        if number is not None:
+            return True, number
+        token = self.peek
+        if token.kind == "string":
+            return True, self.next().value
+        if token.kind == "name":
+            if token.text not in constants:
+                self.fail(unknown_name)
+            self.next()
+            return True, constants[token.text]
+        return False, None
+
     def dotted_name(self) -> tuple[str, Token]:
         first = self.peek
         if first.kind != "name":
@@ -195,20 +211,13 @@ def _wolfram_item(reader: Reader) -> tuple[str | None, object]:
 
 
 def _wolfram_value(reader: Reader) -> object:
-    number = reader.signed_number()
-    if number is not None:
-        return number
-    token = reader.peek
-    if token.kind == "string":
-        return reader.next().value
-    if token.kind == "name":
-        if token.text not in _WOLFRAM_SYMBOLS:
-            reader.fail(
-                "expected a literal value (symbols other than True, False, None and "
-                "Automatic are not evaluated)"
-            )
-        reader.next()
-        return _WOLFRAM_SYMBOLS[token.text]
+    found, value = reader.scalar(
+        _WOLFRAM_SYMBOLS,
+        "expected a literal value (symbols other than True, False, None and Automatic are "
+        "not evaluated)",
+    )
+    if found:
+        return value
     if reader.accept("{"):
         items: list = []
         if not reader.at("}"):
@@ -266,15 +275,11 @@ def read_matlab(text: str, positional: int = 2) -> LayerCall:
 
 
 def _matlab_value(reader: Reader) -> object:
-    number = reader.signed_number()
-    if number is not None:
-        return number
-    token = reader.peek
-    if token.kind == "string":
-        return reader.next().value
-    if token.kind == "name" and token.text in _MATLAB_CONSTANTS:
-        reader.next()
-        return _MATLAB_CONSTANTS[token.text]
+    found, value = reader.scalar(
+        _MATLAB_CONSTANTS, "expected a literal value (names and calls are not evaluated)"
+    )
+    if found:
+        return value
     if reader.at("@"):
         reader.fail("function handles cannot be read from text; pass a Python function")
     if reader.accept("["):
@@ -332,17 +337,11 @@ def read_keras(text: str) -> LayerCall:
 
 
 def _python_value(reader: Reader) -> object:
-    number = reader.signed_number()
-    if number is not None:
-        return number
-    token = reader.peek
-    if token.kind == "string":
-        return reader.next().value
-    if token.kind == "name":
-        if token.text not in _PYTHON_CONSTANTS:
-            reader.fail("expected a literal value (names and calls are not evaluated)")
-        reader.next()
-        return _PYTHON_CONSTANTS[token.text]
+    found, value = reader.scalar(
+        _PYTHON_CONSTANTS, "expected a literal value (names and calls are not evaluated)"
+    )
+    if found:
+        return value
     for open_, close, kind in (("(", ")", tuple), ("[", "]", list)):
         if reader.accept(open_):
             items = []
