@@ -27,7 +27,8 @@ from strategies import ConvProblem, conv_problems, examples, random_array
 
 import xconv
 from xconv.algorithms import _fft_sizes, _overlap, fft
-from xconv.algorithms.fft import fast_length_for, fft_geometry
+from xconv.algorithms.fft import fft_geometry
+from xconv.backends import backend_named
 from xconv.spec import ConvSpec
 
 # max |error| / max(sum |x| |w|): the documented bounds (float64: the issue's 1e-10)
@@ -38,6 +39,8 @@ SCALED_BOUND = {
     "float64": 1e-10,
     "complex128": 1e-10,
 }
+
+NUMPY_BACKEND = backend_named("numpy")
 
 
 def oracle(problem: ConvProblem):
@@ -172,18 +175,16 @@ def test_error_does_not_grow_with_the_kernel(rank, kernel, dtype):
 
 def test_float32_stays_complex64(monkeypatch):
     """Every transform of a float32 convolution is float32 in and complex64 out."""
-    from xconv.backends import numpy as backend
-
     seen = []
     for name in ("rfftn", "irfftn", "fftn"):
-        original = getattr(backend, name)
+        original = getattr(NUMPY_BACKEND, name)
 
         def spy(x, shape, axes, original=original):
             out = original(x, shape, axes)
             seen.append((x.dtype, out.dtype))
             return out
 
-        monkeypatch.setattr(backend, name, spy)
+        monkeypatch.setattr(NUMPY_BACKEND, name, spy)
     x = np.ones((2, 3, 50, 40), dtype=np.float32)
     w = np.ones((4, 3, 9, 9), dtype=np.float32)
     y = xconv.conv(x, w, algorithm="fft", stride=2)
@@ -230,7 +231,7 @@ def test_overlap_frames_numpy_matches_generic(strict_ns, counts):
     hop, frame = (5, 3, 4)[:rank], (8, 3, 9)[:rank]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, *(c * h + 2 for c, h in zip(counts, hop, strict=True))))
-    native = _overlap.overlap_frames(np, x, counts, hop, frame)
+    native = backend_named("numpy").overlap_frames(x, counts, hop, frame)
     generic = strict_ns.to_numpy(
         _overlap.overlap_frames(strict_ns.xp, strict_ns.asarray(x), counts, hop, frame)
     )
@@ -257,7 +258,8 @@ def geometry(spec: ConvSpec, x_shape, limit=2**28, dtype_bytes=4):
         item_bytes=dtype_bytes,
         complex_=False,
         limit=limit,
-        fast_length=fast_length_for("numpy", False),
+        costs=NUMPY_BACKEND.costs.fft,
+        fast_length=NUMPY_BACKEND.fast_length(False),
     )
 
 

@@ -16,7 +16,8 @@ from reference import reference_conv
 
 import xconv
 from xconv import planner
-from xconv.algorithms import FORWARD
+from xconv.algorithms import Algorithm
+from xconv.backends import backend_named
 from xconv.spec import ConvSpec
 
 # the issue's benchmark layers: (input shape, weight shape, keywords); depthwise3 (N4 C256
@@ -37,6 +38,23 @@ DEEP_LEARNING = {
     "conv3d": ((1, 16, 32, 32, 32), (16, 16, 3, 3, 3), dict(padding=1)),
     "wav1d": ((4, 1, 16000), (512, 1, 10), dict(stride=5)),
 }
+
+
+def spy_on_runs(monkeypatch) -> list[str]:
+    """Record the name of every algorithm the NumPy backend runs (estimates unchanged)."""
+    backend = backend_named("numpy")
+    calls: list[str] = []
+
+    def spied(algorithm: Algorithm) -> Algorithm:
+        def run(*args):
+            calls.append(algorithm.name)
+            return algorithm.run(*args)
+
+        return Algorithm(algorithm.name, algorithm.estimate, run)
+
+    table = {name: spied(a) for name, a in backend.algorithms.items()}
+    monkeypatch.setattr(backend, "algorithms", table)
+    return calls
 
 
 # ---------------------------------------------------------------------------- choices
@@ -66,14 +84,7 @@ def test_auto_prefers_direct_or_gemm_for_tiny_problems():
 
 
 def test_conv_auto_follows_the_plan(monkeypatch):
-    calls = []
-    for name, function in FORWARD.items():
-
-        def spy(*args, _name=name, _function=function):
-            calls.append(_name)
-            return _function(*args)
-
-        monkeypatch.setitem(FORWARD, name, spy)
+    calls = spy_on_runs(monkeypatch)
     x = np.random.default_rng(0).standard_normal((1, 1, 4000))
     w = np.random.default_rng(1).standard_normal((1, 1, 301))
     y = xconv.conv(x, w, padding="same")
@@ -119,13 +130,18 @@ def test_plan_is_frozen_and_readable():
 
 
 def test_gemm_plan_reports_its_tile():
+    shapes = ((4, 64, 56, 56), (64, 64, 3, 3))
     with xconv.workspace_limit(2**20):
-        plan = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), padding=1, algorithm="gemm")
+        plan = xconv.plan(*shapes, padding=1, algorithm="gemm", backend="generic")
+        engine = xconv.plan(*shapes, padding=1, algorithm="gemm")
     tile = plan.chunking["tile"]
     assert plan.reason == "requested"
     assert math.prod(tile) * 64 * 9 * 4 <= 2**20
     assert plan.chunking["tiles"] > 1
     assert plan.workspace_bytes <= 2**20
+    # the NumPy engine tiles by images (or bands of rows) within the same budget
+    assert engine.chunking["engine"] == "shifted windows"
+    assert engine.workspace_bytes <= 2**20
 
 
 def test_workspace_limit_shrinks_fft_chunks():
@@ -207,14 +223,7 @@ def test_bad_shapes_name_the_problem():
 
 def test_measure_times_once_and_caches(monkeypatch):
     planner.clear_measurements()
-    calls = []
-    for name, function in FORWARD.items():
-
-        def spy(*args, _name=name, _function=function):
-            calls.append(_name)
-            return _function(*args)
-
-        monkeypatch.setitem(FORWARD, name, spy)
+    calls = spy_on_runs(monkeypatch)
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((1, 2, 300)), rng.standard_normal((3, 2, 40))
     first = xconv.conv(x, w, algorithm="measure", padding="same")
@@ -236,14 +245,7 @@ def test_measure_times_once_and_caches(monkeypatch):
 
 def test_measure_skips_hopeless_candidates(monkeypatch):
     planner.clear_measurements()
-    calls = []
-    for name, function in FORWARD.items():
-
-        def spy(*args, _name=name, _function=function):
-            calls.append(_name)
-            return _function(*args)
-
-        monkeypatch.setitem(FORWARD, name, spy)
+    calls = spy_on_runs(monkeypatch)
     x = np.ones((1, 1, 20000), dtype=np.float32)
     w = np.ones((1, 1, 2001), dtype=np.float32)
     xconv.conv(x, w, algorithm="measure")
@@ -267,22 +269,28 @@ def test_measure_on_strict_arrays(strict_ns):
 # ---------------------------------------------------------------------------- plug-ins
 
 
-def test_choose_algorithm_without_shapes_uses_rules_of_thumb():
-    big = ConvSpec.from_weight_shape((1, 1, 31, 31))
-    depthwise = ConvSpec.from_weight_shape((8, 1, 3, 3), groups=8)
-    dense = ConvSpec.from_weight_shape((8, 8, 3, 3))
-    assert planner.choose_algorithm(big).algorithm == "fft"
-    assert planner.choose_algorithm(depthwise).algorithm == "direct"
-    assert planner.choose_algorithm(dense).algorithm == "gemm"
-    assert planner.choose_algorithm(dense, "fft").algorithm == "fft"
-    assert planner.choose_algorithm(big, "measure").algorithm == "fft"  # no arrays: model
+def test_a_plan_runs_what_it_shows(monkeypatch):
+    calls = spy_on_runs(monkeypatch)
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 4000)), rng.standard_normal((4, 3, 301))
+    plan = xconv.plan(x.shape, w.shape, dtype="float64", padding="same")
+    y = plan(x, w)
+    assert calls == [plan.algorithm] == ["fft"]
+    np.testing.assert_allclose(y, reference_conv(x, w, padding="same"), atol=1e-10)
+    assert plan.padding == ((150, 150),) and plan.output_shape == (2, 4, 4000)
+    with pytest.raises(ValueError, match="plan"):
+        plan(x[:1], w)  # another shape needs its own plan
 
 
-def test_choose_algorithm_with_shapes_is_the_plan():
-    spec = ConvSpec.from_weight_shape((1, 1, 1025))
-    plan = planner.choose_algorithm(spec, input_shape=(1, 1, 100_000), dtype="float32")
-    assert plan == planner.plan_for(spec, (1, 1, 100_000), "float32")
-    assert plan.algorithm == "fft"
+def test_a_gemm_plan_reports_the_engine_it_runs():
+    plan = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1)
+    assert plan.algorithm == "gemm" and plan.chunking["engine"] == "shifted windows"
+    depthwise = xconv.plan(
+        (4, 256, 56, 56), (256, 1, 3, 3), groups=256, padding=1, algorithm="gemm"
+    )
+    assert depthwise.chunking["engine"] == "depthwise windows"
+    generic = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), padding=1, backend="generic")
+    assert set(generic.chunking) == {"tile", "tiles"}
 
 
 def test_transposed_specs_are_costed_as_their_stride_phases():

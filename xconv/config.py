@@ -1,10 +1,13 @@
-"""Process-wide settings: the workspace bound of the chunked algorithms."""
+"""Process-wide settings: the algorithm names, the workspace bound, the default algorithm."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 from collections.abc import Iterator
+
+ALGORITHMS = ("auto", "direct", "gemm", "fft", "measure")
+FORWARD_ALGORITHMS = ("direct", "gemm", "fft")
 
 DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes
 
@@ -39,6 +42,13 @@ def workspace_limit(nbytes: int) -> Iterator[None]:
         _workspace_limit.reset(token)
 
 
+def check_algorithm(algorithm: object) -> str:
+    """`algorithm` if it names an algorithm choice, else ValueError."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    return algorithm  # type: ignore[return-value]
+
+
 def _check(nbytes: object) -> int:
     if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
         raise ValueError(f"workspace limit must be a positive number of bytes, got {nbytes!r}")
@@ -63,8 +73,6 @@ def default_algorithm(name: str) -> Iterator[None]:
     ...     xconv.get_default_algorithm()
     'gemm'
     """
-    from .planner import check_algorithm
-
     token = _default_algorithm.set(check_algorithm(name))
     try:
         yield

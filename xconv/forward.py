@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
-from ._arrays import (
-    array_namespace,
-    checked_kind,
-    compute_dtype,
-    from_canonical,
-    result_dtype,
-    to_canonical,
-)
-from .padding import check_padding_widths, pad
-from .planner import check_algorithm, run
+from ._front import check_call, dispatch, spec_keywords
+from .planner import convolve
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -34,6 +25,7 @@ def conv(
     padding_value: float | complex = 0.0,
     channels_last: bool = False,
     algorithm: str = "auto",
+    spec: ConvSpec | None = None,
 ):
     """N-d cross-correlation (the deep-learning "convolution"), without kernel flip.
 
@@ -55,6 +47,8 @@ def conv(
     algorithm : `"auto"` (the planner's choice, see `xconv.plan`), `"direct"`, `"gemm"`,
         `"fft"`, or `"measure"` (time the candidates once per shapes, dtype, parameters and
         namespace, and reuse the fastest).
+    spec : a ready `ConvSpec` instead of the keywords above (what the dialect layers
+        pass); its channels, if set, must match the weight.
 
     The result dtype is the promotion of `x` and `weight` (integers take the float dtype of
     the other operand, or the default float); float16 accumulates in float32. Complex
@@ -65,36 +59,25 @@ def conv(
     >>> xconv.conv(x, np.array([[[1.0, -1.0]]]))  # forward differences, negated
     array([[-1., -1., -1., -1.]])
     """
-    xp = array_namespace(x, weight, bias)
-    check_algorithm(algorithm)
-    spec = _spec_for(
+    call = check_call(
+        "conv",
+        x,
         weight,
-        groups=groups,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        padding_mode=padding_mode,
-        padding_value=padding_value,
-        channels_last=channels_last,
+        bias=bias,
+        algorithm=algorithm,
+        spec=spec,
+        **spec_keywords(
+            spec,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            padding_mode=padding_mode,
+            padding_value=padding_value,
+            channels_last=channels_last,
+        ),
     )
-    x, batched = to_canonical(xp, x, spec.rank, channels_last)
-    _check_channels(x.shape[1], weight.shape, spec)
-    _check_bias(xp, bias, spec.out_channels)
-    dtype = result_dtype(xp, x, weight)
-    _check_padding_value(xp, padding_value, dtype, padding_mode)
-
-    spatial = tuple(x.shape[2:])
-    pads = spec.resolve_padding(spatial)
-    check_padding_widths(spatial, pads, padding_mode)
-    out_spatial = spec.output_spatial(spatial)
-
-    work = compute_dtype(xp, dtype)
-    unpadded = tuple(x.shape)
-    x = pad(xp, xp.astype(x, work, copy=False), pads, padding_mode, padding_value)
-    y = run(xp, x, xp.astype(weight, work, copy=False), spec, out_spatial, algorithm, unpadded)
-    if bias is not None:
-        y = y + xp.reshape(xp.astype(bias, work), (1, -1) + (1,) * spec.rank)
-    return from_canonical(xp, xp.astype(y, dtype, copy=False), batched, channels_last)
+    return dispatch(call, convolve)
 
 
 def output_shape(
@@ -129,16 +112,6 @@ def output_shape(
     return spec.output_shape(input_shape)
 
 
-def _spec_for(weight, **options) -> ConvSpec:
-    if not hasattr(weight, "shape") or len(weight.shape) < 3:
-        shape = getattr(weight, "shape", None)
-        raise ValueError(
-            f"weight must be an array of shape (F, C // groups, *kernel) with at least one "
-            f"spatial dimension, got shape {shape}"
-        )
-    return ConvSpec.from_weight_shape(tuple(weight.shape), **options)
-
-
 def _spec_for_shape(weight_shape, stride, padding, dilation, channels_last, groups=1):
     return ConvSpec.from_weight_shape(
         weight_shape,
@@ -164,29 +137,3 @@ def _inferred_groups(channels: int, weight_shape: tuple) -> int:
             f"input channels per group (weight shape {weight_shape})"
         )
     return channels // per_group
-
-
-def _check_channels(channels: int, weight_shape, spec: ConvSpec) -> None:
-    if channels != spec.in_channels:
-        raise ValueError(
-            f"x has {channels} channels but weight of shape {tuple(weight_shape)} with "
-            f"groups={spec.groups} expects {spec.in_channels} "
-            f"({weight_shape[1]} per group x {spec.groups} groups)"
-        )
-
-
-def _check_bias(xp, bias, filters: int) -> None:
-    if bias is None:
-        return
-    checked_kind(xp, bias, "bias")
-    if tuple(bias.shape) != (filters,):
-        raise ValueError(
-            f"bias must have shape ({filters},), one value per output channel, "
-            f"got shape {tuple(bias.shape)}"
-        )
-
-
-def _check_padding_value(xp, value, dtype, mode: str) -> None:
-    is_complex = isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)
-    if mode == "constant" and is_complex and not xp.isdtype(dtype, "complex floating"):
-        raise TypeError(f"padding_value {value!r} is complex but the result dtype {dtype} is real")

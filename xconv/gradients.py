@@ -9,34 +9,18 @@ the padded input with the output gradient; a transposed convolution swaps the tw
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
-from types import ModuleType
 
 from array_api_compat import device
 
-from ._arrays import (
-    array_namespace,
-    checked_kind,
-    compute_dtype,
-    from_canonical,
-    result_dtype,
-    to_canonical,
-)
+from ._correlations import adjoint_spec, planned, transposed_window
+from ._front import Call, check_call, dispatch
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
-from .padding import check_padding_widths, pad, source_indices
-from .spec import ConvSpec
-from .transposed import (
-    adjoint_spec,
-    check_input_channels,
-    forward_runner,
-    planned,
-    resolve_algorithm,
-    transposed_spec,
-    transposed_window,
-)
+from .backends import Backend
+from .padding import source_indices
+from .planner import run_forward
 
 IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
@@ -77,68 +61,53 @@ def conv_vjp(
     >>> gx, gw, gb
     (array([[ 1.,  0.,  0., -1.]]), array([[[3., 6.]]]), array([3.]))
     """
-    xp = array_namespace(grad_output, x, weight)
-    algorithm = resolve_algorithm(algorithm)
-    if not hasattr(weight, "shape") or len(weight.shape) < 3:
-        raise ValueError(
-            f"weight must be an array of shape (F, C // groups, *kernel) with at least one "
-            f"spatial dimension, got shape {getattr(weight, 'shape', None)}"
-        )
-    spec = ConvSpec.from_weight_shape(
-        tuple(weight.shape),
-        groups=groups,
+    call = check_call(
+        "conv_vjp",
+        x,
+        weight,
+        grad_output=grad_output,
+        algorithm=algorithm,
         stride=stride,
         padding=padding,
         dilation=dilation,
+        groups=groups,
         padding_mode=padding_mode,
         padding_value=padding_value,
         channels_last=channels_last,
     )
-    user_shape = tuple(x.shape)
-    x, batched = to_canonical(xp, x, spec.rank, channels_last)
-    check_input_channels(x.shape[1], weight.shape, spec)
-    dtype = result_dtype(xp, x, weight)
-    if padding_mode == "constant" and _is_complex(padding_value) and not _complex(xp, dtype):
-        raise TypeError(
-            f"padding_value {padding_value!r} is complex but the result dtype {dtype} is real"
-        )
-    spatial = tuple(x.shape[2:])
-    pads = spec.resolve_padding(spatial)
-    check_padding_widths(spatial, pads, padding_mode)
-    work = compute_dtype(xp, dtype)
-    grad = _grad_output(xp, grad_output, spec.output_shape(user_shape), spec, dtype, work)
-    w = xp.astype(weight, work, copy=False)
+    return dispatch(call, _conv_vjp)
 
-    if x.shape[0] == 0:  # an empty batch: every gradient is zero
-        return _zero_gradients(xp, x, weight, spec.out_channels, dtype, batched, channels_last)
-    padded = pad(xp, xp.astype(x, work, copy=False), pads, padding_mode, padding_value)
+
+def _conv_vjp(call: Call):
+    if call.x.shape[0] == 0:  # an empty batch: every gradient is zero
+        return _zero_gradients(call)
+    backend, spec, pads, spatial = call.backend, call.spec, call.padding, call.spatial
+    mode, algorithm = spec.padding_mode, call.algorithm
+    grad, w = call.in_work_dtype(call.grad), call.in_work_dtype(call.weight)
+    padded = backend.pad(call.in_work_dtype(call.x), pads, mode, spec.padding_value)
     # the weight gradient costs what the forward correlation costs: the same choice
-    weight_algorithm = planned(xp, spec, tuple(x.shape), work, algorithm)
+    weight_algorithm = planned(backend, spec, tuple(call.x.shape), call.work, algorithm)
     both = None
     if weight_algorithm == "fft" and all(s == 1 for s in spec.stride):
-        both = fft_vjp(xp, padded, grad, w, spec)  # one set of spectra for both gradients
+        # one set of spectra for both gradients
+        both = fft_vjp(backend, padded, grad, w, spec, backend.memory_budget())
     if both is not None:
         grad_x, grad_w = both
-        if padding_mode == "constant":
+        if mode == "constant":
             grad_x = grad_x[
                 (..., *(slice(b, b + n) for n, (b, _) in zip(spatial, pads, strict=True)))
             ]
     else:
-        if padding_mode == "constant":  # the padded samples are constants: only x's window
+        if mode == "constant":  # the padded samples are constants: only x's window
             start, size = [before for before, _ in pads], spatial
         else:
             start = [0] * spec.rank
             size = [b + n + a for n, (b, a) in zip(spatial, pads, strict=True)]
-        grad_x = transposed_window(xp, grad, w, spec, start, size, algorithm)
-        grad_w = weight_gradient(xp, padded, grad, spec, weight_algorithm)
-    if padding_mode != "constant":
-        grad_x = fold_padding(xp, grad_x, spatial, pads, padding_mode)
-    grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
-    return (
-        from_canonical(xp, xp.astype(grad_x, dtype, copy=False), batched, channels_last),
-        xp.astype(grad_w, dtype, copy=False),
-        xp.astype(grad_b, dtype, copy=False),
-    )
+        grad_x = transposed_window(backend, grad, w, spec, start, size, algorithm)
+        grad_w = _weight_gradient(backend, padded, grad, spec, weight_algorithm)
+    if mode != "constant":
+        grad_x = fold_padding(backend, grad_x, spatial, pads, mode)
+    return _gradients(call, grad_x, grad_w, grad)
 
 
 def conv_transpose_vjp(
@@ -168,54 +137,64 @@ def conv_transpose_vjp(
     >>> gx, gw, gb
     (array([[ 1., 10.]]), array([[[1., 2.]]]), array([2.]))
     """
-    xp = array_namespace(grad_output, x, weight)
-    algorithm = resolve_algorithm(algorithm)
-    spec = transposed_spec(
+    call = check_call(
+        "conv_transpose_vjp",
+        x,
         weight,
-        groups=groups,
+        grad_output=grad_output,
+        algorithm=algorithm,
         stride=stride,
         padding=padding,
         output_padding=output_padding,
         dilation=dilation,
+        groups=groups,
         channels_last=channels_last,
     )
-    user_shape = tuple(x.shape)
-    x, batched = to_canonical(xp, x, spec.rank, channels_last)
-    check_input_channels(x.shape[1], weight.shape, spec)
-    dtype = result_dtype(xp, x, weight)
-    spatial = tuple(x.shape[2:])
-    crops = spec.resolve_padding(spatial)
-    work = compute_dtype(xp, dtype)
-    grad = _grad_output(xp, grad_output, spec.output_shape(user_shape), spec, dtype, work)
-    if x.shape[0] == 0:  # an empty batch: every gradient is zero
-        return _zero_gradients(xp, x, weight, spec.out_channels, dtype, batched, channels_last)
+    return dispatch(call, _conv_transpose_vjp)
+
+
+def _conv_transpose_vjp(call: Call):
+    if call.x.shape[0] == 0:  # an empty batch: every gradient is zero
+        return _zero_gradients(call)
+    backend, spec, spatial, algorithm = call.backend, call.spec, call.spatial, call.algorithm
+    grad, w = call.in_work_dtype(call.grad), call.in_work_dtype(call.weight)
     forward = adjoint_spec(spec)
     # the full (uncropped) output gradient, over the samples the forward correlation reads
     read = [
         (n - 1) * s + e for n, s, e in zip(spatial, spec.stride, spec.dilated_kernel, strict=True)
     ]
-    source = window(
-        xp, grad, [(-before, r - before) for (before, _), r in zip(crops, read, strict=True)]
-    )
-    grad_x = forward_runner(xp, algorithm)(
-        source, xp.astype(weight, work, copy=False), forward, spatial
-    )
-    weight_algorithm = planned(xp, forward, tuple(source.shape), work, algorithm)
-    grad_w = weight_gradient(xp, source, xp.astype(x, work, copy=False), forward, weight_algorithm)
+    bounds = [(-before, r - before) for (before, _), r in zip(call.padding, read, strict=True)]
+    source = window(backend, grad, bounds)
+    grad_x = run_forward(backend, algorithm)(source, w, forward, spatial)
+    weight_algorithm = planned(backend, forward, tuple(source.shape), call.work, algorithm)
+    x = call.in_work_dtype(call.x)
+    grad_w = _weight_gradient(backend, source, x, forward, weight_algorithm)
+    return _gradients(call, grad_x, grad_w, grad)
+
+
+def _weight_gradient(backend: Backend, x, grad, spec, algorithm: str):
+    correlate = run_forward(backend, algorithm)
+    return weight_gradient(backend, x, grad, spec, algorithm, backend.memory_budget(), correlate)
+
+
+def _gradients(call: Call, grad_x, grad_w, grad):
+    """`(grad_input, grad_weight, grad_bias)` in the result dtype, the input's layout."""
+    xp = call.xp
     grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
     return (
-        from_canonical(xp, xp.astype(grad_x, dtype, copy=False), batched, channels_last),
-        xp.astype(grad_w, dtype, copy=False),
-        xp.astype(grad_b, dtype, copy=False),
+        call.finish(grad_x),
+        xp.astype(grad_w, call.dtype, copy=False),
+        xp.astype(grad_b, call.dtype, copy=False),
     )
 
 
-def fold_padding(xp: ModuleType, g, spatial: Sequence[int], pads, mode: str):
+def fold_padding(backend: Backend, g, spatial: Sequence[int], pads, mode: str):
     """Adjoint of `pad(x, pads, mode)` on the trailing axes: padded samples add onto sources.
 
     Each side of an axis is cut into runs whose sources step by +1, -1 (mirrors) or 0
     (replicate); a run is flipped or summed, then added onto the samples it copies.
     """
+    xp = backend.xp
     rank = len(pads)
     first = g.ndim - rank
     for i, (n, (before, after)) in enumerate(zip(spatial, pads, strict=True)):
@@ -233,7 +212,7 @@ def fold_padding(xp: ModuleType, g, spatial: Sequence[int], pads, mode: str):
             low = min(sources[start], sources[stop - 1])
             widths = [(0, 0)] * rank
             widths[i] = (low, n - low - block.shape[axis])
-            out = out + pad(xp, block, widths)
+            out = out + backend.pad(block, widths)
         g = out
     return g
 
@@ -257,39 +236,10 @@ def _take(a, axis: int, start: int, stop: int):
     return a[(*(slice(None),) * axis, slice(start, stop), ...)]
 
 
-def _zero_gradients(xp: ModuleType, x, weight, filters: int, dtype, batched, channels_last):
-    dev = device(x)
+def _zero_gradients(call: Call):
+    xp, dtype, dev = call.xp, call.dtype, device(call.x)
     return (
-        from_canonical(xp, xp.zeros(x.shape, dtype=dtype, device=dev), batched, channels_last),
-        xp.zeros(weight.shape, dtype=dtype, device=dev),
-        xp.zeros((filters,), dtype=dtype, device=dev),
+        call.finish(xp.zeros(call.x.shape, dtype=dtype, device=dev)),
+        xp.zeros(call.weight.shape, dtype=dtype, device=dev),
+        xp.zeros((call.spec.out_channels,), dtype=dtype, device=dev),
     )
-
-
-def _grad_output(xp: ModuleType, grad_output, expected: tuple, spec: ConvSpec, dtype, work):
-    """`grad_output` checked against the forward output shape, canonical, in `work` dtype."""
-    if not hasattr(grad_output, "shape"):
-        raise TypeError(f"grad_output must be an array, got {type(grad_output).__name__}")
-    if tuple(grad_output.shape) != tuple(expected):
-        raise ValueError(
-            f"grad_output has shape {tuple(grad_output.shape)} but the output of the "
-            f"{'transposed ' if spec.transposed else ''}convolution has shape {tuple(expected)}"
-        )
-    if (
-        checked_kind(xp, grad_output, "grad_output") == "floating"
-        and _complex(xp, grad_output.dtype)
-        and not _complex(xp, dtype)
-    ):
-        raise TypeError(
-            f"grad_output is complex ({grad_output.dtype}) but the result dtype {dtype} is real"
-        )
-    grad, _ = to_canonical(xp, grad_output, spec.rank, spec.channels_last, "grad_output")
-    return xp.astype(grad, work, copy=False)
-
-
-def _complex(xp: ModuleType, dtype) -> bool:
-    return xp.isdtype(dtype, "complex floating")
-
-
-def _is_complex(value) -> bool:
-    return isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)

@@ -1,17 +1,12 @@
 """Padding of the spatial axes of a channel-first array, in every padding mode.
 
-Non-constant modes are an index map per axis (`source_indices`) applied with `take`,
-which every array-API library has; constant padding concatenates filled blocks.
+Non-constant modes are an index map per axis (`source_indices`); the backends apply it
+(`Backend.pad`: `take` in every array-API library, `np.pad` on NumPy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import ModuleType
-
-from array_api_compat import device
-
-from . import backends
 
 Pair = tuple[int, int]
 
@@ -55,33 +50,3 @@ def source_indices(n: int, before: int, after: int, mode: str) -> list[int]:
         raise ValueError(f"unknown padding_mode {mode!r}")
 
     return [source(i) for i in range(-before, n + after)]
-
-
-def pad(xp: ModuleType, x, pads: Sequence[Pair], mode: str = "constant", value=0):
-    """Pad the trailing `len(pads)` axes of `x` by `(before, after)` pairs.
-
-    Widths must already be valid for `mode` (see `check_padding_widths`).
-    """
-    if not any(p for pair in pads for p in pair):
-        return x
-    native_pad = backends.native(xp, "pad")
-    if native_pad is not None:
-        return native_pad(x, pads, mode, value)
-    first = x.ndim - len(pads)
-    for axis, (before, after) in enumerate(pads, start=first):
-        if before == after == 0:
-            continue
-        if mode == "constant":
-            x = _pad_constant(xp, x, axis, before, after, value)
-        else:
-            index = source_indices(x.shape[axis], before, after, mode)
-            x = xp.take(x, xp.asarray(index, dtype=xp.int64, device=device(x)), axis=axis)
-    return x
-
-
-def _pad_constant(xp: ModuleType, x, axis: int, before: int, after: int, value):
-    def block(width: int):
-        shape = (*x.shape[:axis], width, *x.shape[axis + 1 :])
-        return xp.full(shape, value, dtype=x.dtype, device=device(x))
-
-    return xp.concat([block(before), x, block(after)], axis=axis)

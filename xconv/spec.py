@@ -8,6 +8,7 @@ cannot be known), and validates. It holds no arrays and imports no array library
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
@@ -208,9 +209,12 @@ class ConvSpec:
 
     # -- shapes ------------------------------------------------------------------------
 
-    def output_spatial(self, spatial: Sequence[Size]) -> tuple[Size, ...]:
-        """Output spatial sizes for input spatial sizes (None stays None)."""
-        pads = self.resolve_padding(spatial)
+    def output_spatial(
+        self, spatial: Sequence[Size], padding: Sequence[Pair | None] | None = None
+    ) -> tuple[Size, ...]:
+        """Output spatial sizes for input spatial sizes (None stays None); `padding` is the
+        already resolved padding (`resolve_padding(spatial)`), if the caller has it."""
+        pads = self.resolve_padding(spatial) if padding is None else padding
         out = []
         for i, n in enumerate(spatial):
             if n is None:
@@ -312,6 +316,31 @@ class ConvSpec:
             out_channels=out_channels,
             **options,
         )
+
+    def with_weight_shape(self, weight_shape: Sequence[int]) -> ConvSpec:
+        """This spec for a canonical weight of `weight_shape`: its channels filled in from
+        the weight; ValueError if the weight's kernel or channels contradict the spec."""
+        weight_shape = tuple(weight_shape)
+        first, second = weight_shape[0], weight_shape[1] * self.groups
+        found = {
+            "in_channels": first if self.transposed else second,
+            "out_channels": second if self.transposed else first,
+        }
+        if weight_shape[2:] != self.kernel_size:
+            raise ValueError(
+                f"weight of shape {weight_shape} has kernel {weight_shape[2:]} but the spec's "
+                f"kernel_size is {self.kernel_size}"
+            )
+        for name, theirs in found.items():
+            mine = getattr(self, name)
+            if mine is not None and mine != theirs:
+                raise ValueError(
+                    f"weight of shape {weight_shape} with groups={self.groups} has "
+                    f"{name}={theirs} but the spec says {mine}"
+                )
+        if all(getattr(self, name) is not None for name in found):
+            return self
+        return dataclasses.replace(self, **found)
 
     def flops(self, input_shape: Sequence[int]) -> int:
         """Floating-point operations (two per multiply-add) of the direct definition."""

@@ -1,14 +1,27 @@
-"""Forward-convolution algorithms, each written once against the array API standard.
+"""Convolution algorithms, each written once against the array API and a backend's primitives.
 
-Every algorithm takes the same canonical arguments: an already padded, batched,
-channel-first input `(N, C, *S)` in the compute dtype, a weight `(F, C // groups, *k)`
-in the same dtype, the `ConvSpec` and the output spatial size; it returns `(N, F, *O)`.
+An algorithm is two functions (`Algorithm`): `estimate(backend, problem)` counts the work
+of a problem from its shapes, prices it with the backend's `CostModel` and decides how to
+split it (its `Estimate`: seconds, flops, workspace, chunking and the `detail` that the run
+follows); `run(backend, x, weight, spec, out_spatial, estimate)` computes it. Runs take
+canonical arguments only: an already padded, batched, channel-first input `(N, C, *S)` in
+the compute dtype, a weight `(F, C // groups, *k)` in the same dtype, the `ConvSpec` and
+the output spatial size; they return `(N, F, *O)`.
+
+No module here imports a backend: the backend object arrives as an argument and supplies
+the primitives (padding, transforms, window views, scratch, matmul).
 """
 
-from .direct import conv_direct
-from .fft import conv_fft
-from .gemm import conv_gemm
+from __future__ import annotations
 
-FORWARD = {"direct": conv_direct, "gemm": conv_gemm, "fft": conv_fft}
+from types import MappingProxyType
 
-__all__ = ["FORWARD", "conv_direct", "conv_fft", "conv_gemm"]
+from .base import Algorithm, Estimate, Problem
+from .direct import DIRECT
+from .fft import FFT
+from .gemm import GEMM
+
+# the array-API algorithms by name, which every backend starts from
+GENERIC = MappingProxyType({a.name: a for a in (DIRECT, GEMM, FFT)})
+
+__all__ = ["GENERIC", "Algorithm", "Estimate", "Problem"]

@@ -14,8 +14,6 @@ from types import ModuleType
 
 from array_api_compat import device
 
-from .. import backends
-
 
 def fit(xp: ModuleType, x, axis: int, length: int):
     """`x` cropped or zero-padded at the end of `axis` to `length` samples."""
@@ -51,14 +49,11 @@ def frames(xp: ModuleType, x, axis: int, count: int, hop: int, frame: int):
 
 
 def overlap_frames(xp: ModuleType, x, counts, hop, frame):
-    """Overlap-save frames of `(n, C, *S)` as `(n, *counts, C, *frame)`, maybe a strided view.
+    """Overlap-save frames of `(n, C, *S)` as `(n, *counts, C, *frame)`.
 
-    Frame `(i1, i2, ...)` starts at sample `(i1 * hop1, i2 * hop2, ...)`; the NumPy backend
-    builds them as a view where the input is long enough.
+    Frame `(i1, i2, ...)` starts at sample `(i1 * hop1, i2 * hop2, ...)`. This is the
+    generic backend's primitive; the NumPy backend builds the frames as a strided view.
     """
-    native = backends.native(xp, "overlap_frames")
-    if native is not None:
-        return native(x, counts, hop, frame)
     n, channels, rank = x.shape[0], x.shape[1], len(counts)
     if all(c == 1 for c in counts):
         for i in range(rank):

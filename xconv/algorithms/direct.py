@@ -8,19 +8,38 @@ matrix would be mostly copying.
 from __future__ import annotations
 
 import math
-from types import ModuleType
 
-from .. import backends
 from ..spec import ConvSpec
 from ._taps import kernel_taps, tap_window
+from .base import Algorithm, Estimate, Problem
+from .gemm import matmul_ns
 
 
-def conv_direct(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]):
-    native = backends.native(xp, "conv_direct")
-    if native is not None:
-        result = native(x, weight, spec, out_spatial)
-        if result is not None:  # None: the backend declines (not depthwise, mixed dtypes)
-            return result
+def estimate_direct(backend, problem: Problem) -> Estimate:
+    """Per tap a strided patch copy, a product and an accumulation (see `CostModel`)."""
+    costs, spec = backend.costs, problem.spec
+    n, channels, filters = problem.batch, problem.channels, problem.filters
+    positions = math.prod(problem.out_spatial)
+    taps = math.prod(spec.kernel_size)
+    slow, item = problem.slowdown, problem.item_bytes
+    patch, result = n * channels * positions, n * filters * positions
+    per_tap = patch * costs.copy_ns + result * costs.elementwise_ns
+    if channels // spec.groups == 1:
+        per_tap += result * costs.elementwise_ns * (4 if problem.complex else 1)
+        if (patch + 2 * result) * item <= costs.cache_bytes:  # one tap's arrays stay in cache
+            per_tap *= costs.in_cache
+        products = 0.0
+    else:
+        real_flops = problem.flops * (4 if problem.complex else 1)
+        products = matmul_ns(costs, real_flops, taps * (patch + result), slow)
+    nanoseconds = taps * (per_tap * slow + costs.direct_call_ns) + products
+    workspace = n * (channels + 2 * filters) * positions * item
+    return Estimate(nanoseconds * 1e-9, problem.flops, workspace, {"taps": taps})
+
+
+def conv_direct(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], estimate=None):
+    """Forward correlation of a padded `(N, C, *S)` input, one kernel tap at a time."""
+    xp = backend.xp
     n, channels = x.shape[0], x.shape[1]
     filters, groups = weight.shape[0], spec.groups
     in_per_group, out_per_group = channels // groups, filters // groups
@@ -35,3 +54,6 @@ def conv_direct(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[in
         term = patch * w if in_per_group == 1 else xp.matmul(w, patch)
         result = term if result is None else result + term
     return xp.reshape(result, (n, filters, *out_spatial))
+
+
+DIRECT = Algorithm("direct", estimate_direct, conv_direct)

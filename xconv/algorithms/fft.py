@@ -24,8 +24,8 @@ The steps, for an already padded `(N, C, *S)` input and a `(F, C/g, *k)` weight:
    valid outputs are the first ones of each frame.
 
 Real inputs use real-to-complex transforms (`rfftn`); complex inputs use full `fftn`.
-float32 stays float32 (complex64) throughout. On NumPy the transforms run in
-`scipy.fft` with every core (`xconv.backends.numpy`); elsewhere in `xp.fft`.
+float32 stays float32 (complex64) throughout. The transforms are the backend's (on NumPy
+`scipy.fft` with every core; generically `xp.fft`).
 
 Accuracy. Measured against the float64 definition (`tests/reference.py`) evaluated on the
 same (already rounded) inputs, uniform in [-1, 1), `padding="same"`, one channel: the
@@ -49,14 +49,6 @@ is the more accurate path. Unlike a direct sum, the FFT spreads its error evenly
 the output: an output far smaller than its neighbours (cancellation) has a larger
 *relative* error than a direct sum would give it. The tests hold the float32 error to
 2e-6 and the float64 error to 1e-10 of max sum |x| |w|.
-
->>> import array_api_strict as xp
->>> from xconv.spec import ConvSpec
->>> x = xp.reshape(xp.arange(6.0), (1, 1, 6))
->>> w = xp.asarray([[[1.0, -1.0]]])
->>> y = conv_fft(xp, x, w, ConvSpec((2,), in_channels=1, out_channels=1), (5,))
->>> [round(float(v), 6) for v in y[0, 0, :]]
-[-1.0, -1.0, -1.0, -1.0, -1.0]
 """
 
 from __future__ import annotations
@@ -69,50 +61,12 @@ from types import ModuleType
 
 from array_api_compat import device
 
-from .. import backends
-from .._arrays import itemsize
-from ..config import get_workspace_limit
 from ..spec import ConvSpec
 from ._fft_sizes import FastLength, candidate_lengths, smooth_length
-from ._overlap import fit, overlap_frames, overlap_join
-from .gemm import assemble, plan_tiles, tile_regions
-
-
-@dataclass(frozen=True)
-class FFTCosts:
-    """Modelled single-core nanoseconds per unit of FFT-path work, and 2-core speedups.
-
-    A transform of `size` real samples costs, per sample, `axis_pass` per axis (each
-    axis is a pass of 1-d transforms over the data), plus `transform * log2(size)` (the
-    butterflies), plus `long_line` per doubling of an axis beyond `line_cache_bytes` (its
-    1-d transforms leave the cache), plus `large_frame` for a multi-axis frame of more than
-    `frame_cache_bytes` (its strided passes miss the cache);
-    complex samples count as two real ones; `transform_speedup` is the gain from
-    `workers` on all cores. Channel mixing costs `mix_product` per complex multiply-add
-    as a sum of broadcast products (one core), or, as a batched matmul per frequency bin,
-    `mix_matmul * (1 + 16 / c) * (1 + 4 / f) / blas_speedup` per multiply-add for `c`
-    input and `f` output channels per group (BLAS is slow on thin matrices), plus `copy`
-    per element of both spectra transposed. `copy` is also per element moved by framing
-    and zero padding;
-    `call` per chunk (Python and allocation overhead). See `xconv.planner` for the
-    measurements.
-    """
-
-    axis_pass: float = 1.25
-    transform: float = 0.085
-    long_line: float = 1.05
-    line_cache_bytes: int = 128 * 2**10
-    large_frame: float = 1.0
-    frame_cache_bytes: int = 12 * 2**20
-    transform_speedup: float = 1.4
-    mix_product: float = 1.3
-    mix_matmul: float = 0.5
-    blas_speedup: float = 2.0
-    copy: float = 0.25
-    call: float = 100_000.0
-
-
-COSTS = FFTCosts()
+from ._overlap import fit, overlap_join
+from .base import Algorithm, Estimate, Problem
+from .costs import FFTCosts
+from .gemm import plan_tiles, tile_regions
 
 # frames per chunk stop paying off long before this much scratch (the per-chunk overhead
 # is a fraction of a millisecond), so chunks stay below it even when the limit is higher
@@ -166,19 +120,14 @@ def fft_geometry(
     item_bytes: int,
     complex_: bool,
     limit: int,
+    costs: FFTCosts,
     fast_length: FastLength = smooth_length,
-    costs: FFTCosts = COSTS,
 ) -> FFTGeometry:
     """Plan the FFT path for a padded input of `channels` channels and `out_spatial` outputs.
 
     `item_bytes` is the size of one compute-dtype element (complex included). The frame
     size minimises the modelled time among those whose scratch fits `limit` (the smallest
     frames if none does).
-
-    >>> g = fft_geometry(ConvSpec((1025,)), 1, 1, 1, (998_976,), item_bytes=4,
-    ...                  complex_=False, limit=2**28)
-    >>> g.blocked, 1025 < g.fft_shape[0] < 65536
-    (True, True)
     """
     phases = tuple(
         tuple(sorted({(t * d) % s for t in range(k)}))
@@ -316,14 +265,13 @@ class _Work:
 
 
 class _Transforms:
-    """Forward and inverse n-d transforms over the trailing axes: native or `xp.fft`."""
+    """Forward and inverse n-d transforms over the trailing axes, from the backend."""
 
-    def __init__(self, xp: ModuleType, complex_: bool):
+    def __init__(self, backend, complex_: bool):
         self.complex = complex_
-        forward, inverse = ("fftn", "ifftn") if complex_ else ("rfftn", "irfftn")
-        self._forward = backends.native(xp, forward) or _generic(xp, forward)
-        self._inverse = backends.native(xp, inverse) or _generic(xp, inverse)
-        self._complex_forward = backends.native(xp, "fftn") or _generic(xp, "fftn")
+        self._forward = backend.fftn if complex_ else backend.rfftn
+        self._inverse = backend.ifftn if complex_ else backend.irfftn
+        self._complex_forward = backend.fftn
 
     def forward(self, x, shape: tuple[int, ...]):
         return self._forward(x, shape, tuple(range(x.ndim - len(shape), x.ndim)))
@@ -344,54 +292,52 @@ class _Transforms:
         return self._inverse(x, shape, tuple(range(x.ndim - len(shape), x.ndim)))
 
 
-def _generic(xp: ModuleType, name: str):
-    function = getattr(xp.fft, name)
-    return lambda x, shape, axes: function(x, s=shape, axes=axes)
-
-
-def backend_name(xp: ModuleType) -> str:
-    """`"numpy"` where the NumPy backend runs the transforms, else `"generic"`."""
-    return "generic" if backends.native(xp, "fast_fft_length") is None else "numpy"
-
-
-@functools.lru_cache(maxsize=8)
-def fast_length_for(backend: str, complex_: bool) -> FastLength:
-    """The fast-FFT-length rule of a backend (`"numpy"`: scipy's, else 2,3,5-smooth).
-
-    Cached, so each rule is one object (it is part of `fft_geometry`'s cache key).
-    """
-    if backend == "numpy":
-        from ..backends.numpy import fast_fft_length
-
-        return functools.partial(fast_fft_length, real=not complex_)
-    return smooth_length
-
-
 # ---------------------------------------------------------------------------- the path
 
 
-def conv_fft(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]):
+def estimate_fft(backend, problem: Problem) -> Estimate:
+    """The FFT geometry that minimises the modelled time, and its cost."""
+    geometry = fft_geometry(
+        problem.spec,
+        problem.batch,
+        problem.channels,
+        problem.filters,
+        problem.out_spatial,
+        item_bytes=problem.item_bytes,
+        complex_=problem.complex,
+        limit=problem.limit,
+        costs=backend.costs.fft,
+        fast_length=backend.fast_length(problem.complex),
+    )
+    chunking = {
+        "fft_shape": geometry.fft_shape,
+        "frames": geometry.blocks,
+        "frame_outputs": geometry.block,
+        "chunk": geometry.chunk,
+        "phases": tuple(len(p) for p in geometry.phases),
+    }
+    return Estimate(
+        geometry.seconds * problem.slowdown,
+        geometry.flops,
+        geometry.workspace_bytes,
+        chunking,
+        detail=geometry,
+    )
+
+
+def conv_fft(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], estimate):
     """Convolution of a padded `(N, C, *S)` input by FFT; returns `(N, F, *out_spatial)`."""
+    xp = backend.xp
     n, channels = x.shape[0], x.shape[1]
     filters = weight.shape[0]
     complex_ = xp.isdtype(x.dtype, "complex floating")
     if n == 0 or channels == 0 or filters == 0:
         return xp.zeros((n, filters, *out_spatial), dtype=x.dtype, device=device(x))
-    geometry = fft_geometry(
-        spec,
-        n,
-        channels,
-        filters,
-        tuple(out_spatial),
-        item_bytes=itemsize(xp, x.dtype),
-        complex_=complex_,
-        limit=get_workspace_limit(),
-        fast_length=fast_length_for(backend_name(xp), complex_),
-    )
-    transforms = _Transforms(xp, complex_)
+    geometry = estimate.detail
+    transforms = _Transforms(backend, complex_)
     x = _split_input(xp, x, spec, geometry)
     kernel = _split_kernel(xp, weight, spec, geometry)
-    spectrum = _kernel_spectrum(xp, kernel, spec.groups, geometry, transforms)
+    spectrum = _kernel_spectrum(backend, kernel, spec.groups, geometry, transforms)
 
     def tiles():
         for region in tile_regions((n, *geometry.blocks), geometry.chunk):
@@ -404,7 +350,7 @@ def conv_fft(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, 
             )
             source = x[(batch, slice(None), *window, ...)]
             counts = tuple(r.stop - r.start for r in block_region)
-            block = _blocks(xp, source, spectrum, spec.groups, geometry, counts, transforms)
+            block = _blocks(backend, source, spectrum, spec.groups, geometry, counts, transforms)
             out_region = tuple(
                 slice(r.start * b, min(r.stop * b, o))
                 for r, b, o in zip(block_region, geometry.block, geometry.out, strict=True)
@@ -413,7 +359,10 @@ def conv_fft(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, 
             block = block[(slice(None), slice(None), *(slice(0, s) for s in sizes))]
             yield (batch, slice(None), *out_region), block
 
-    return assemble(xp, (n, filters, *geometry.out), x.dtype, tiles())
+    return backend.assemble((n, filters, *geometry.out), x.dtype, tiles())
+
+
+FFT = Algorithm("fft", estimate_fft, conv_fft)
 
 
 def _split_input(xp: ModuleType, x, spec: ConvSpec, geometry: FFTGeometry):
@@ -456,55 +405,54 @@ def _merge_channels(xp: ModuleType, x):
     return xp.reshape(x, (x.shape[0], x.shape[1] * x.shape[2], *x.shape[3:]))
 
 
-def _kernel_spectrum(xp: ModuleType, kernel, groups: int, geometry, transforms: _Transforms):
+def _kernel_spectrum(backend, kernel, groups: int, geometry, transforms: _Transforms):
     """Conjugate kernel spectrum `(groups, F/g, C'/g, bins)`, laid out for the mixing route.
 
     Conjugation turns the transform's convolution into the correlation we want. For the
     matmul route the layout is `(groups, bins, F/g, C'/g)`.
     """
+    xp = backend.xp
     filters, per_group = kernel.shape[0], kernel.shape[1]
     if transforms.complex:  # conj(fft(conj(w))): the spectrum of w read backwards
         kernel = xp.conj(kernel)
     spectrum = xp.conj(transforms.forward_padded(kernel, geometry.fft_shape))
     spectrum = xp.reshape(spectrum, (groups, filters // groups, per_group, -1))
     if geometry.route == "matmul":
-        spectrum = _contiguous(xp, xp.permute_dims(spectrum, (0, 3, 1, 2)))
+        spectrum = backend.contiguous(xp.permute_dims(spectrum, (0, 3, 1, 2)))
     return spectrum
 
 
-def _blocks(xp: ModuleType, x, spectrum, groups: int, geometry, counts, transforms):
+def _blocks(backend, x, spectrum, groups: int, geometry, counts, transforms):
     """Outputs of `counts` overlap-save frames per dimension of the window `x`.
 
     Returns `(n, F, *(count * block))`.
     """
+    xp = backend.xp
     n, channels = x.shape[0], x.shape[1]
-    framed = overlap_frames(xp, x, counts, geometry.block, geometry.frame)
+    framed = backend.overlap_frames(x, counts, geometry.block, geometry.frame)
     spectrum_x = transforms.forward(framed, geometry.fft_shape)  # (n, *counts, C', *bins)
     bins = spectrum_x.shape[2 + len(counts) :]
-    y = _mix(xp, xp.reshape(spectrum_x, (-1, channels, *bins)), spectrum, groups, geometry.route)
+    y = _mix(
+        backend, xp.reshape(spectrum_x, (-1, channels, *bins)), spectrum, groups, geometry.route
+    )
     y = transforms.inverse(y, geometry.fft_shape)  # (n * prod(counts), F, *fft_shape)
     y = xp.reshape(y, (n, *counts, *y.shape[1:]))
     return overlap_join(xp, y, counts, geometry.block)
 
 
-def _mix(xp: ModuleType, spectrum_x, spectrum_w, groups: int, route: str):
+def _mix(backend, spectrum_x, spectrum_w, groups: int, route: str):
     """Per-group channel mixing of spectra: `(n, C', *bins)` -> `(n, F, *bins)`."""
+    xp = backend.xp
     n, channels, bins = spectrum_x.shape[0], spectrum_x.shape[1], spectrum_x.shape[2:]
     per_group = channels // groups
     flat = xp.reshape(spectrum_x, (n, groups, per_group, -1))
     if route == "matmul":  # w: (g, K, F/g, C'/g)
-        rhs = _contiguous(xp, xp.permute_dims(flat, (1, 3, 2, 0)))  # (g, K, C'/g, n)
+        rhs = backend.contiguous(xp.permute_dims(flat, (1, 3, 2, 0)))  # (g, K, C'/g, n)
         y = xp.matmul(spectrum_w, rhs)  # (g, K, F/g, n)
-        y = _contiguous(xp, xp.permute_dims(y, (3, 0, 2, 1)))  # (n, g, F/g, K)
+        y = backend.contiguous(xp.permute_dims(y, (3, 0, 2, 1)))  # (n, g, F/g, K)
     else:  # w: (g, F/g, C'/g, K)
         y = None
         for c in range(per_group):
             term = flat[:, :, c : c + 1, :] * spectrum_w[:, :, c, :]
             y = term if y is None else y + term
     return xp.reshape(y, (n, -1, *bins))
-
-
-def _contiguous(xp: ModuleType, x):
-    """`x` in C order where the namespace can say so (transforms and BLAS prefer it)."""
-    native = backends.native(xp, "ascontiguousarray")
-    return x if native is None else native(x)

@@ -10,38 +10,61 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from types import ModuleType
 
-from .. import backends
-from .._arrays import itemsize
-from ..config import get_workspace_limit
 from ..spec import ConvSpec
-from ._taps import kernel_taps, tap_window
+from .base import Algorithm, Estimate, Problem
 
 
-def conv_gemm(xp: ModuleType, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]):
-    native = backends.native(xp, "conv_gemm")
-    if native is not None:
-        result = native(x, weight, spec, out_spatial)
-        if result is not None:  # None: the backend declines (dtype, empty sizes)
-            return result
+def matmul_ns(costs, flops: float, streamed: int, slow: float) -> float:
+    """BLAS time: the flops at the peak on every core plus the operands streamed through
+    memory (which more cores do not speed up)."""
+    peak = costs.gemm_peak * costs.blas_speedup
+    return (flops / peak * 1e9 + streamed * costs.matmul_stream_ns) * slow
+
+
+def estimate_gemm(backend, problem: Problem) -> Estimate:
+    """im2col columns copied, one matmul per tile (see `CostModel`)."""
+    costs, spec = backend.costs, problem.spec
+    n, channels, filters = problem.batch, problem.channels, problem.filters
+    out = problem.out_spatial
+    positions = math.prod(out)
+    taps = math.prod(spec.kernel_size)
+    column_bytes = channels * taps * problem.item_bytes
+    tile = plan_tiles((n, *out), column_bytes, problem.limit)
+    tiles = math.prod(-(-s // max(t, 1)) for s, t in zip((n, *out), tile, strict=True))
+    columns = n * channels * taps * positions
+    real_flops = problem.flops * (4 if problem.complex else 1)
+    nanoseconds = (
+        columns * costs.copy_ns * problem.slowdown
+        + matmul_ns(costs, real_flops, columns + n * filters * positions, problem.slowdown)
+        + tiles * costs.gemm_call_ns
+    )
+    workspace = column_bytes * math.prod(tile)
+    chunking = {"tile": tile, "tiles": tiles}
+    return Estimate(nanoseconds * 1e-9, problem.flops, workspace, chunking, detail=tile)
+
+
+def conv_gemm(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], estimate):
+    """Forward correlation of a padded `(N, C, *S)` input in the tiles `estimate` chose."""
+    xp = backend.xp
     n, channels = x.shape[0], x.shape[1]
     filters, groups = weight.shape[0], spec.groups
     taps = math.prod(spec.kernel_size)
     w = xp.reshape(weight, (groups, filters // groups, channels // groups * taps))
-    bytes_per_position = channels * taps * itemsize(xp, x.dtype)
-    tile_shape = plan_tiles((n, *out_spatial), bytes_per_position, get_workspace_limit())
 
     def tiles() -> Iterator[tuple[tuple[slice, ...], object]]:
-        for region in tile_regions((n, *out_spatial), tile_shape):
+        for region in tile_regions((n, *out_spatial), estimate.detail):
             batch, out_region = region[0], region[1:]
             tile_out = tuple(r.stop - r.start for r in out_region)
-            source = x[(batch, slice(None), *_input_window(spec, out_region))]
-            cols = im2col(xp, source, spec, tile_out)  # (n, groups, C/g * taps, positions)
+            source = x[(batch, slice(None), *input_window(spec, out_region))]
+            cols = backend.im2col(source, spec, tile_out)  # (n, g, C/g * taps, positions)
             block = xp.reshape(xp.matmul(w, cols), (source.shape[0], filters, *tile_out))
             yield (batch, slice(None), *out_region), block
 
-    return assemble(xp, (n, filters, *out_spatial), x.dtype, tiles())
+    return backend.assemble((n, filters, *out_spatial), x.dtype, tiles())
+
+
+GEMM = Algorithm("gemm", estimate_gemm, conv_gemm)
 
 
 def plan_tiles(shape: Sequence[int], bytes_per_item: int, limit: int) -> tuple[int, ...]:
@@ -67,49 +90,7 @@ def tile_regions(shape: Sequence[int], tile: Sequence[int]) -> Iterator[tuple[sl
         )
 
 
-def im2col(xp: ModuleType, x, spec: ConvSpec, out_spatial: tuple[int, ...]):
-    """Columns `(N, groups, C/groups * prod(kernel), prod(out))` of a padded `(N, C, *S)`."""
-    native = backends.native(xp, "im2col")
-    if native is not None:
-        return native(x, spec.kernel_size, spec.stride, spec.dilation, out_spatial, spec.groups)
-    n, channels = x.shape[0], x.shape[1]
-    shape = (n, spec.groups, channels // spec.groups * math.prod(spec.kernel_size), -1)
-    if all(k == 1 for k in spec.kernel_size) and all(s == 1 for s in spec.stride):
-        return xp.reshape(x, shape)  # a 1x1 convolution's columns are the input itself
-    everything = (slice(None), slice(None))
-    patches = [
-        x[(*everything, *tap_window(tap, spec.stride, spec.dilation, out_spatial))]
-        for tap in kernel_taps(spec.kernel_size)
-    ]
-    return xp.reshape(xp.stack(patches, axis=2), shape)  # (N, C, taps, *out) -> columns
-
-
-def assemble(xp: ModuleType, shape, dtype, tiles: Iterator[tuple[tuple[slice, ...], object]]):
-    """Join `(region, block)` tiles, produced in C order, into one array of `shape`."""
-    native = backends.native(xp, "assemble")
-    if native is not None:
-        return native(shape, dtype, tiles)
-    tiles = list(tiles)
-    if len(tiles) == 1:
-        return tiles[0][1]
-    return _concat_grid(xp, tiles, axis=0)
-
-
-def _concat_grid(xp: ModuleType, tiles: list, axis: int):
-    """Concatenate C-ordered tiles axis by axis (immutable arrays have no slice assignment)."""
-    if axis == len(tiles[0][0]):
-        return tiles[0][1]
-    rows: list[list] = []
-    for region, block in tiles:
-        start = region[axis].start or 0
-        if not rows or start != rows[-1][0]:
-            rows.append([start, []])
-        rows[-1][1].append((region, block))
-    parts = [_concat_grid(xp, group, axis + 1) for _, group in rows]
-    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=axis)
-
-
-def _input_window(spec: ConvSpec, out_region: Sequence[slice]) -> tuple[slice, ...]:
+def input_window(spec: ConvSpec, out_region: Sequence[slice]) -> tuple[slice, ...]:
     """Input slices the outputs of `out_region` read from."""
     return tuple(
         slice(r.start * s, (r.stop - 1) * s + extent)

@@ -19,12 +19,9 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import ModuleType
 
 from array_api_compat import device
 
-from .. import backends
-from ..padding import pad
 from ..spec import ConvSpec
 
 
@@ -62,8 +59,9 @@ def axis_phases(k: int, s: int, d: int, start: int, size: int) -> list[_Phase | 
     return phases
 
 
-def window(xp: ModuleType, x, bounds: Sequence[tuple[int, int]]):
+def window(backend, x, bounds: Sequence[tuple[int, int]]):
     """`x[..., lo:hi, ...]` on the trailing axes, with zeros where `[lo, hi)` leaves `x`."""
+    xp = backend.xp
     first = x.ndim - len(bounds)
     cut, pads = [], []
     for axis, (lo, hi) in enumerate(bounds, start=first):
@@ -75,10 +73,10 @@ def window(xp: ModuleType, x, bounds: Sequence[tuple[int, int]]):
         cut.append(slice(a, b))
         pads.append((a - lo, hi - b))
     x = x[(..., *cut)]
-    return pad(xp, x, pads)
+    return backend.pad(x, pads)
 
 
-def forward_weight(xp: ModuleType, weight, groups: int):
+def forward_weight(xp, weight, groups: int):
     """`(F, C/g, *k)` as the weight `(C, F/g, *k)` of the correlation going back."""
     f, c_per = weight.shape[0], weight.shape[1]
     k = tuple(weight.shape[2:])
@@ -88,7 +86,7 @@ def forward_weight(xp: ModuleType, weight, groups: int):
 
 
 def transpose_window(
-    xp: ModuleType,
+    backend,
     y,
     weight,
     spec: ConvSpec,
@@ -102,6 +100,7 @@ def transpose_window(
     kernel, stride, dilation and groups are used); the result is `(N, C, *size)`.
     `run_forward(x, w, phase_spec, out_spatial)` runs each phase's forward correlation.
     """
+    xp = backend.xp
     n, groups = y.shape[0], spec.groups
     back = xp.flip(forward_weight(xp, weight, groups), axis=tuple(range(2, weight.ndim)))
     channels = back.shape[0]
@@ -125,26 +124,15 @@ def transpose_window(
             in_channels=y.shape[1],
             out_channels=channels,
         )
-        source = window(xp, y, [(p.lo, p.hi) for p in combo])
+        source = window(backend, y, [(p.lo, p.hi) for p in combo])
         w = back[(slice(None), slice(None), *(p.taps for p in combo))]
         blocks.append(run_forward(source, w, phase_spec, rows))
-    return interleave(xp, blocks, spec.stride, size)
+    return interleave(backend, blocks, spec.stride, size)
 
 
-def interleave(xp: ModuleType, blocks: list, stride: Sequence[int], size: Sequence[int]):
+def interleave(backend, blocks: list, stride: Sequence[int], size: Sequence[int]):
     """Merge phase blocks `(N, C, *rows)` (C order over phases) into `(N, C, *size)`."""
-    native = backends.native(xp, "interleave")
-    if native is not None and len(blocks) > 1:
-        return native(blocks, stride, size)
-    if len(blocks) == 1:
-        out = blocks[0]
-    else:
-        rank = len(stride)
-        n, c, rows = blocks[0].shape[0], blocks[0].shape[1], tuple(blocks[0].shape[2:])
-        stacked = xp.reshape(xp.stack(blocks, axis=0), (*stride, n, c, *rows))
-        order = (rank, rank + 1, *itertools.chain(*((rank + 2 + i, i) for i in range(rank))))
-        merged = xp.permute_dims(stacked, order)
-        out = xp.reshape(merged, (n, c, *(r * s for r, s in zip(rows, stride, strict=True))))
+    out = blocks[0] if len(blocks) == 1 else backend.interleave(blocks, stride)
     if tuple(out.shape[2:]) != tuple(size):
         out = out[(..., *(slice(0, m) for m in size))]
     return out

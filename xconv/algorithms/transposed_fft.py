@@ -21,31 +21,32 @@ from types import ModuleType
 
 from array_api_compat import device
 
-from .. import backends
 from .._arrays import itemsize
-from ..config import get_workspace_limit
 from ..spec import ConvSpec
-from ._fft_sizes import smooth_length
 
 # mixing channels by broadcast products up to this many (F/g * C/g) pairs, else matmul
 _PRODUCT_PAIRS = 16
 
 
-def fft_vjp(xp: ModuleType, x, grad, weight, spec: ConvSpec):
-    """`(grad_x, grad_w)` of stride-1 correlation `spec`, or None if it does not fit.
+def fft_vjp(backend, x, grad, weight, spec: ConvSpec, limit: int):
+    """`(grad_x, grad_w)` of stride-1 correlation `spec`, or None if it does not fit `limit`.
 
     `x` is the padded input `(N, C, *P)`, `grad` the output gradient `(N, F, *O)`,
     `weight` `(F, C/g, *k)`; returns `(N, C, *P)` and `(F, C/g, *k)`.
     """
+    xp = backend.xp
     complex_ = xp.isdtype(x.dtype, "complex floating")
     padded = tuple(x.shape[2:])
-    lengths = tuple(_fast_length(xp, p, complex_) for p in padded)
+    fast_length = backend.fast_length(complex_)
+    lengths = tuple(fast_length(p) for p in padded)
     n, channels, filters = x.shape[0], x.shape[1], grad.shape[1]
     bins = math.prod(lengths[:-1]) * (lengths[-1] if complex_ else lengths[-1] // 2 + 1)
     spectra = 2 * n * channels + 2 * n * filters + 2 * filters * weight.shape[1]
-    if 2 * itemsize(xp, x.dtype) * bins * spectra > get_workspace_limit():
+    if 2 * itemsize(xp, x.dtype) * bins * spectra > limit:
         return None
-    forward, inverse = _transforms(xp, complex_)
+    forward, inverse = (
+        (backend.fftn, backend.ifftn) if complex_ else (backend.rfftn, backend.irfftn)
+    )
     rank, groups = spec.rank, spec.groups
     axes = tuple(range(2, 2 + rank))
 
@@ -71,27 +72,6 @@ def fft_vjp(xp: ModuleType, x, grad, weight, spec: ConvSpec):
         slice(0, (k - 1) * d + 1, d) for k, d in zip(spec.kernel_size, spec.dilation, strict=True)
     )
     return grad_x, grad_w[(..., *taps)]
-
-
-def _fast_length(xp: ModuleType, n: int, complex_: bool) -> int:
-    native = backends.native(xp, "fast_fft_length")
-    return native(n, real=not complex_) if native is not None else smooth_length(n)
-
-
-def _transforms(xp: ModuleType, complex_: bool):
-    names = ("fftn", "ifftn") if complex_ else ("rfftn", "irfftn")
-    found = []
-    for name in names:
-        native = backends.native(xp, name)
-        if native is None:
-            function = getattr(xp.fft, name)
-            native = _generic(function)
-        found.append(native)
-    return found
-
-
-def _generic(function):
-    return lambda a, shape, axes: function(a, s=shape, axes=axes)
 
 
 def _grouped(xp: ModuleType, spectrum, groups: int):

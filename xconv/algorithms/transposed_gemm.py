@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from types import ModuleType
 
 from array_api_compat import device
 
-from .. import backends
 from .._arrays import itemsize
-from ..config import get_workspace_limit
-from ..padding import pad
 from ..spec import ConvSpec
 from .transposed import interleave
 
@@ -41,23 +37,13 @@ def _axis_geometry(k: int, s: int, d: int, start: int, size: int):
     return rows, phases
 
 
-def sum_of(xp: ModuleType, terms: list):
-    """The sum of equally shaped arrays (in place where the library allows it)."""
-    native = backends.native(xp, "sum_of")
-    if native is not None and len(terms) > 1:
-        return native(terms)
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
-def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
+def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
     """Window `[start, start + size)` of the adjoint of correlation `spec` applied to `y`.
 
     Same contract as `transposed.transpose_window`: `y` `(N, F, *O)`, forward weight
-    `(F, C/g, *k)`; returns `(N, C, *size)`, or None if the columns do not fit.
+    `(F, C/g, *k)`; returns `(N, C, *size)`, or None if the columns do not fit `limit`.
     """
+    xp = backend.xp
     n, filters = y.shape[0], y.shape[1]
     groups, rank = spec.groups, spec.rank
     f_per, c_per = filters // groups, weight.shape[1]
@@ -82,9 +68,9 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
     line = math.prod(extent[1:])
     taps = math.prod(spec.kernel_size)
     per_image = taps * c_per * groups * math.prod(extent) * itemsize(xp, y.dtype)
-    if per_image > get_workspace_limit():
+    if per_image > limit:
         return None
-    chunk = max(1, get_workspace_limit() // per_image)
+    chunk = max(1, limit // per_image)
 
     w = xp.reshape(weight, (groups, f_per, c_per, taps))
     w = xp.reshape(xp.permute_dims(w, (0, 3, 2, 1)), (groups, taps * c_per, f_per))
@@ -98,7 +84,7 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
         part = y[first : min(first + chunk, n), ...]
         m = part.shape[0]
         # the images side by side in one long grid: one product per group for all of them
-        grid = xp.reshape(pad(xp, part, margins), (m, groups, f_per, -1))
+        grid = xp.reshape(backend.pad(part, margins), (m, groups, f_per, -1))
         if m > 1:
             grid = xp.permute_dims(grid, (1, 2, 0, 3))
         grid = xp.reshape(grid, (groups, f_per, -1))
@@ -118,12 +104,12 @@ def transpose_gemm(xp: ModuleType, y, weight, spec: ConvSpec, start, size):
                     for (_, sh), (b, _), st in zip(pairs, margins, strides, strict=True)
                 )
                 terms.append(cols[:, tap, :, offset : offset + span])
-            total = sum_of(xp, terms)
+            total = backend.sum_of(terms)
             if m > 1:  # back to one grid per image
-                total = pad(xp, total, [(0, whole - length)])
+                total = backend.pad(total, [(0, whole - length)])
                 total = xp.reshape(total, (groups, c_per, m, whole))[..., :length]
                 total = xp.permute_dims(total, (2, 0, 1, 3))
             block = xp.reshape(total, (m, groups * c_per, rows[0], *extent[1:]))
             blocks.append(block[(..., *(slice(0, r) for r in rows[1:]))])
-        outputs.append(interleave(xp, blocks, spec.stride, size))
+        outputs.append(interleave(backend, blocks, spec.stride, size))
     return outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0)

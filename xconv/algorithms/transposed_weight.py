@@ -12,22 +12,25 @@ forward algorithm (FFT) runs the swapped correlation as it is.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from types import ModuleType
 
 from .._arrays import itemsize
-from ..config import get_workspace_limit
-from ..padding import pad
 from ..spec import ConvSpec
-from . import FORWARD
 from ._taps import kernel_taps, tap_window
-from .gemm import _input_window, im2col, plan_tiles, tile_regions
+from .gemm import input_window, plan_tiles, tile_regions
 
 
-def weight_gradient(xp: ModuleType, x, grad, spec: ConvSpec, algorithm: str):
+def weight_gradient(
+    backend, x, grad, spec: ConvSpec, algorithm: str, limit: int, run_forward: Callable
+):
     """`(F, C/g, *k)` gradient of correlation `spec` from padded `x` `(N, C, *P)`.
 
-    `grad` is the output gradient `(N, F, *O)`; `algorithm` a forward algorithm name.
+    `grad` is the output gradient `(N, F, *O)`; `algorithm` a forward algorithm name;
+    `limit` bounds the GEMM columns; `run_forward(x, w, spec, out_spatial)` runs the
+    swapped correlation of the other algorithms (by `algorithm`).
     """
+    xp = backend.xp
     out_spatial = tuple(grad.shape[2:])
     # the part of x that the outputs read (a padded input may have unread samples at the end)
     used = tuple(
@@ -41,8 +44,8 @@ def weight_gradient(xp: ModuleType, x, grad, spec: ConvSpec, algorithm: str):
     if algorithm == "direct":
         return _direct(xp, x, grad, spec, out_spatial)
     if algorithm == "gemm":
-        return _gemm(xp, x, grad, spec, out_spatial)
-    return _swapped(xp, x, grad, spec, out_spatial, algorithm)
+        return _gemm(backend, x, grad, spec, out_spatial, limit)
+    return _swapped(xp, x, grad, spec, out_spatial, run_forward)
 
 
 def _shapes(x, grad, groups: int):
@@ -73,19 +76,20 @@ def _direct(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
 _GRID_OVERHEAD = 1.5
 
 
-def _gemm(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+def _gemm(backend, x, grad, spec: ConvSpec, out_spatial, limit: int):
     unit = all(s == 1 for s in spec.stride)
     if unit and math.prod(x.shape[2:]) <= _GRID_OVERHEAD * math.prod(out_spatial):
-        return _gemm_grid(xp, x, grad, spec, out_spatial)
-    return _gemm_columns(xp, x, grad, spec, out_spatial)
+        return _gemm_grid(backend, x, grad, spec, out_spatial)
+    return _gemm_columns(backend, x, grad, spec, out_spatial, limit)
 
 
-def _gemm_grid(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+def _gemm_grid(backend, x, grad, spec: ConvSpec, out_spatial):
     """Stride 1: each tap is one matmul of the gradient, laid out on the input's grid, with
     a contiguous slice of the flattened input; no column matrix is gathered. The images
     sit side by side in one long grid (a slice that runs into the next image meets only
     zeros of the gradient), so each tap is one product per group, however large the batch.
     """
+    xp = backend.xp
     groups = spec.groups
     n, c_per, f_per = _shapes(x, grad, groups)
     spatial = tuple(x.shape[2:])
@@ -96,7 +100,7 @@ def _gemm_grid(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
     length = n * math.prod(spatial) - reach  # every output's grid position is below this
     flat_x = _side_by_side(xp, x, groups)  # (groups, C/g, n * grid)
     margins = [(0, p - o) for p, o in zip(spatial, out_spatial, strict=True)]
-    g = _side_by_side(xp, pad(xp, grad, margins), groups)[..., :length]
+    g = _side_by_side(xp, backend.pad(grad, margins), groups)[..., :length]
     terms = []
     for tap in kernel_taps(spec.kernel_size):
         offset = sum(t * d * st for t, d, st in zip(tap, spec.dilation, strides, strict=True))
@@ -115,19 +119,20 @@ def _side_by_side(xp: ModuleType, a, groups: int):
     return xp.reshape(a, (groups, c // groups, -1))
 
 
-def _gemm_columns(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+def _gemm_columns(backend, x, grad, spec: ConvSpec, out_spatial, limit: int):
+    xp = backend.xp
     groups = spec.groups
     n, c_per, f_per = _shapes(x, grad, groups)
     taps = math.prod(spec.kernel_size)
     bytes_per_position = x.shape[1] * taps * itemsize(xp, x.dtype)
     shape = (n, *out_spatial)
-    tile = plan_tiles(shape, bytes_per_position, get_workspace_limit())
+    tile = plan_tiles(shape, bytes_per_position, limit)
     total = None
     for region in tile_regions(shape, tile):
         batch, out_region = region[0], region[1:]
         tile_out = tuple(r.stop - r.start for r in out_region)
-        source = x[(batch, slice(None), *_input_window(spec, out_region))]
-        cols = im2col(xp, source, spec, tile_out)  # (n, groups, C/g * taps, positions)
+        source = x[(batch, slice(None), *input_window(spec, out_region))]
+        cols = backend.im2col(source, spec, tile_out)  # (n, groups, C/g * taps, positions)
         g = xp.reshape(
             grad[(batch, slice(None), *out_region)], (-1, groups, f_per, math.prod(tile_out))
         )
@@ -137,7 +142,7 @@ def _gemm_columns(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
     return xp.reshape(total, (groups * f_per, c_per, *spec.kernel_size))
 
 
-def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, algorithm: str):
+def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, run_forward: Callable):
     groups, rank = spec.groups, spec.rank
     n, c_per, f_per = _shapes(x, grad, groups)
     spatial = tuple(range(3, 3 + rank))
@@ -155,5 +160,5 @@ def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, algorithm: st
         in_channels=groups * n,
         out_channels=groups * f_per,
     )
-    out = FORWARD[algorithm](xp, source, kernel, swapped, spec.kernel_size)  # (C/g, F, *k)
+    out = run_forward(source, kernel, swapped, spec.kernel_size)  # (C/g, F, *k)
     return xp.permute_dims(out, (1, 0, *range(2, 2 + rank)))

@@ -1,29 +1,98 @@
-"""Native speed-ups for particular array libraries.
+"""Backends: one object per array library, found from the caller's namespace.
 
-The algorithms are written once against the array API standard. Where a library offers
-something faster (NumPy's `sliding_window_view` and `np.pad`, for example), its backend
-module here defines a function of the same name and signature, and the generic code
-delegates to it when the caller's namespace matches. A backend module is imported only
-when the caller's arrays come from its library.
+`backend_for(xp)` returns the backend of an array-API namespace: the first registered
+backend whose predicate accepts it, else the generic array-API backend (`Backend`). A
+backend's module is imported only when a caller's arrays come from its library, and the
+predicates (array-api-compat's `is_*_namespace`) import no library either.
+
+`register_backend(matches, factory)` plugs in a backend without touching the core (it is
+consulted before the built-in ones); see "Writing a backend" in the README.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from types import ModuleType
 
 from array_api_compat import is_numpy_namespace
 
-# (predicate on the namespace, backend module name), checked in order
-_BACKENDS: tuple[tuple[Callable[[ModuleType], bool], str], ...] = (
-    (is_numpy_namespace, "xconv.backends.numpy"),
-)
+from .generic import OPERATIONS, Backend, Declined, generic_backend
+
+Predicate = Callable[[ModuleType], bool]
+Factory = Callable[[ModuleType], Backend]
 
 
-def native(xp: ModuleType, name: str) -> Callable | None:
-    """The native implementation of operation `name` for namespace `xp`, or None."""
-    for matches, module_name in _BACKENDS:
+def _lazy(module: str, name: str) -> Factory:
+    """A factory that imports `module` only when first called."""
+
+    def make(xp: ModuleType) -> Backend:
+        return getattr(importlib.import_module(module), name)(xp)
+
+    return make
+
+
+# the backend objects made so far, by (factory, namespace)
+_INSTANCES: dict[tuple[Factory, ModuleType], Backend] = {}
+
+# (predicate on the namespace, factory), consulted in order
+_REGISTRY: list[tuple[Predicate, Factory]] = [
+    (is_numpy_namespace, _lazy("xconv.backends.numpy", "NumPyBackend")),
+]
+
+
+def register_backend(matches: Predicate, factory: Factory) -> None:
+    """Use `factory(xp)` as the backend of every namespace `xp` that `matches` accepts.
+
+    Registered backends take precedence over the built-in ones, latest first.
+    """
+    _REGISTRY.insert(0, (matches, factory))
+    backend_for.cache_clear()
+
+
+def unregister_backend(factory: Factory) -> None:
+    """Remove every registration of `factory` (and forget the backends it made)."""
+    _REGISTRY[:] = [(m, f) for m, f in _REGISTRY if f is not factory]
+    backend_for.cache_clear()
+    for key in [key for key in _INSTANCES if key[0] is factory]:
+        del _INSTANCES[key]
+
+
+@functools.cache
+def backend_for(xp: ModuleType) -> Backend:
+    """The backend of namespace `xp` (one object per namespace and factory)."""
+    for matches, factory in _REGISTRY:
         if matches(xp):
-            return getattr(importlib.import_module(module_name), name, None)
-    return None
+            return _made(factory, xp)
+    return generic_backend(xp)
+
+
+def _made(factory: Factory, xp: ModuleType) -> Backend:
+    """`factory(xp)`, made once: registering another backend keeps the existing objects."""
+    key = (factory, xp)
+    if key not in _INSTANCES:
+        _INSTANCES[key] = factory(xp)
+    return _INSTANCES[key]
+
+
+def backend_named(name: str) -> Backend:
+    """The backend `xconv.plan(..., backend=name)` plans for: "numpy" or "generic"."""
+    if name == "numpy":
+        import array_api_compat.numpy as np_compat
+
+        return backend_for(np_compat)
+    if name == "generic":
+        return generic_backend(None)
+    raise ValueError(f"backend must be 'numpy' or 'generic', got {name!r}")
+
+
+__all__ = [
+    "OPERATIONS",
+    "Backend",
+    "Declined",
+    "backend_for",
+    "backend_named",
+    "register_backend",
+    "unregister_backend",
+]

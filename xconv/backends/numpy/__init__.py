@@ -1,32 +1,69 @@
-"""The NumPy backend: each name here replaces the generic operation of the same name."""
+"""The NumPy backend: BLAS and `scipy.fft` on every core, strided views, reused scratch.
 
-from ._arrays import assemble, im2col, pad
-from ._direct import conv_direct
-from ._fft import (
-    ascontiguousarray,
-    fast_fft_length,
-    fftn,
-    ifftn,
-    irfftn,
-    overlap_frames,
-    rfftn,
-)
-from ._gemm import conv_gemm
-from ._transposed import interleave, sum_of
+Imported only when the caller's arrays are NumPy arrays (`xconv.backends.backend_for`).
+"""
 
-__all__ = [
-    "ascontiguousarray",
-    "assemble",
-    "conv_direct",
-    "conv_gemm",
-    "fast_fft_length",
-    "fftn",
-    "ifftn",
-    "im2col",
-    "interleave",
-    "irfftn",
-    "overlap_frames",
-    "pad",
-    "rfftn",
-    "sum_of",
-]
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from ..generic import Backend
+from . import _arrays, _fft, _transposed
+from ._algorithms import ALGORITHMS
+from ._costs import COSTS
+
+
+class NumPyBackend(Backend):
+    """NumPy arrays on the CPU. Every primitive keeps the caller's dtype."""
+
+    name = "numpy"
+    costs = COSTS
+    algorithms = ALGORITHMS
+
+    def _pad(self, x, pads, mode: str, value):
+        return _arrays.pad(x, pads, mode, value)
+
+    def im2col(self, x, spec, out_spatial):
+        return _arrays.im2col(
+            x, spec.kernel_size, spec.stride, spec.dilation, out_spatial, spec.groups
+        )
+
+    def assemble(self, shape, dtype, tiles):
+        return _arrays.assemble(shape, dtype, tiles)
+
+    def rfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return _fft.rfftn(x, shape, axes)
+
+    def irfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return _fft.irfftn(x, shape, axes)
+
+    def fftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return _fft.fftn(x, shape, axes)
+
+    def ifftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return _fft.ifftn(x, shape, axes)
+
+    def fast_length(self, complex_: bool):
+        return _fast_length(complex_)
+
+    def overlap_frames(self, x, counts, hop, frame):
+        return _fft.overlap_frames(x, counts, hop, frame)
+
+    def contiguous(self, x):
+        return _fft.ascontiguousarray(x)
+
+    def interleave(self, blocks: list, stride: Sequence[int]):
+        return _transposed.interleave(blocks, stride)
+
+    def sum_of(self, terms: list):
+        return terms[0] if len(terms) == 1 else _transposed.sum_of(terms)
+
+
+@functools.cache
+def _fast_length(complex_: bool):
+    """scipy's fast lengths, one object per kind (it keys the FFT geometry cache)."""
+    return functools.partial(_fft.fast_fft_length, real=not complex_)
+
+
+__all__ = ["NumPyBackend"]

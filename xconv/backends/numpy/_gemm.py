@@ -33,12 +33,8 @@ import numpy as np
 from ...config import get_workspace_limit
 from . import _scratch, _threads
 from ._blas import available, gemm, one_thread_each, splits_well
-from ._direct import conv_direct
+from ._costs import COSTS
 
-# cost model, fitted on a 2-core AVX-512 machine with OpenBLAS; only ratios matter
-_GEMM_PEAK = 3.2e11  # float32 FLOP/s of a large square GEMM
-_COPY_RATE = 4e9  # bytes/s one thread moves in a strided copy
-_CALL_SECONDS = 2e-5  # overhead of one BLAS call from Python
 _TILE_BYTES = 32 << 20  # preferred workspace per tile: larger gains nothing
 _MAX_FUSED = 64  # block-diagonal fusion beyond this many groups never pays
 _SPLIT_FLOPS = 4e6  # below this a product is over before a second thread starts
@@ -158,20 +154,46 @@ def _reshaped(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return view
 
 
-def conv_gemm(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarray | None:
-    """The NumPy GEMM convolution of a padded `(N, C, *S)` input, or None to decline.
+@dataclass(frozen=True)
+class EnginePlan:
+    """What the engine will do for one problem: its layout, tiles and scratch."""
 
-    A depthwise layer's GEMM has depth `prod(kernel)` and one filter per group: a dot
-    product per output, which the depthwise kernel of `_direct` computes from the same
-    windows without materialising the columns.
-    """
-    if weight.shape[1] == 1 and spec.groups == x.shape[1] > 1:
-        result = conv_direct(x, weight, spec, out_spatial)
-        if result is not None:
-            return result
-    return conv_gemm_layout(
-        x, weight, spec.kernel_size, spec.stride, spec.dilation, tuple(out_spatial), spec.groups
+    layout: Layout
+    images_per_tile: int  # 0: bands of output rows of one image
+    workspace_bytes: int
+    pointwise: bool  # a 1x1 layer: one channel-first product per image (channel-first x)
+
+    def describe(self) -> dict[str, object]:
+        if self.pointwise:
+            return {"engine": "pointwise (channel-first input), else shifted windows"}
+        return {
+            "engine": "shifted windows",
+            "stacked_axes": self.layout.stacked,
+            "merge_batch": self.layout.merge_batch,
+            "fused_groups": self.layout.fused,
+            "images_per_tile": self.images_per_tile or "bands of rows",
+        }
+
+
+def plan_engine(x_shape, kernel, stride, dilation, out_spatial, filters, groups, itemsize, limit):
+    """The engine's layout and tiling of a padded `(N, C, *S)` input (see `conv_gemm_layout`)."""
+    layout = choose_layout(x_shape, kernel, stride, dilation, out_spatial, filters, groups)
+    geo = _Geometry.of(
+        x_shape,
+        kernel,
+        stride,
+        dilation,
+        out_spatial,
+        filters,
+        groups // layout.fused,
+        layout.stacked,
     )
+    budget = min(limit, _TILE_BYTES)
+    per_image = _workspace_bytes(geo, 1, itemsize)
+    images = min(x_shape[0], budget // max(per_image, 1)) if per_image <= budget else 0
+    workspace = per_image * images if images else min(per_image, budget)
+    pointwise = _is_pointwise(kernel, stride, groups)
+    return EnginePlan(layout, images, workspace, pointwise)
 
 
 def conv_gemm_layout(
@@ -183,8 +205,11 @@ def conv_gemm_layout(
     out_spatial: Sequence[int],
     groups: int,
     layout: Layout | None = None,
+    limit: int | None = None,
+    pointwise: bool | None = None,
 ) -> np.ndarray | None:
-    """As `conv_gemm`, with an explicit `layout` (None: the cost model's choice)."""
+    """The GEMM convolution of a padded `(N, C, *S)` input in `layout` (None: the cost
+    model's choice), or None to decline (no BLAS for the dtype, nothing to multiply)."""
     if x.dtype != weight.dtype or not available(x.dtype):
         return None
     out_spatial = tuple(out_spatial)
@@ -192,7 +217,9 @@ def conv_gemm_layout(
     filters = weight.shape[0]
     if 0 in (n, channels, filters, *out_spatial):
         return None  # nothing to multiply: the generic path makes the empty or zero result
-    if layout is None and _is_pointwise(kernel, stride, groups) and x.flags.c_contiguous:
+    if pointwise is None:
+        pointwise = layout is None and _is_pointwise(kernel, stride, groups)
+    if pointwise and x.flags.c_contiguous:
         return _pointwise(x, weight)
     if layout is None:
         layout = choose_layout(x.shape, kernel, stride, dilation, out_spatial, filters, groups)
@@ -202,7 +229,7 @@ def conv_gemm_layout(
     geo = _Geometry.of(
         x.shape, kernel, stride, dilation, out_spatial, filters, groups, layout.stacked
     )
-    budget = min(get_workspace_limit(), _TILE_BYTES)
+    budget = min(limit if limit is not None else get_workspace_limit(), _TILE_BYTES)
     per_image = _workspace_bytes(geo, 1, x.itemsize)
     # one image too big for the budget: bands of output rows, which need per-image GEMMs
     merge = layout.merge_batch and geo.lead > 0 and per_image <= budget
@@ -467,8 +494,9 @@ def _estimate(geo: _Geometry, merge: bool, fused: int) -> float:
     taps = math.prod(geo.kernel[: geo.lead])
     calls = taps * g * (1 if merge else n)
     per_call = rows / (1 if merge else n)
-    rate = _GEMM_PEAK * depth / (depth + 24) * fg / (fg + 12) * per_call / (per_call + 256)
+    rate = COSTS.engine_peak * depth / (depth + 24) * fg / (fg + 12) * per_call / (per_call + 256)
     flops = 2.0 * rows * depth * fg * g * taps  # block-diagonal zeros included
     del fused
     copied = _workspace_bytes(geo, n, 4)
-    return flops / rate + 2 * copied / (_COPY_RATE * _threads.workers()) + calls * _CALL_SECONDS
+    copy_seconds = 2 * copied / (COSTS.engine_copy_rate * _threads.workers())
+    return flops / rate + copy_seconds + calls * COSTS.engine_call_seconds

@@ -8,16 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def interleave(blocks: list, stride: Sequence[int], size: Sequence[int]) -> np.ndarray:
-    """Merge phase blocks `(N, C, *rows)` (C order over phases) into `(N, C, *size)`."""
+def interleave(blocks: list, stride: Sequence[int]) -> np.ndarray:
+    """Merge phase blocks `(N, C, *rows)` (C order over phases) into `(N, C, *(rows * s))`."""
     n, c, rows = blocks[0].shape[0], blocks[0].shape[1], tuple(blocks[0].shape[2:])
     full = tuple(r * s for r, s in zip(rows, stride, strict=True))
     out = np.empty((n, c, *full), dtype=blocks[0].dtype)
     for block, phase in zip(blocks, itertools.product(*(range(s) for s in stride)), strict=True):
         step = tuple(slice(p, None, s) for p, s in zip(phase, stride, strict=True))
         out[(slice(None), slice(None), *step)] = block
-    if full != tuple(size):
-        out = out[(slice(None), slice(None), *(slice(0, m) for m in size))]
     return out
 
 

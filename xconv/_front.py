@@ -1,0 +1,251 @@
+"""The front door: one place that checks the arguments of every public operation.
+
+`check_call` turns the arguments of `conv`, `conv_transpose`, `conv_vjp` and
+`conv_transpose_vjp` into a `Call`: the namespace and its backend, the `ConvSpec`, the
+canonical `(N, C, *S)` views, the result and compute dtypes, and the padding (or
+cropping) resolved once for this input. Everything after it (a backend's delegate, the
+plan, the algorithms) reads the `Call` and never re-checks or re-resolves.
+
+The checks run in one order for every operation, so that of several mistakes the same
+one is reported first: namespace, algorithm, weight and spec, input rank, channels,
+bias, dtypes, padding value, padding widths, output gradient.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from ._arrays import (
+    array_namespace,
+    checked_kind,
+    compute_dtype,
+    from_canonical,
+    result_dtype,
+    to_canonical,
+)
+from .backends import Backend, Declined, backend_for
+from .config import check_algorithm, get_default_algorithm
+from .padding import check_padding_widths
+from .spec import ConvSpec
+
+Pair = tuple[int, int]
+
+_WEIGHT_LAYOUT = {False: "(F, C // groups, *kernel)", True: "(C, F // groups, *kernel)"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One checked call of a public operation, in canonical form.
+
+    `x` (and `grad`) are batched channel-first views in their own dtypes; `padding` is
+    the resolved `(before, after)` padding of a forward spec or cropping of a transposed
+    one; `out_spatial` the output's spatial size; `algorithm` the user's choice with
+    "auto" already replaced by the context's default (`xconv.default_algorithm`).
+    """
+
+    operation: str
+    xp: ModuleType
+    backend: Backend
+    spec: ConvSpec
+    x: object
+    weight: object
+    bias: object
+    grad: object
+    batched: bool
+    dtype: object
+    work: object
+    padding: tuple[Pair, ...]
+    out_spatial: tuple[int, ...]
+    algorithm: str
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[2:])
+
+    def in_work_dtype(self, array):
+        """`array` in the compute dtype (float16 computes in float32)."""
+        return None if array is None else self.xp.astype(array, self.work, copy=False)
+
+    def finish(self, y):
+        """A canonical `(N, F, *O)` result in the caller's dtype, batching and layout."""
+        y = self.xp.astype(y, self.dtype, copy=False)
+        return from_canonical(self.xp, y, self.batched, self.spec.channels_last)
+
+    def add_bias(self, y):
+        """`y + bias` over the channel axis of a canonical result (in the compute dtype)."""
+        if self.bias is None:
+            return y
+        bias = self.xp.astype(self.bias, self.work, copy=False)
+        return y + self.xp.reshape(bias, (1, -1) + (1,) * self.spec.rank)
+
+
+def check_call(
+    operation: str,
+    x,
+    weight,
+    *,
+    bias=None,
+    grad_output=None,
+    algorithm: object = "auto",
+    spec: ConvSpec | None = None,
+    **options,
+) -> Call:
+    """Check the arguments of `operation` (`"conv"`, `"conv_transpose"`, `"conv_vjp"` or
+    `"conv_transpose_vjp"`) and return them as a `Call`.
+
+    `options` are the keywords of the `ConvSpec` (stride, padding, ...); a ready `spec`
+    may be passed instead.
+    """
+    transposed = operation in ("conv_transpose", "conv_transpose_vjp")
+    gradient = operation.endswith("_vjp")
+    arrays = (grad_output, x, weight) if gradient else (x, weight, bias)
+    xp = array_namespace(*arrays)
+    check_algorithm(algorithm)
+    if algorithm == "auto":
+        algorithm = get_default_algorithm()
+    spec = _spec(weight, transposed, spec, options)
+    x, batched = to_canonical(xp, x, spec.rank, spec.channels_last)
+    _check_channels(x.shape[1], weight.shape, spec)
+    _check_bias(xp, bias, spec.out_channels)
+    dtype = result_dtype(xp, x, weight)
+    if not transposed:
+        _check_padding_value(xp, spec.padding_value, dtype, spec.padding_mode)
+    spatial = tuple(x.shape[2:])
+    padding = spec.resolve_padding(spatial)
+    if not transposed:
+        check_padding_widths(spatial, padding, spec.padding_mode)
+    out_spatial = spec.output_spatial(spatial, padding)
+    grad = None
+    if gradient:
+        expected = _user_shape((x.shape[0], spec.out_channels, *out_spatial), batched, spec)
+        grad = _checked_grad_output(xp, grad_output, expected, spec, dtype)
+    return Call(
+        operation,
+        xp,
+        backend_for(xp),
+        spec,
+        x,
+        weight,
+        bias,
+        grad,
+        batched,
+        dtype,
+        compute_dtype(xp, dtype),
+        padding,
+        out_spatial,
+        algorithm,
+    )
+
+
+def dispatch(call: Call, own: Callable[[Call], object]):
+    """Run `call` by its backend's whole-operation delegate, or, where the delegate
+    declines, by xconv's own implementation `own(call)`: decided once, here."""
+    result = call.backend.delegate(call.operation, call)
+    return own(call) if isinstance(result, Declined) else result
+
+
+# the keywords a ready `spec` replaces, with their defaults
+_SPEC_KEYWORDS = {
+    "stride": 1,
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+    "groups": 1,
+    "padding_mode": "constant",
+    "padding_value": 0.0,
+    "channels_last": False,
+}
+
+
+def spec_keywords(spec: ConvSpec | None, **options) -> dict:
+    """The spec keywords of a public call, or none when a ready `spec` is given (the
+    keywords must then keep their defaults)."""
+    if spec is None:
+        return options
+    if not isinstance(spec, ConvSpec):
+        raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
+    changed = [name for name, value in options.items() if value != _SPEC_KEYWORDS[name]]
+    if changed:
+        raise TypeError(f"pass either spec or {', '.join(changed)}, not both")
+    return {}
+
+
+def _spec(weight, transposed: bool, spec: ConvSpec | None, options: dict) -> ConvSpec:
+    shape = getattr(weight, "shape", None)
+    if shape is None or len(shape) < 3:
+        raise ValueError(
+            f"weight must be an array of shape {_WEIGHT_LAYOUT[transposed]} with at least "
+            f"one spatial dimension, got shape {shape}"
+        )
+    if spec is None:
+        return ConvSpec.from_weight_shape(tuple(shape), transposed=transposed, **options)
+    if spec.transposed != transposed:
+        kind = "a transposed" if spec.transposed else "a forward"
+        raise TypeError(f"spec is {kind} ConvSpec, which this operation does not run")
+    return spec.with_weight_shape(tuple(shape))
+
+
+def _check_channels(channels: int, weight_shape, spec: ConvSpec) -> None:
+    if channels != spec.in_channels:
+        per_group = weight_shape[0 if spec.transposed else 1]
+        per_group = per_group // spec.groups if spec.transposed else per_group
+        raise ValueError(
+            f"x has {channels} channels but weight of shape {tuple(weight_shape)} "
+            f"{_WEIGHT_LAYOUT[spec.transposed]} with groups={spec.groups} expects "
+            f"{spec.in_channels} ({per_group} per group x {spec.groups} groups)"
+        )
+
+
+def _check_bias(xp: ModuleType, bias, filters: int) -> None:
+    if bias is None:
+        return
+    checked_kind(xp, bias, "bias")
+    if tuple(bias.shape) != (filters,):
+        raise ValueError(
+            f"bias must have shape ({filters},), one value per output channel, "
+            f"got shape {tuple(bias.shape)}"
+        )
+
+
+def _is_complex_number(value) -> bool:
+    return isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)
+
+
+def _check_padding_value(xp: ModuleType, value, dtype, mode: str) -> None:
+    if mode == "constant" and _is_complex_number(value) and not _complex(xp, dtype):
+        raise TypeError(f"padding_value {value!r} is complex but the result dtype {dtype} is real")
+
+
+def _complex(xp: ModuleType, dtype) -> bool:
+    return xp.isdtype(dtype, "complex floating")
+
+
+def _user_shape(shape: tuple, batched: bool, spec: ConvSpec) -> tuple:
+    """A canonical `(N, C, *S)` shape in the caller's layout and batching."""
+    if spec.channels_last:
+        shape = (shape[0], *shape[2:], shape[1])
+    return shape if batched else shape[1:]
+
+
+def _checked_grad_output(xp: ModuleType, grad_output, expected: tuple, spec: ConvSpec, dtype):
+    """`grad_output` checked against the forward output shape, as a canonical view."""
+    if not hasattr(grad_output, "shape"):
+        raise TypeError(f"grad_output must be an array, got {type(grad_output).__name__}")
+    if tuple(grad_output.shape) != tuple(expected):
+        raise ValueError(
+            f"grad_output has shape {tuple(grad_output.shape)} but the output of the "
+            f"{'transposed ' if spec.transposed else ''}convolution has shape {tuple(expected)}"
+        )
+    if (
+        checked_kind(xp, grad_output, "grad_output") == "floating"
+        and _complex(xp, grad_output.dtype)
+        and not _complex(xp, dtype)
+    ):
+        raise TypeError(
+            f"grad_output is complex ({grad_output.dtype}) but the result dtype {dtype} is real"
+        )
+    grad, _ = to_canonical(xp, grad_output, spec.rank, spec.channels_last, "grad_output")
+    return grad

@@ -1,0 +1,194 @@
+"""`Backend`: what an array library offers xconv, implemented once with the array API.
+
+This class is the interface and the fallback: every primitive here works on any
+array-API namespace (`array_api_strict`, PyTorch, JAX, CuPy, Dask through
+`array-api-compat`). A library's backend subclasses it and overrides what it does better:
+primitives (padding, transforms, window views, scratch), the cost constants, the
+algorithm implementations, the memory budget, `synchronize`, and whole-operation
+`delegate`s. The algorithms receive a backend object and never import one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+from array_api_compat import device
+
+from ..algorithms import GENERIC, Algorithm
+from ..algorithms._fft_sizes import FastLength, smooth_length
+from ..algorithms._overlap import overlap_frames
+from ..algorithms._taps import kernel_taps, tap_window
+from ..algorithms.costs import REFERENCE_COSTS, CostModel
+from ..config import get_workspace_limit
+from ..padding import source_indices
+from ..spec import ConvSpec
+
+# no measurement exists for an arbitrary library, and the model only has to rank
+# algorithms whose times differ by large factors: the NumPy backend's numbers serve
+GENERIC_COSTS = dataclasses.replace(
+    REFERENCE_COSTS, source=f"{REFERENCE_COSTS.source} (measured with NumPy)"
+)
+
+OPERATIONS = ("conv", "conv_transpose", "conv_vjp", "conv_transpose_vjp")
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A delegate's answer when it does not take a case: xconv's own algorithms run."""
+
+    reason: str
+
+
+class Backend:
+    """The generic array-API backend (and the interface every backend implements).
+
+    `xp` is the array-API namespace (None for a backend used only to plan by name).
+    """
+
+    name: str = "generic"
+    costs: CostModel = GENERIC_COSTS
+    algorithms: Mapping[str, Algorithm] = GENERIC
+
+    def __init__(self, xp: ModuleType | None):
+        self.xp = xp
+
+    def __repr__(self) -> str:
+        namespace = getattr(self.xp, "__name__", None)
+        return f"<{type(self).__name__} {self.name!r} for {namespace}>"
+
+    # -- whole operations ---------------------------------------------------------------
+
+    def delegate(self, operation: str, call) -> object:
+        """Run a whole `operation` (one of `OPERATIONS`) on the checked `call` (an
+        `xconv._front.Call`), or return `Declined(reason)` to let xconv plan it."""
+        return Declined("no whole-operation delegate")
+
+    # -- device -------------------------------------------------------------------------
+
+    def synchronize(self) -> None:
+        """Wait until queued work is done (a timing must not stop before the device does)."""
+
+    def memory_budget(self) -> int:
+        """Bytes of scratch one call may use: the workspace limit (host memory)."""
+        return get_workspace_limit()
+
+    # -- primitives ---------------------------------------------------------------------
+
+    def pad(self, x, pads: Sequence[tuple[int, int]], mode: str = "constant", value=0):
+        """Pad the trailing `len(pads)` axes by `(before, after)` pairs in `mode`.
+
+        Widths must already be valid for `mode` (`xconv.padding.check_padding_widths`).
+        """
+        if not any(p for pair in pads for p in pair):
+            return x
+        return self._pad(x, pads, mode, value)
+
+    def _pad(self, x, pads, mode: str, value):
+        xp = self.xp
+        first = x.ndim - len(pads)
+        for axis, (before, after) in enumerate(pads, start=first):
+            if before == after == 0:
+                continue
+            if mode == "constant":
+                x = _pad_constant(xp, x, axis, before, after, value)
+            else:
+                index = source_indices(x.shape[axis], before, after, mode)
+                x = xp.take(x, xp.asarray(index, dtype=xp.int64, device=device(x)), axis=axis)
+        return x
+
+    def im2col(self, x, spec: ConvSpec, out_spatial: tuple[int, ...]):
+        """Columns `(N, groups, C/groups * prod(kernel), prod(out))` of a padded `(N, C, *S)`."""
+        xp = self.xp
+        n, channels = x.shape[0], x.shape[1]
+        shape = (n, spec.groups, channels // spec.groups * math.prod(spec.kernel_size), -1)
+        if all(k == 1 for k in spec.kernel_size) and all(s == 1 for s in spec.stride):
+            return xp.reshape(x, shape)  # a 1x1 convolution's columns are the input itself
+        everything = (slice(None), slice(None))
+        patches = [
+            x[(*everything, *tap_window(tap, spec.stride, spec.dilation, out_spatial))]
+            for tap in kernel_taps(spec.kernel_size)
+        ]
+        return xp.reshape(xp.stack(patches, axis=2), shape)  # (N, C, taps, *out) -> columns
+
+    def assemble(self, shape, dtype, tiles: Iterable[tuple[tuple[slice, ...], object]]):
+        """Join `(region, block)` tiles, produced in C order, into one array of `shape`."""
+        tiles = list(tiles)
+        if len(tiles) == 1:
+            return tiles[0][1]
+        return _concat_grid(self.xp, tiles, axis=0)
+
+    def rfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        """Real-to-complex n-d FFT over `axes`, zero-padded (or cropped) to `shape`."""
+        return self.xp.fft.rfftn(x, s=tuple(shape), axes=tuple(axes))
+
+    def irfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return self.xp.fft.irfftn(x, s=tuple(shape), axes=tuple(axes))
+
+    def fftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return self.xp.fft.fftn(x, s=tuple(shape), axes=tuple(axes))
+
+    def ifftn(self, x, shape: Sequence[int], axes: Sequence[int]):
+        return self.xp.fft.ifftn(x, s=tuple(shape), axes=tuple(axes))
+
+    def fast_length(self, complex_: bool) -> FastLength:
+        """The rule for fast transform lengths (one object per rule: it keys plan caches)."""
+        return smooth_length
+
+    def overlap_frames(self, x, counts, hop, frame):
+        """Overlap-save frames `(n, *counts, C, *frame)` of `(n, C, *S)`."""
+        return overlap_frames(self.xp, x, counts, hop, frame)
+
+    def contiguous(self, x):
+        """`x` in C order where the library has such a notion (transforms and BLAS like it)."""
+        return x
+
+    def interleave(self, blocks: list, stride: Sequence[int]):
+        """Phase blocks `(N, C, *rows)` (C order over phases) as `(N, C, *(rows * stride))`."""
+        xp = self.xp
+        rank = len(stride)
+        n, c, rows = blocks[0].shape[0], blocks[0].shape[1], tuple(blocks[0].shape[2:])
+        stacked = xp.reshape(xp.stack(blocks, axis=0), (*stride, n, c, *rows))
+        order = (rank, rank + 1, *itertools.chain(*((rank + 2 + i, i) for i in range(rank))))
+        merged = xp.permute_dims(stacked, order)
+        return xp.reshape(merged, (n, c, *(r * s for r, s in zip(rows, stride, strict=True))))
+
+    def sum_of(self, terms: list):
+        """The sum of equally shaped arrays."""
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total
+
+
+@functools.cache
+def generic_backend(xp: ModuleType | None) -> Backend:
+    """One generic backend per namespace."""
+    return Backend(xp)
+
+
+def _pad_constant(xp: ModuleType, x, axis: int, before: int, after: int, value):
+    def block(width: int):
+        shape = (*x.shape[:axis], width, *x.shape[axis + 1 :])
+        return xp.full(shape, value, dtype=x.dtype, device=device(x))
+
+    return xp.concat([block(before), x, block(after)], axis=axis)
+
+
+def _concat_grid(xp: ModuleType, tiles: list, axis: int):
+    """Concatenate C-ordered tiles axis by axis (immutable arrays have no slice assignment)."""
+    if axis == len(tiles[0][0]):
+        return tiles[0][1]
+    rows: list[list] = []
+    for region, block in tiles:
+        start = region[axis].start or 0
+        if not rows or start != rows[-1][0]:
+            rows.append([start, []])
+        rows[-1][1].append((region, block))
+    parts = [_concat_grid(xp, group, axis + 1) for _, group in rows]
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=axis)

@@ -1,0 +1,125 @@
+"""The NumPy backend's algorithm table: its own kernels where they exist, decided at plan time.
+
+- `"gemm"`: the shifted-window BLAS engine (`_gemm`), with its layout and tiles chosen
+  when the plan is made; a depthwise layer runs the depthwise kernel (`_direct`) instead
+  (its GEMM would have depth `prod(kernel)` and one filter per group); without a BLAS for
+  the dtype, the generic im2col GEMM.
+- `"direct"`: the depthwise kernel for one input channel per group, else the generic sums.
+- `"fft"`: the generic FFT path on `scipy.fft` (the backend's transforms).
+
+The planner ranks algorithms by the generic cost formulas (priced with this backend's
+constants); the engine's own layout model only chooses among its layouts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...algorithms import GENERIC, Algorithm, Estimate, Problem
+from ._blas import available
+from ._direct import conv_direct
+from ._gemm import EnginePlan, conv_gemm_layout, plan_engine
+
+_DIRECT, _GEMM = GENERIC["direct"], GENERIC["gemm"]
+
+
+@dataclass(frozen=True)
+class _Route:
+    """Which kernel runs: "depthwise", "engine" (with its plan) or "generic"."""
+
+    kernel: str
+    generic: Estimate  # the generic algorithm's estimate (its run follows it)
+    engine: EnginePlan | None = None
+    limit: int = 0
+
+
+def _empty(problem: Problem) -> bool:
+    return 0 in (problem.batch, problem.channels, problem.filters, *problem.out_spatial)
+
+
+def _one_channel_per_group(problem: Problem) -> bool:
+    return problem.channels == problem.spec.groups
+
+
+def _blas_dtype(problem: Problem) -> bool:
+    return available(np.float32 if problem.dtype == "float16" else np.dtype(problem.dtype))
+
+
+def estimate_direct(backend, problem: Problem) -> Estimate:
+    generic = _DIRECT.estimate(backend, problem)
+    if _one_channel_per_group(problem) and not _empty(problem):
+        chunking = {"engine": "depthwise windows", **generic.chunking}
+        return dataclasses.replace(generic, chunking=chunking, detail=_Route("depthwise", generic))
+    return dataclasses.replace(generic, detail=_Route("generic", generic))
+
+
+def estimate_gemm(backend, problem: Problem) -> Estimate:
+    generic = _GEMM.estimate(backend, problem)
+    spec = problem.spec
+    if _one_channel_per_group(problem) and problem.channels > 1 and not _empty(problem):
+        positions = math.prod(problem.out_spatial)
+        workspace = problem.batch * problem.filters * positions * problem.item_bytes
+        route = _Route("depthwise", generic)
+        chunking = {"engine": "depthwise windows"}
+        return Estimate(generic.seconds, generic.flops, workspace, chunking, route)
+    if _empty(problem) or not _blas_dtype(problem):
+        chunking = {"engine": "im2col", **generic.chunking}
+        return dataclasses.replace(generic, chunking=chunking, detail=_Route("generic", generic))
+    engine = plan_engine(
+        problem.padded_shape,
+        spec.kernel_size,
+        spec.stride,
+        spec.dilation,
+        problem.out_spatial,
+        problem.filters,
+        spec.groups,
+        problem.item_bytes,
+        problem.limit,
+    )
+    route = _Route("engine", generic, engine, problem.limit)
+    return Estimate(
+        generic.seconds, generic.flops, engine.workspace_bytes, engine.describe(), route
+    )
+
+
+def run_direct(backend, x, weight, spec, out_spatial, estimate: Estimate):
+    route = estimate.detail
+    if route.kernel == "depthwise":
+        y = conv_direct(x, weight, spec, out_spatial)
+        if y is not None:
+            return y
+    return _DIRECT.run(backend, x, weight, spec, out_spatial, route.generic)
+
+
+def run_gemm(backend, x, weight, spec, out_spatial, estimate: Estimate):
+    route = estimate.detail
+    y = None
+    if route.kernel == "depthwise":
+        y = conv_direct(x, weight, spec, out_spatial)
+    elif route.kernel == "engine":
+        y = conv_gemm_layout(
+            x,
+            weight,
+            spec.kernel_size,
+            spec.stride,
+            spec.dilation,
+            tuple(out_spatial),
+            spec.groups,
+            route.engine.layout,
+            limit=route.limit,
+            pointwise=route.engine.pointwise,
+        )
+    if y is not None:
+        return y
+    return _GEMM.run(backend, x, weight, spec, out_spatial, route.generic)
+
+
+ALGORITHMS = {
+    "direct": Algorithm("direct", estimate_direct, run_direct),
+    "gemm": Algorithm("gemm", estimate_gemm, run_gemm),
+    "fft": GENERIC["fft"],
+}

@@ -1,0 +1,31 @@
+"""The NumPy backend's cost constants: one home for every number its planning uses.
+
+The per-unit costs of the planner are `xconv.algorithms.costs.REFERENCE_COSTS`, which
+were measured with this backend (the calibration is described there). The shifted-window
+GEMM engine (`_gemm`) ranks its layouts with the same GEMM peak on all cores, plus
+`engine_copy_rate` (bytes/s one thread moves in a strided copy) and `engine_call_seconds`
+(one BLAS call from Python), fitted on the same 2-core machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ...algorithms.costs import REFERENCE_COSTS, CostModel
+
+
+@dataclass(frozen=True)
+class NumPyCosts(CostModel):
+    engine_copy_rate: float = 4e9
+    engine_call_seconds: float = 2e-5
+
+    @property
+    def engine_peak(self) -> float:
+        """flop/s of a large square float32 GEMM on all cores."""
+        return self.gemm_peak * self.blas_speedup
+
+
+COSTS = NumPyCosts(
+    **{f.name: getattr(REFERENCE_COSTS, f.name) for f in dataclasses.fields(CostModel)}
+)
