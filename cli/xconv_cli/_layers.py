@@ -136,15 +136,6 @@ def parameter_count(spec: ConvSpec, has_bias: bool) -> int:
     return weights + (spec.out_channels if has_bias else 0)
 
 
-def has_bias(layer: Layer) -> bool:
-    obj = layer.obj
-    if layer.dialect == "wolfram":
-        return obj.Biases is not None
-    if layer.dialect == "keras":
-        return bool(obj.use_bias)
-    return True
-
-
 # -- data ----------------------------------------------------------------------------------
 
 

@@ -93,7 +93,7 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
     except (ValueError, TypeError) as error:  # e.g. a varying channel count
         spec, canonical, summary["note"] = None, None, str(error)
     if spec is not None:
-        summary.update(_render.spec_summary(spec, canonical, _layers.has_bias(built)))
+        summary.update(_render.spec_summary(spec, canonical, built.obj.has_bias))
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -221,10 +221,10 @@ def _batched(spec, canonical: tuple) -> tuple:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def translate(layer: str, target: str, as_json: bool) -> None:
     """Print LAYER written in the other dialects (and as PyTorch code)."""
-    from ._text import translations
+    from xconv.compat.text import translations
 
     built = _layers.build(layer)
-    rows = translations(built, target)
+    rows = translations(built.obj, target)
     if as_json:
         click.echo(json.dumps(rows))
     else:

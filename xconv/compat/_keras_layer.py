@@ -371,6 +371,10 @@ class KerasLayer(CompatLayer):
         rank = self.RANK
         return permute(self._kernel, (rank + 1, rank, *range(rank)))
 
+    @property
+    def has_bias(self) -> bool:
+        return bool(self.use_bias)
+
     def portable(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
         name = activations.serialize(self.activation)

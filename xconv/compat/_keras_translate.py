@@ -15,6 +15,17 @@ from ..spec import ConvSpec
 from ._keras_args import keras_transpose_cropping
 from ._keras_layer import KerasLayer
 from ._layer import TranslationError, permute, reshape, to_numpy
+from ._portable import net_cropping, same_forward_pairs, static_padding
+from .keras import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+)
 
 _KERAS_KEYS = (
     "activation",
@@ -30,8 +41,6 @@ def from_canonical(
     spec: ConvSpec, weight, bias, portable: dict[str, Any]
 ) -> tuple[KerasLayer, set[str]]:
     """The Keras layer computing `spec` with canonical weights; the portable keys used."""
-    from .translate import net_cropping, same_forward_pairs, static_padding
-
     rank = spec.rank
     if rank > 3:
         raise TranslationError(f"Keras has no {rank}-D convolution layer (1-D to 3-D only)")
@@ -103,9 +112,6 @@ def _keras_padding(spec: ConvSpec, padding, same_pairs) -> str:
 
 
 def _keras_forward(spec: ConvSpec, weight, common: dict, padding: str):
-    # imported here, not at the top: xconv.compat.keras imports this module
-    from .keras import Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D
-
     conv = {1: Conv1D, 2: Conv2D, 3: Conv3D}
     depthwise_conv = {1: DepthwiseConv1D, 2: DepthwiseConv2D}
     rank = spec.rank
@@ -138,8 +144,6 @@ def _keras_forward(spec: ConvSpec, weight, common: dict, padding: str):
 
 
 def _keras_transposed(spec: ConvSpec, weight, common: dict, crops):
-    from .keras import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose  # see _keras_forward
-
     conv_transpose = {1: Conv1DTranspose, 2: Conv2DTranspose, 3: Conv3DTranspose}
     rank = spec.rank
     if spec.groups != 1:
@@ -188,3 +192,44 @@ def _keras_kernel(weight, rank: int):
 
 def _paddings(spec: ConvSpec):
     return itertools.product(*(range(s) for s in spec.stride))
+
+
+# -- the layer as text ------------------------------------------------------------
+
+
+_KERAS_DEFAULTS = {
+    "strides": None,
+    "padding": "valid",
+    "data_format": "channels_last",
+    "dilation_rate": None,
+    "groups": 1,
+    "depth_multiplier": 1,
+    "activation": "linear",
+    "use_bias": True,
+    "output_padding": None,
+}
+
+
+def _py(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_py(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def keras_text(obj) -> str:
+    config = obj.get_config()
+    kind = type(obj).__name__
+    rank = len(config["kernel_size"])
+    args = [] if kind.startswith("Depthwise") else [_py(config["filters"])]
+    args.append(_py(tuple(config["kernel_size"])))
+    for name, default in _KERAS_DEFAULTS.items():
+        if name not in config:
+            continue
+        value = config[name]
+        if isinstance(value, list):
+            value = tuple(value)
+        if default is None and name != "output_padding":
+            default = (1,) * rank
+        if value != default:
+            args.append(f"{name}={_py(value)}")
+    return f"keras.layers.{kind}({', '.join(args)})"

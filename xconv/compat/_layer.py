@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._arrays import array_namespace
+from ..forward import conv
 from ..spec import ConvSpec
+from ..transposed import conv_transpose
 
 
 class TranslationError(ValueError):
@@ -42,6 +44,11 @@ class CompatLayer:
     def portable(self) -> dict[str, Any]:
         """Attributes besides the convolution that a translation may carry over."""
         return {}
+
+    @property
+    def has_bias(self) -> bool:
+        """Whether the layer adds a bias (MATLAB layers always do)."""
+        return True
 
 
 # -- arrays -----------------------------------------------------------------------------
@@ -113,38 +120,8 @@ def run(spec: ConvSpec, x, weight, bias=None, *, algorithm: str = "auto"):
 
     `x` follows `spec.channels_last`; the weights are moved to `x`'s namespace and device.
     """
-    from .. import conv
-
-    weight = like(weight, x)
-    bias = like(bias, x)
-    if spec.transposed:
-        from .. import conv_transpose
-
-        return conv_transpose(
-            x,
-            weight,
-            bias,
-            stride=spec.stride,
-            padding=spec.padding,
-            output_padding=spec.output_padding,
-            dilation=spec.dilation,
-            groups=spec.groups,
-            channels_last=spec.channels_last,
-            algorithm=algorithm,
-        )
-    return conv(
-        x,
-        weight,
-        bias,
-        stride=spec.stride,
-        padding=spec.padding,
-        dilation=spec.dilation,
-        groups=spec.groups,
-        padding_mode=spec.padding_mode,
-        padding_value=spec.padding_value,
-        channels_last=spec.channels_last,
-        algorithm=algorithm,
-    )
+    operation = conv_transpose if spec.transposed else conv
+    return operation(x, like(weight, x), like(bias, x), spec=spec, algorithm=algorithm)
 
 
 def cast(x, dtype_name: str):

@@ -31,11 +31,10 @@ from ._keras_conv import Conv as _Conv
 from ._keras_conv import ConvTranspose as _ConvTranspose
 from ._keras_conv import DepthwiseConv as _DepthwiseConv
 from ._keras_regularizers import constraints, regularizers
-from ._keras_translate import from_canonical as from_canonical
 
 # The machinery lives beside this module: `_keras_args` (arguments as Keras standardises
 # them), `_keras_layer` (build, weights, call, config), `_keras_conv` (the three families
-# and their signatures), `_keras_translate` (`from_canonical`, a ConvSpec as a Keras layer).
+# and their signatures), `_keras_translate` (the writer: a ConvSpec as a Keras layer).
 
 __all__ = [
     "Conv1D",

@@ -10,10 +10,12 @@ extras the target has no equivalent for are dropped with a `TranslationWarning`.
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
-from ..spec import ConvSpec
+from ._keras_translate import from_canonical as keras_layer
 from ._layer import CompatLayer, TranslationError
+from ._matlab_translate import from_canonical as matlab_layer
+from ._portable import static_padding
+from ._wolfram_translate import from_canonical as wolfram_layer
 
 __all__ = ["TranslationError", "TranslationWarning", "static_padding", "translate"]
 
@@ -67,49 +69,8 @@ def _weights_or_none(layer: CompatLayer):
         return None, None
 
 
+_BUILDERS = {"wolfram": wolfram_layer, "matlab": matlab_layer, "keras": keras_layer}
+
+
 def _builder(target: str):
-    if target == "wolfram":
-        from .wolfram import from_canonical
-    elif target == "matlab":
-        from .matlab import from_canonical
-    else:
-        from .keras import from_canonical
-    return from_canonical
-
-
-def static_padding(spec: ConvSpec) -> Any:
-    """Forward padding as `(before, after)` pairs when it does not depend on the input
-    size, else the padding string ("same" / "same_lower" at a stride above 1)."""
-    if spec.transposed:
-        raise ValueError("static_padding is for forward convolutions; see net_cropping")
-    if spec.padding in ("same", "same_lower") and any(s > 1 for s in spec.stride):
-        return spec.padding
-    return tuple(spec.resolve_padding((None,) * spec.rank))
-
-
-def net_cropping(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
-    """Transposed cropping per dimension as `(start, end)` with any output padding netted
-    against the end: a negative end extends the output with zeros (plus bias)."""
-    if not spec.transposed:
-        raise ValueError("net_cropping is for transposed convolutions")
-    crops = spec.resolve_padding((None,) * spec.rank)
-    return tuple(
-        (start, end - extra) for (start, end), extra in zip(crops, spec.output_padding, strict=True)
-    )
-
-
-def same_forward_pairs(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
-    """The pairs a stride-1 "same" resolves to (the odd one at the end)."""
-    out = []
-    for extent in spec.dilated_kernel:
-        total = extent - 1
-        out.append((total // 2, total - total // 2))
-    return tuple(out)
-
-
-def require_linear(portable: dict[str, Any], target: str, suggestion: str) -> None:
-    activation = portable.get("activation")
-    if activation not in (None, "linear"):
-        raise TranslationError(
-            f"{target} convolution layers have no activation ({activation!r}); {suggestion}"
-        )
+    return _BUILDERS[target]
