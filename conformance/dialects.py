@@ -15,8 +15,8 @@ import re
 
 import numpy as np
 
+from .availability import NotAvailable
 from .cases import Arrays, Case, canonical, present
-from .subject import NotAvailable
 
 
 def parser():

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .availability import NotAvailable
 from .cases import Arrays, Case, canonical, present
 from .peers._common import activate
 
-
-class NotAvailable(Exception):
-    """The part of xconv this case needs is not in this checkout (yet)."""
+__all__ = ["NotAvailable", "check_available", "keywords", "run", "run_canonical"]
 
 
 def _function(name: str):
