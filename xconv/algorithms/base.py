@@ -24,7 +24,7 @@ class Problem:
 
     @cached_property
     def out_spatial(self) -> tuple[int, ...]:
-        return self.spec.output_spatial(self.input_shape[2:])
+        return self.spec.output_spatial(self.input_shape[2:], self.padding)
 
     @cached_property
     def padding(self) -> tuple[tuple[int, int], ...]:
