@@ -51,7 +51,7 @@ def conv_direct(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...]
         patch = xp.reshape(x[(*everything, *window)], (n, groups, in_per_group, positions))
         w = xp.reshape(weight[(*everything, *tap)], (groups, out_per_group, in_per_group))
         # depthwise: a broadcast multiply beats a matmul of depth one
-        term = patch * w if in_per_group == 1 else xp.matmul(w, patch)
+        term = patch * w if in_per_group == 1 else backend.matmul(w, patch)
         result = term if result is None else result + term
     return xp.reshape(result, (n, filters, *out_spatial))
 

@@ -448,7 +448,7 @@ def _mix(backend, spectrum_x, spectrum_w, groups: int, route: str):
     flat = xp.reshape(spectrum_x, (n, groups, per_group, -1))
     if route == "matmul":  # w: (g, K, F/g, C'/g)
         rhs = backend.contiguous(xp.permute_dims(flat, (1, 3, 2, 0)))  # (g, K, C'/g, n)
-        y = xp.matmul(spectrum_w, rhs)  # (g, K, F/g, n)
+        y = backend.matmul(spectrum_w, rhs)  # (g, K, F/g, n)
         y = backend.contiguous(xp.permute_dims(y, (3, 0, 2, 1)))  # (n, g, F/g, K)
     else:  # w: (g, F/g, C'/g, K)
         y = None

@@ -58,7 +58,7 @@ def conv_gemm(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], 
             tile_out = tuple(r.stop - r.start for r in out_region)
             source = x[(batch, slice(None), *input_window(spec, out_region))]
             cols = backend.im2col(source, spec, tile_out)  # (n, g, C/g * taps, positions)
-            block = xp.reshape(xp.matmul(w, cols), (source.shape[0], filters, *tile_out))
+            block = xp.reshape(backend.matmul(w, cols), (source.shape[0], filters, *tile_out))
             yield (batch, slice(None), *out_region), block
 
     return backend.assemble((n, filters, *out_spatial), x.dtype, tiles())

@@ -61,11 +61,11 @@ def fft_vjp(backend, x, grad, weight, spec: ConvSpec, limit: int):
     else:
         spec_gc = xp.conj(spec_g)
 
-    grad_x = _mix_input(xp, spec_g, spec_w)  # (N, G, C/g, *B)
+    grad_x = _mix_input(backend, spec_g, spec_w)  # (N, G, C/g, *B)
     grad_x = inverse(xp.reshape(grad_x, (n, channels, *grad_x.shape[3:])), lengths, axes)
     grad_x = grad_x[(..., *(slice(0, p) for p in padded))]
 
-    grad_w = _mix_weight(xp, spec_gc, spec_x)  # (G, F/g, C/g, *B)
+    grad_w = _mix_weight(backend, spec_gc, spec_x)  # (G, F/g, C/g, *B)
     grad_w = xp.reshape(grad_w, (filters, -1, *grad_w.shape[3:]))
     grad_w = inverse(grad_w, lengths, axes)
     taps = tuple(
@@ -93,8 +93,9 @@ def _dilate(xp: ModuleType, w, dilation):
     return w
 
 
-def _mix_input(xp: ModuleType, spec_g, spec_w):
+def _mix_input(backend, spec_g, spec_w):
     """sum over f of g[n, G, f] * w[G, f, c]: `(N, G, F/g, *B)`, `(G, F/g, C/g, *B)`."""
+    xp = backend.xp
     n, groups, f_per = spec_g.shape[0], spec_g.shape[1], spec_g.shape[2]
     c_per, bins = spec_w.shape[2], spec_w.shape[3:]
     if f_per * c_per <= _PRODUCT_PAIRS:
@@ -107,12 +108,13 @@ def _mix_input(xp: ModuleType, spec_g, spec_w):
     flat_w = xp.reshape(spec_w, (groups, f_per, c_per, -1))
     lhs = xp.permute_dims(flat_g, (1, 3, 0, 2))  # (G, B, N, F/g)
     rhs = xp.permute_dims(flat_w, (0, 3, 1, 2))  # (G, B, F/g, C/g)
-    out = xp.permute_dims(xp.matmul(lhs, rhs), (2, 0, 3, 1))  # (N, G, C/g, B)
+    out = xp.permute_dims(backend.matmul(lhs, rhs), (2, 0, 3, 1))  # (N, G, C/g, B)
     return xp.reshape(out, (n, groups, c_per, *bins))
 
 
-def _mix_weight(xp: ModuleType, spec_gc, spec_x):
+def _mix_weight(backend, spec_gc, spec_x):
     """sum over n of gc[n, G, f] * x[n, G, c]: `(N, G, F/g, *B)`, `(N, G, C/g, *B)`."""
+    xp = backend.xp
     n, groups, f_per = spec_gc.shape[0], spec_gc.shape[1], spec_gc.shape[2]
     c_per, bins = spec_x.shape[2], spec_x.shape[3:]
     if f_per * c_per <= _PRODUCT_PAIRS:
@@ -125,5 +127,5 @@ def _mix_weight(xp: ModuleType, spec_gc, spec_x):
     flat_x = xp.reshape(spec_x, (n, groups, c_per, -1))
     lhs = xp.permute_dims(flat_g, (1, 3, 2, 0))  # (G, B, F/g, N)
     rhs = xp.permute_dims(flat_x, (1, 3, 0, 2))  # (G, B, N, C/g)
-    out = xp.permute_dims(xp.matmul(lhs, rhs), (0, 2, 3, 1))  # (G, F/g, C/g, B)
+    out = xp.permute_dims(backend.matmul(lhs, rhs), (0, 2, 3, 1))  # (G, F/g, C/g, B)
     return xp.reshape(out, (groups, f_per, c_per, *bins))

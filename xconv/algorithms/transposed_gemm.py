@@ -88,7 +88,7 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
         if m > 1:
             grid = xp.permute_dims(grid, (1, 2, 0, 3))
         grid = xp.reshape(grid, (groups, f_per, -1))
-        cols = xp.reshape(xp.matmul(w, grid), (groups, taps, c_per, -1))
+        cols = xp.reshape(backend.matmul(w, grid), (groups, taps, c_per, -1))
         span = (m - 1) * whole + length  # up to the last image's last output
         blocks = []
         for combo in itertools.product(*(g[1] for g in geometry)):

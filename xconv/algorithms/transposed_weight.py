@@ -42,7 +42,7 @@ def weight_gradient(
     if tuple(x.shape[2:]) != used:
         x = x[(..., *(slice(0, u) for u in used))]
     if algorithm == "direct":
-        return _direct(xp, x, grad, spec, out_spatial)
+        return _direct(backend, x, grad, spec, out_spatial)
     if algorithm == "gemm":
         return _gemm(backend, x, grad, spec, out_spatial, limit)
     return _swapped(xp, x, grad, spec, out_spatial, run_forward)
@@ -53,7 +53,8 @@ def _shapes(x, grad, groups: int):
     return n, channels // groups, filters // groups
 
 
-def _direct(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
+def _direct(backend, x, grad, spec: ConvSpec, out_spatial):
+    xp = backend.xp
     groups = spec.groups
     n, c_per, f_per = _shapes(x, grad, groups)
     positions = math.prod(out_spatial)
@@ -66,7 +67,7 @@ def _direct(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial):
         if c_per == 1:  # depthwise: a broadcast multiply and a sum beat a matmul of width one
             term = xp.sum(g * patch, axis=(0, 3))[..., None]
         else:
-            term = xp.sum(xp.matmul(g, xp.matrix_transpose(patch)), axis=0)
+            term = xp.sum(backend.matmul(g, xp.matrix_transpose(patch)), axis=0)
         terms.append(term)  # (groups, F/g, C/g)
     w = xp.stack(terms, axis=-1)
     return xp.reshape(w, (groups * f_per, c_per, *spec.kernel_size))
@@ -105,7 +106,7 @@ def _gemm_grid(backend, x, grad, spec: ConvSpec, out_spatial):
     for tap in kernel_taps(spec.kernel_size):
         offset = sum(t * d * st for t, d, st in zip(tap, spec.dilation, strides, strict=True))
         window = xp.matrix_transpose(flat_x[..., offset : offset + length])
-        terms.append(xp.matmul(g, window))  # (groups, F/g, C/g)
+        terms.append(backend.matmul(g, window))  # (groups, F/g, C/g)
     w = xp.stack(terms, axis=-1)
     return xp.reshape(w, (groups * f_per, c_per, *spec.kernel_size))
 
@@ -136,7 +137,7 @@ def _gemm_columns(backend, x, grad, spec: ConvSpec, out_spatial, limit: int):
         g = xp.reshape(
             grad[(batch, slice(None), *out_region)], (-1, groups, f_per, math.prod(tile_out))
         )
-        term = xp.matmul(g, xp.matrix_transpose(cols))  # (n, groups, F/g, C/g * taps)
+        term = backend.matmul(g, xp.matrix_transpose(cols))  # (n, groups, F/g, C/g * taps)
         term = term[0, ...] if term.shape[0] == 1 else xp.sum(term, axis=0)
         total = term if total is None else total + term
     return xp.reshape(total, (groups * f_per, c_per, *spec.kernel_size))

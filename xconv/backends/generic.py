@@ -123,6 +123,10 @@ class Backend:
             return tiles[0][1]
         return _concat_grid(self.xp, tiles, axis=0)
 
+    def matmul(self, a, b):
+        """`a @ b`, batched over leading axes (`xp.matmul` semantics)."""
+        return self.xp.matmul(a, b)
+
     def rfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
         """Real-to-complex n-d FFT over `axes`, zero-padded (or cropped) to `shape`."""
         return self.xp.fft.rfftn(x, s=tuple(shape), axes=tuple(axes))
