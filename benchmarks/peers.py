@@ -41,7 +41,8 @@ class Case:
         def normal(shape):
             return rng.standard_normal(shape, dtype=np.float32)
 
-        grad = normal(workload.out_shape) if workload.op == "backward" else None
+        with_grad = workload.op in ("backward", "torch", "jax")
+        grad = normal(workload.out_shape) if with_grad else None
         return cls(workload, normal(workload.x_shape), normal(workload.weight_shape), grad)
 
     @property
@@ -74,6 +75,8 @@ class XconvPeer(Peer):
         "forward": "conv",
         "transpose": "conv_transpose",
         "backward": "conv_vjp",
+        "torch": "conv",
+        "jax": "conv",
     }
 
     def prepare(self, case):
@@ -84,6 +87,8 @@ class XconvPeer(Peer):
         if function is None:
             return None  # not written yet
         options = dict(w.options, algorithm="auto")
+        if w.op in ("torch", "jax"):
+            return _framework_training(w.op, case, xconv.conv, w.options)
         if w.op == "backward":
             options.pop("algorithm")  # conv_vjp plans internally
             g, x, weight = case.grad, case.x, case.weight
@@ -122,6 +127,10 @@ class TorchPeer(Peer):
         if w.rank > 3:
             return None
         options = w.options
+        if w.op == "jax":
+            return None
+        if w.op == "torch":
+            return _framework_training("torch", case, getattr(F, f"conv{w.rank}d"), options)
         x, weight = torch.from_numpy(case.x), torch.from_numpy(case.weight)
         if w.op == "transpose":
             function = getattr(F, f"conv_transpose{w.rank}d")
@@ -148,6 +157,36 @@ class TorchPeer(Peer):
                 return torch.autograd.grad(y, (x, weight), g, retain_graph=True)
 
         return Prepared(run, lambda r: tuple(t.detach().numpy() for t in _as_tuple(r)))
+
+
+def _framework_training(framework: str, case: Case, convolution, options: dict) -> Prepared:
+    """Forward plus backward of `convolution` on the framework's own arrays: torch
+    autograd, or `jax.vjp` under `jax.jit`; returns the input and weight gradients."""
+    if framework == "torch":
+        import torch
+
+        x = torch.from_numpy(case.x).requires_grad_(True)
+        weight = torch.from_numpy(case.weight).requires_grad_(True)
+        g = torch.from_numpy(case.grad)
+
+        def run():
+            y = convolution(x, weight, **options)
+            return torch.autograd.grad(y, (x, weight), g)
+
+        return Prepared(run, lambda r: tuple(t.detach().numpy() for t in r))
+    import jax
+    import jax.numpy as jnp
+
+    def forward(x, weight):
+        return convolution(x, weight, **options)
+
+    compiled = jax.jit(lambda x, weight, g: jax.vjp(forward, x, weight)[1](g))
+    args = tuple(jnp.asarray(a) for a in (case.x, case.weight, case.grad))
+
+    def run():
+        return jax.block_until_ready(compiled(*args))
+
+    return Prepared(run, lambda r: tuple(np.asarray(a) for a in r))
 
 
 def _one_channel_forward(w: Workload) -> bool:
@@ -224,10 +263,12 @@ class JaxPeer(Peer):
             )
 
         x, weight = jnp.asarray(case.x), jnp.asarray(case.weight)
+        if w.op == "torch":
+            return None
         if w.op == "forward":
             compiled = jax.jit(forward)
             args = (x, weight)
-        elif w.op == "backward":
+        elif w.op in ("backward", "jax"):
             compiled = jax.jit(lambda x, weight, g: jax.vjp(forward, x, weight)[1](g))
             args = (x, weight, jnp.asarray(case.grad))
         else:

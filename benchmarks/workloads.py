@@ -1,8 +1,10 @@
 """The benchmark workloads of issues 3 and 4, as data.
 
 Every row is channel-first float32. `op` says which xconv function it times:
-"forward" (`xconv.conv`), "transpose" (`xconv.conv_transpose`, weight `(C, F/g, *k)`)
-or "backward" (`xconv.conv_vjp`: input and weight gradients of the forward layer).
+"forward" (`xconv.conv`), "transpose" (`xconv.conv_transpose`, weight `(C, F/g, *k)`),
+"backward" (`xconv.conv_vjp`: input and weight gradients of the forward layer), or
+"torch" / "jax": forward plus backward on that framework's own arrays (torch autograd;
+`jax.vjp` under `jax.jit`), xconv on those arrays against the framework's convolution.
 `target` names the speed target the row is held to (see `TARGETS`).
 """
 
@@ -78,7 +80,7 @@ class Workload:
         positions = math.prod(self.out_spatial if self.op != "transpose" else self.spatial)
         per_position = self.out_channels * self.in_channels // self.groups
         flops = 2 * self.batch * positions * per_position * math.prod(self.kernel)
-        return 2 * flops if self.op == "backward" else flops
+        return {"backward": 2, "torch": 3, "jax": 3}.get(self.op, 1) * flops
 
     def describe(self) -> str:
         parts = [f"N{self.batch} C{self.in_channels} F{self.out_channels}"]
@@ -117,6 +119,10 @@ TARGETS: dict[str, tuple[Target, ...]] = {
     "grouped": (Target("torch", 1.5),),
     "large": (Target("torch", 0.1), Target("scipy", 1.0)),
     "large-backward": (Target("torch", 0.1),),
+    "torch-native": (Target("torch", 1.1),),
+    "torch-large": (Target("torch", 0.1),),
+    "jax-native": (Target("jax", 1.1),),
+    "jax-large": (Target("jax", 0.1),),
 }
 
 # 1x1 layers are also held to a fraction of the equivalent numpy.matmul's throughput
@@ -163,6 +169,11 @@ WORKLOADS: tuple[Workload, ...] = (
     _w(
         "dw31_bwd", 2, 64, 64, (64, 64), 31, p=15, groups=64, op="backward", target="large-backward"
     ),
+    # issue 12: forward + backward on the frameworks' own arrays
+    _w("resnet3x3_torch", 4, 64, 64, (56, 56), 3, p=1, op="torch", target="torch-native"),
+    _w("dw31_torch", 2, 64, 64, (64, 64), 31, p=15, groups=64, op="torch", target="torch-large"),
+    _w("resnet3x3_jax", 4, 64, 64, (56, 56), 3, p=1, op="jax", target="jax-native"),
+    _w("dw31_jax", 2, 64, 64, (64, 64), 31, p=15, groups=64, op="jax", target="jax-large"),
 )
 
 # workloads whose peer times are quoted in issues 3 and 4 (PyTorch 2.13, 2 cores, ms)

@@ -9,10 +9,10 @@ xconv itself.
 from __future__ import annotations
 
 import collections
-from pathlib import Path
 
 import numpy as np
 import pytest
+from readme import run_block
 from reference import reference_conv
 from reference_transposed import reference_conv_transpose
 
@@ -43,7 +43,7 @@ class CountingBackend(Backend):
         self.calls["rfftn"] += 1
         return super().rfftn(x, shape, axes)
 
-    def delegate(self, operation, call):
+    def delegate(self, operation, call, own):
         if operation != "conv" or call.spec.kernel_size != (1,) * call.spec.rank:
             return Declined("only 1x1 forward convolutions")
         self.calls["delegate"] += 1
@@ -109,15 +109,15 @@ def test_backends_are_found_lazily_per_namespace():
 
 def test_the_readme_example_runs(capsys):
     """The README's "Writing a backend" block, run as written; its printed line is checked."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("## Writing a backend", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    namespace: dict = {}
     try:
-        exec(compile(code, "README.md", "exec"), namespace)
+        _, printed, expected = run_block("Writing a backend", capsys)
     finally:
-        if "CountingBackend" in namespace:
-            unregister_backend(namespace["CountingBackend"])
-    printed = capsys.readouterr().out.strip()
-    expected = code.rsplit("# ", 1)[1].strip()
+        unregister_backend(_registered_counting_backend())
     assert printed == expected
+
+
+def _registered_counting_backend():
+    """The factory the README example registered (the README's own class)."""
+    from xconv.backends import _REGISTRY
+
+    return next((f for _, f in _REGISTRY if getattr(f, "__name__", "") == "CountingBackend"), None)

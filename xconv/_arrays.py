@@ -15,13 +15,20 @@ __all__ = [
     "to_canonical",
 ]
 
-_SIZES = (("float16", 2), ("float32", 4), ("float64", 8), ("complex64", 8), ("complex128", 16))
+_SIZES = (
+    ("float16", 2),
+    ("bfloat16", 2),
+    ("float32", 4),
+    ("float64", 8),
+    ("complex64", 8),
+    ("complex128", 16),
+)
 
 
 def itemsize(xp: ModuleType, dtype) -> int:
     """Bytes per element of a floating or complex dtype."""
     for name, size in _SIZES:
-        if dtype == getattr(xp, name, None):
+        if dtype == getattr(xp, name, None) or str(dtype).endswith(name):
             return size
     return 8
 
@@ -59,8 +66,9 @@ def result_dtype(xp: ModuleType, x, weight):
 
 
 def compute_dtype(xp: ModuleType, dtype):
-    """The dtype the arithmetic runs in: float16 accumulates in float32."""
-    return xp.float32 if dtype == getattr(xp, "float16", None) else dtype
+    """The dtype the arithmetic runs in: float16 and bfloat16 accumulate in float32."""
+    half = dtype == getattr(xp, "float16", None) or str(dtype).endswith("bfloat16")
+    return xp.float32 if half else dtype
 
 
 def to_canonical(xp: ModuleType, x, rank: int, channels_last: bool, name: str = "x"):

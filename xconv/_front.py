@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
+from array_api_compat import device, is_numpy_array
+
 from ._arrays import (
     array_namespace,
     checked_kind,
@@ -60,6 +62,7 @@ class Call:
     padding: tuple[Pair, ...]
     out_spatial: tuple[int, ...]
     algorithm: str
+    user_x: object  # x as the caller gave it (after moving a NumPy array to x's library)
 
     @property
     def spatial(self) -> tuple[int, ...]:
@@ -101,12 +104,16 @@ def check_call(
     """
     transposed = operation in ("conv_transpose", "conv_transpose_vjp")
     gradient = operation.endswith("_vjp")
-    arrays = (grad_output, x, weight) if gradient else (x, weight, bias)
-    xp = array_namespace(*arrays)
+    named = {"grad_output": grad_output} if gradient else {}
+    named.update(x=x, weight=weight, bias=bias)
+    xp, named = _one_namespace(named)
+    x, weight, bias = named["x"], named["weight"], named["bias"]
+    grad_output = named.get("grad_output")
     check_algorithm(algorithm)
     if algorithm == "auto":
         algorithm = get_default_algorithm()
     spec = _spec(weight, transposed, spec, options)
+    user_x = x
     x, batched = to_canonical(xp, x, spec.rank, spec.channels_last)
     _check_channels(x.shape[1], weight.shape, spec)
     _check_bias(xp, bias, spec.out_channels)
@@ -137,13 +144,14 @@ def check_call(
         padding,
         out_spatial,
         algorithm,
+        user_x,
     )
 
 
 def dispatch(call: Call, own: Callable[[Call], object]):
     """Run `call` by its backend's whole-operation delegate, or, where the delegate
     declines, by xconv's own implementation `own(call)`: decided once, here."""
-    result = call.backend.delegate(call.operation, call)
+    result = call.backend.delegate(call.operation, call, own)
     return own(call) if isinstance(result, Declined) else result
 
 
@@ -171,6 +179,35 @@ def spec_keywords(spec: ConvSpec | None, **options) -> dict:
     if changed:
         raise TypeError(f"pass either spec or {', '.join(changed)}, not both")
     return {}
+
+
+def _one_namespace(named: dict) -> tuple[ModuleType, dict]:
+    """The arrays' namespace, and the arrays; a NumPy array given beside arrays of another
+    library is moved to that library and to the device of `x`."""
+    given = {name: a for name, a in named.items() if a is not None or name != "bias"}
+    for name, array in given.items():
+        if not (hasattr(array, "shape") and hasattr(array, "dtype")):
+            raise TypeError(f"{name} must be an array, got {type(array).__name__}")
+    try:
+        return array_namespace(*given.values()), named
+    except TypeError:
+        pass
+    others = {name: a for name, a in given.items() if not is_numpy_array(a)}
+    try:
+        xp = array_namespace(*others.values())
+    except TypeError:
+        libraries = ", ".join(f"{name} ({type(a).__module__})" for name, a in others.items())
+        raise TypeError(
+            f"{libraries} come from different array libraries: pass arrays of one library "
+            "(NumPy arrays are moved to the other one's)"
+        ) from None
+    lead = named["x"] if "x" in others else next(iter(others.values()))
+    moved = {
+        name: xp.asarray(a, device=device(lead)) if is_numpy_array(a) else a
+        for name, a in named.items()
+        if a is not None
+    }
+    return xp, {**named, **moved}
 
 
 def _spec(weight, transposed: bool, spec: ConvSpec | None, options: dict) -> ConvSpec:

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from array_api_compat import device
 
 from ._correlations import adjoint_spec, planned, transposed_window
-from ._front import Call, check_call, dispatch
+from ._front import Call, check_call, dispatch, spec_keywords
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .backends import Backend
 from .padding import source_indices
 from .planner import run_forward
+from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
@@ -39,6 +40,7 @@ def conv_vjp(
     padding_value: float | complex = 0.0,
     channels_last: bool = False,
     algorithm: str = "auto",
+    spec: ConvSpec | None = None,
 ):
     """Gradients `(grad_input, grad_weight, grad_bias)` of `xconv.conv`.
 
@@ -53,7 +55,7 @@ def conv_vjp(
     each planned on its own under "auto"), the weight gradient a correlation of the
     padded input with `grad_output`, planned like the forward layer ("measure" times
     the phases and uses the model for the weight gradient). On the FFT path at stride 1
-    both gradients come from one set of spectra.
+    both gradients come from one set of spectra. A ready `spec` may replace the keywords.
 
     >>> import numpy as np, xconv
     >>> x, w = np.arange(4.0)[None], np.array([[[1.0, -1.0]]])
@@ -67,13 +69,17 @@ def conv_vjp(
         weight,
         grad_output=grad_output,
         algorithm=algorithm,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=padding_mode,
-        padding_value=padding_value,
-        channels_last=channels_last,
+        spec=spec,
+        **spec_keywords(
+            spec,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            padding_mode=padding_mode,
+            padding_value=padding_value,
+            channels_last=channels_last,
+        ),
     )
     return dispatch(call, _conv_vjp)
 
@@ -122,6 +128,7 @@ def conv_transpose_vjp(
     groups: int = 1,
     channels_last: bool = False,
     algorithm: str = "auto",
+    spec: ConvSpec | None = None,
 ):
     """Gradients `(grad_input, grad_weight, grad_bias)` of `xconv.conv_transpose`.
 
@@ -130,6 +137,7 @@ def conv_transpose_vjp(
     gradient is a forward correlation of `grad_output` (the cropping becomes padding),
     the weight gradient a correlation of `grad_output` with `x`, each run by
     `algorithm` as in `conv_vjp`. All three have the result dtype; `grad_bias` is `(F,)`.
+    A ready transposed `spec` may replace the keywords.
 
     >>> import numpy as np, xconv
     >>> x, w = np.array([[1.0, 2.0]]), np.array([[[1.0, 10.0]]])
@@ -143,12 +151,16 @@ def conv_transpose_vjp(
         weight,
         grad_output=grad_output,
         algorithm=algorithm,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
-        groups=groups,
-        channels_last=channels_last,
+        spec=spec,
+        **spec_keywords(
+            spec,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            dilation=dilation,
+            groups=groups,
+            channels_last=channels_last,
+        ),
     )
     return dispatch(call, _conv_transpose_vjp)
 

@@ -16,7 +16,7 @@ import importlib
 from collections.abc import Callable
 from types import ModuleType
 
-from array_api_compat import is_numpy_namespace
+from array_api_compat import is_jax_namespace, is_numpy_namespace, is_torch_namespace
 
 from .generic import OPERATIONS, Backend, Declined, generic_backend
 
@@ -39,6 +39,8 @@ _INSTANCES: dict[tuple[Factory, ModuleType], Backend] = {}
 # (predicate on the namespace, factory), consulted in order
 _REGISTRY: list[tuple[Predicate, Factory]] = [
     (is_numpy_namespace, _lazy("xconv.backends.numpy", "NumPyBackend")),
+    (is_torch_namespace, _lazy("xconv.backends.pytorch", "TorchBackend")),
+    (is_jax_namespace, _lazy("xconv.backends.jaxlax", "JaxBackend")),
 ]
 
 

@@ -64,9 +64,13 @@ class Backend:
 
     # -- whole operations ---------------------------------------------------------------
 
-    def delegate(self, operation: str, call) -> object:
+    def delegate(self, operation: str, call, own) -> object:
         """Run a whole `operation` (one of `OPERATIONS`) on the checked `call` (an
-        `xconv._front.Call`), or return `Declined(reason)` to let xconv plan it."""
+        `xconv._front.Call`), or return `Declined(reason)` to let xconv plan it.
+
+        `own(call)` is xconv's own implementation, for a delegate that wraps it (in its
+        library's autograd, say) rather than replacing it.
+        """
         return Declined("no whole-operation delegate")
 
     # -- device -------------------------------------------------------------------------

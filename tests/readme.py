@@ -1,0 +1,22 @@
+"""The README's code blocks, for the tests that run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def python_block(section: str) -> str:
+    """The first ```python block under the `## section` heading."""
+    text = README.read_text().split(f"## {section}\n", 1)[1]
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def run_block(section: str, capsys) -> tuple[dict, str, str]:
+    """Execute the block; returns its namespace, what it printed, and its last comment."""
+    code = python_block(section)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.strip()
+    return namespace, printed, code.rstrip().rsplit("# ", 1)[1].strip()
