@@ -116,3 +116,11 @@ def test_bfloat16_accumulates_in_float32():
     wr = np.asarray(jnp.asarray(w, jnp.bfloat16).astype(jnp.float32))
     expected = reference_conv(xr, wr, padding=2)
     np.testing.assert_allclose(np.asarray(y.astype(jnp.float32)), expected, rtol=2**-7, atol=0.1)
+
+
+def test_numpy_weights_move_to_the_input_library():
+    x = array(1, 2, 6)
+    y = xconv.conv(jnp.asarray(x), np.ones((3, 2, 2)), np.arange(3.0))
+    assert isinstance(y, jax.Array)
+    expected = reference_conv(x, np.ones((3, 2, 2)), np.arange(3.0))
+    np.testing.assert_allclose(np.asarray(y), expected, atol=1e-12)
