@@ -430,12 +430,14 @@ def test_torch_and_strict_arrays_and_aliases():
     import array_api_strict as xps
     import torch
 
-    layer = X.Convolution2D(3, 3, activation="gelu", padding="same")
+    initializer = X.initializers.GlorotUniform(seed=7)
+    layer = X.Convolution2D(3, 3, activation="gelu", padding="same", kernel_initializer=initializer)
     x = rand(2, 5, 5, 2)
     expected = layer(x)
     out = layer(torch.from_numpy(x))
     assert isinstance(out, torch.Tensor)
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-7)
+    # float32 sums in another order: a few units in the last place of the outputs' scale
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
     strict = layer(xps.asarray(x))
-    np.testing.assert_allclose(np.asarray(strict), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(strict), expected, rtol=1e-5, atol=1e-6)
     assert X.Convolution2DTranspose is X.Conv2DTranspose

@@ -27,10 +27,7 @@ _SIZES = (
 
 def itemsize(xp: ModuleType, dtype) -> int:
     """Bytes per element of a floating or complex dtype."""
-    for name, size in _SIZES:
-        if dtype == getattr(xp, name, None) or str(dtype).endswith(name):
-            return size
-    return 8
+    return dict(_SIZES).get(_dtype_name(dtype), 8)
 
 
 def _default_float(xp: ModuleType, x):
@@ -67,8 +64,14 @@ def result_dtype(xp: ModuleType, x, weight):
 
 def compute_dtype(xp: ModuleType, dtype):
     """The dtype the arithmetic runs in: float16 and bfloat16 accumulate in float32."""
-    half = dtype == getattr(xp, "float16", None) or str(dtype).endswith("bfloat16")
-    return xp.float32 if half else dtype
+    return xp.float32 if _dtype_name(dtype) in ("float16", "bfloat16") else dtype
+
+
+def _dtype_name(dtype) -> str:
+    """`"float16"`, `"bfloat16"`, ... of any library's dtype, never by comparing with None
+    (NumPy reads `dtype == None` as a comparison with float64)."""
+    text = str(getattr(dtype, "name", None) or dtype)
+    return text.rsplit(".", 1)[-1].strip("'<>")
 
 
 def to_canonical(xp: ModuleType, x, rank: int, channels_last: bool, name: str = "x"):

@@ -13,6 +13,7 @@ bias, dtypes, padding value, padding widths, output gradient.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +119,8 @@ def check_call(
     _check_channels(x.shape[1], weight.shape, spec)
     _check_bias(xp, bias, spec.out_channels)
     dtype = result_dtype(xp, x, weight)
+    if bias is not None and _complex(xp, bias.dtype) and not _complex(xp, dtype):
+        raise TypeError(f"bias is complex ({bias.dtype}) but the result dtype {dtype} is real")
     if not transposed:
         _check_padding_value(xp, spec.padding_value, dtype, spec.padding_mode)
     spatial = tuple(x.shape[2:])
@@ -125,6 +128,7 @@ def check_call(
     if not transposed:
         check_padding_widths(spatial, padding, spec.padding_mode)
     out_spatial = spec.output_spatial(spatial, padding)
+    _check_output_size(x.shape[0] * spec.out_channels, out_spatial, spec)
     grad = None
     if gradient:
         expected = _user_shape((x.shape[0], spec.out_channels, *out_spatial), batched, spec)
@@ -258,6 +262,20 @@ def _check_padding_value(xp: ModuleType, value, dtype, mode: str) -> None:
 
 def _complex(xp: ModuleType, dtype) -> bool:
     return xp.isdtype(dtype, "complex floating")
+
+
+# no array library indexes more elements than this (2**48: 256 Ti elements)
+MAX_ELEMENTS = 2**48
+
+
+def _check_output_size(leading: int, out_spatial: tuple[int, ...], spec: ConvSpec) -> None:
+    count = leading * math.prod(out_spatial)
+    if count > MAX_ELEMENTS:
+        kind = "transposed convolution" if spec.transposed else "convolution"
+        raise ValueError(
+            f"the {kind} would have {count:.3g} output elements (spatial size "
+            f"{out_spatial}, stride {spec.stride}): more than any array can hold"
+        )
 
 
 def _user_shape(shape: tuple, batched: bool, spec: ConvSpec) -> tuple:

@@ -44,7 +44,7 @@ def workspace_limit(nbytes: int) -> Iterator[None]:
 
 def check_algorithm(algorithm: object) -> str:
     """`algorithm` if it names an algorithm choice, else ValueError."""
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     return algorithm  # type: ignore[return-value]
 

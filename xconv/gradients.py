@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from array_api_compat import device
 
-from ._correlations import adjoint_spec, planned, transposed_window
+from ._correlations import adjoint_spec, finite_choice, planned, transposed_window
 from ._front import Call, check_call, dispatch, spec_keywords
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
@@ -93,6 +93,9 @@ def _conv_vjp(call: Call):
     padded = backend.pad(call.in_work_dtype(call.x), pads, mode, spec.padding_value)
     # the weight gradient costs what the forward correlation costs: the same choice
     weight_algorithm = planned(backend, spec, tuple(call.x.shape), call.work, algorithm)
+    weight_algorithm = finite_choice(
+        backend, spec, tuple(call.x.shape), call.work, weight_algorithm, algorithm, grad, padded
+    )
     both = None
     if weight_algorithm == "fft" and all(s == 1 for s in spec.stride):
         # one set of spectra for both gradients
@@ -180,6 +183,9 @@ def _conv_transpose_vjp(call: Call):
     grad_x = run_forward(backend, algorithm)(source, w, forward, spatial)
     weight_algorithm = planned(backend, forward, tuple(source.shape), call.work, algorithm)
     x = call.in_work_dtype(call.x)
+    weight_algorithm = finite_choice(
+        backend, forward, tuple(source.shape), call.work, weight_algorithm, algorithm, source, x
+    )
     grad_w = _weight_gradient(backend, source, x, forward, weight_algorithm)
     return _gradients(call, grad_x, grad_w, grad)
 

@@ -42,6 +42,7 @@ from ._front import Call, check_call
 from .algorithms import Estimate, Problem
 from .backends import Backend, backend_named
 from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm, get_default_algorithm
+from .padding import check_padding_widths
 from .spec import ConvSpec
 
 __all__ = ["ALGORITHMS", "FORWARD_ALGORITHMS", "Plan", "check_algorithm", "plan", "plan_for"]
@@ -134,7 +135,8 @@ class Plan:
         return convolve(call, self)
 
     def execute(self, backend: Backend, x, weight, out_spatial=None):
-        """The planned correlation of an already padded canonical `x` (compute dtype)."""
+        """The planned correlation of an already padded canonical `x` (compute dtype), as
+        it was planned (`xconv.planner.execute` adds the FFT path's guards)."""
         out = tuple(out_spatial) if out_spatial is not None else self.output_shape[2:]
         run = backend.algorithms[self.algorithm].run
         return run(backend, x, weight, self.spec, out, self.estimate)
@@ -215,6 +217,7 @@ def plan(
         shape = (1, *shape)
     if channels_last:
         shape = (shape[0], shape[-1], *shape[1:-1])
+    check_padding_widths(shape[2:], spec.resolve_padding(shape[2:]), padding_mode)
     if algorithm == "auto":
         algorithm = get_default_algorithm()
     return plan_for(spec, shape, dtype, _modelled(algorithm), backend=backend)
@@ -312,7 +315,7 @@ def convolve(call: Call, plan_: Plan | None = None):
     x = backend.pad(call.in_work_dtype(call.x), call.padding, spec.padding_mode, spec.padding_value)
     weight = call.in_work_dtype(call.weight)
     if plan_ is not None:
-        y = plan_.execute(backend, x, weight, call.out_spatial)
+        y = execute(plan_, backend, x, weight, call.out_spatial)
     else:
         y = run(backend, x, weight, spec, call.out_spatial, call.algorithm, tuple(call.x.shape))
     return call.finish(call.add_bias(y))
@@ -328,10 +331,11 @@ def run(backend: Backend, x, weight, spec: ConvSpec, out_spatial, algorithm: str
     if algorithm == "auto":
         algorithm = get_default_algorithm()
     dtype = dtype_name(x.dtype)
+    chooses = algorithm in ("auto", "measure")  # xconv picks: never FFT on non-finite data
 
     def forward(name: str):
         chosen = plan_for(spec, input_shape, dtype, name, backend=backend)
-        return chosen.execute(backend, x, weight, out_spatial)
+        return execute(chosen, backend, x, weight, out_spatial, chooses)
 
     if algorithm == "measure":
         key = (tuple(x.shape), tuple(weight.shape), dtype, spec, backend.xp.__name__)
@@ -341,6 +345,46 @@ def run(backend: Backend, x, weight, spec: ConvSpec, out_spatial, algorithm: str
         candidates = plan_for(spec, input_shape, dtype, backend=backend)
         return measure(key, candidates, forward, backend.synchronize)[1]
     return forward(algorithm)
+
+
+def execute(plan_: Plan, backend: Backend, x, weight, out_spatial, chooses: bool = False):
+    """Run `plan_` on a padded `x`, with the two guards of the FFT path.
+
+    - A transform mixes every sample of a frame into every output of it, so one NaN or
+      infinity would spoil outputs that a direct sum keeps finite. When xconv chose the
+      FFT (`chooses`) and the data are not all finite, the cheapest other algorithm runs.
+    - float32 transforms overflow long before the result does: inputs larger than the
+      square root of the dtype's maximum are scaled by a power of two (exactly) first.
+
+    Both cost one reduction over `x` (and the small weight), on the FFT path only.
+    """
+    if plan_.algorithm != "fft":
+        return plan_.execute(backend, x, weight, out_spatial)
+    largest = backend.max_abs(x), backend.max_abs(weight)
+    if chooses and not all(m is None or math.isfinite(m) for m in largest):
+        others = {a: s for a, s in plan_.estimates.items() if a != "fft"}
+        fallback = min(others, key=others.get) if others else "direct"
+        other = plan_for(plan_.spec, plan_.input_shape, plan_.dtype, fallback, backend=backend)
+        return other.execute(backend, x, weight, out_spatial)
+    (x, x_scale), (weight, w_scale) = (
+        _scaled_down(backend, a, m) for a, m in zip((x, weight), largest, strict=True)
+    )
+    y = plan_.execute(backend, x, weight, out_spatial)
+    for scale in (x_scale, w_scale):
+        if scale != 1.0:
+            y = y * scale
+    return y
+
+
+def _scaled_down(backend: Backend, a, largest: float | None):
+    """`(a / 2**e, 2**e)` for an array whose largest magnitude could overflow a transform,
+    else `(a, 1.0)`. Scaling by a power of two changes no rounding."""
+    if largest is None or not math.isfinite(largest):
+        return a, 1.0
+    if largest <= math.sqrt(float(backend.xp.finfo(a.dtype).max)):
+        return a, 1.0
+    scale = 2.0 ** math.floor(math.log2(largest))
+    return a * (1.0 / scale), scale
 
 
 def run_forward(backend: Backend, algorithm: str) -> Callable:

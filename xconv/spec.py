@@ -8,6 +8,7 @@ cannot be known), and validates. It holds no arrays and imports no array library
 
 from __future__ import annotations
 
+import cmath
 import dataclasses
 import math
 import numbers
@@ -24,6 +25,11 @@ Pair = tuple[int, int]
 
 def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_bool(value: object) -> bool:
+    """A Python or NumPy boolean (never a truthy string or number)."""
+    return isinstance(value, bool) or type(value).__name__ in ("bool", "bool_")
 
 
 def per_dimension(value: object, rank: int, name: str, *, minimum: int) -> tuple[int, ...]:
@@ -106,6 +112,11 @@ class ConvSpec:
     out_channels: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("channels_last", "transposed"):
+            value = getattr(self, name)
+            if not _is_bool(value):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+            object.__setattr__(self, name, bool(value))
         kernel = self.kernel_size
         if _is_int(kernel):
             raise TypeError("kernel_size must be a sequence of ints (its length is the rank)")
@@ -135,6 +146,14 @@ class ConvSpec:
             self.padding_value, bool
         ):
             raise TypeError(f"padding_value must be a number, got {self.padding_value!r}")
+        try:
+            finite = cmath.isfinite(complex(self.padding_value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            shown = repr(self.padding_value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ValueError(f"padding_value must be finite, got {shown}")
         if self.transposed and self.padding_mode != "constant":
             raise ValueError("padding_mode applies to forward convolution only")
         if not self.transposed and any(self.output_padding):
@@ -298,6 +317,8 @@ class ConvSpec:
     ) -> ConvSpec:
         """The spec of a canonical weight `(F, C/g, *k)` (or `(C, F/g, *k)` if transposed)."""
         weight_shape = tuple(weight_shape)
+        if not _is_int(groups) or groups < 1:
+            raise ValueError(f"groups must be a positive int, got {groups!r}")
         if len(weight_shape) < 3:
             raise ValueError(
                 f"weight must have shape (out_channels, in_channels // groups, *kernel) with "

@@ -164,7 +164,37 @@ def output_to_image(layer: Layer, y: np.ndarray) -> np.ndarray:
 def random_input(shape: tuple, seed: int) -> np.ndarray:
     if any(s is None for s in shape):
         raise UsageError("--input-shape must give every size to make random data")
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+
+
+# a run's input, output and working copies (padding, layouts: about two more of each)
+COPIES = 3
+
+
+def check_fits(shape: tuple, out_shape: tuple) -> None:
+    """UsageError, before allocating, for a random-input run that cannot fit in memory."""
+    if any(s is None for s in (*shape, *out_shape)):
+        return  # random_input says what is missing
+    nbytes = COPIES * 4 * (math.prod(shape) + math.prod(out_shape))
+    available = _available_memory()
+    if available is not None and nbytes > available:
+        raise UsageError(
+            f"--input-shape {'x'.join(map(str, shape))} needs about {nbytes / 2**30:.3g} GiB "
+            f"(float32 input, output and working copies); {available / 2**30:.3g} GiB of "
+            "memory are available"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux `MemAvailable`), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 import warnings
@@ -170,7 +171,9 @@ def _out_suffix(source: str) -> str:
 
 def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> dict:
     if source is None:
-        x = _layers.random_input(parse_shape(input_shape), seed)
+        dims = parse_shape(input_shape)
+        _layers.check_fits(dims, _layers.output_shape(built, dims))
+        x = _layers.random_input(dims, seed)
     else:
         x = read_array(source)
     image = source is not None and is_image(Path(source))
@@ -231,9 +234,22 @@ def translate(layer: str, target: str, as_json: bool) -> None:
         _render.translations(Console(), rows)
 
 
+def exit_on_termination() -> None:
+    """SIGTERM and SIGHUP end the command as an exception does, not by the default
+    instant death, so that a half-written temporary output file is removed."""
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def entry() -> None:
     """Console-script entry point."""
     np.seterr(all="ignore")
+    exit_on_termination()
     main(prog_name="xconv")
 
 

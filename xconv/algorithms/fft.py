@@ -129,8 +129,9 @@ def fft_geometry(
     size minimises the modelled time among those whose scratch fits `limit` (the smallest
     frames if none does).
     """
+    # t * d mod s repeats with a period dividing s: the first min(k, s) taps say it all
     phases = tuple(
-        tuple(sorted({(t * d) % s for t in range(k)}))
+        tuple(sorted({(t * d) % s for t in range(min(k, s))}))
         for k, d, s in zip(spec.kernel_size, spec.dilation, spec.stride, strict=True)
     )
     taps = tuple(-(-e // s) for e, s in zip(spec.dilated_kernel, spec.stride, strict=True))

@@ -45,7 +45,7 @@ def axis_phases(k: int, s: int, d: int, start: int, size: int) -> list[_Phase | 
     step, spacing = s // g, d // g  # tap spacing within a phase, and its input spacing
     rows = -(-size // s)
     phases: list[_Phase | None] = []
-    for rho in range(s):
+    for rho in range(phase_count(s, size)):
         base, r = divmod(start + rho, s)
         first = next((t for t in range(min(step, k)) if (t * d) % s == r), None)
         if first is None:
@@ -57,6 +57,13 @@ def axis_phases(k: int, s: int, d: int, start: int, size: int) -> list[_Phase | 
         hi = lo + rows + (count - 1) * spacing
         phases.append(_Phase(slice(k - 1 - last, k - first, step), count, spacing, lo, hi))
     return phases
+
+
+def phase_count(stride: int, size: int) -> int:
+    """Output phases of an axis that hold outputs: a stride beyond the output size leaves
+    one output in each of the first `size` phases and none in the rest (so the work never
+    grows with the stride)."""
+    return min(stride, max(size, 1))
 
 
 def window(backend, x, bounds: Sequence[tuple[int, int]]):
@@ -127,7 +134,8 @@ def transpose_window(
         source = window(backend, y, [(p.lo, p.hi) for p in combo])
         w = back[(slice(None), slice(None), *(p.taps for p in combo))]
         blocks.append(run_forward(source, w, phase_spec, rows))
-    return interleave(backend, blocks, spec.stride, size)
+    steps = tuple(phase_count(s, m) for s, m in zip(spec.stride, size, strict=True))
+    return interleave(backend, blocks, steps, size)
 
 
 def interleave(backend, blocks: list, stride: Sequence[int], size: Sequence[int]):

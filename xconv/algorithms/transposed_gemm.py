@@ -23,14 +23,14 @@ from array_api_compat import device
 
 from .._arrays import itemsize
 from ..spec import ConvSpec
-from .transposed import interleave
+from .transposed import interleave, phase_count
 
 
 def _axis_geometry(k: int, s: int, d: int, start: int, size: int):
     """Per output phase: `(taps, shifts)` (input offset of each tap), or None (no taps)."""
     rows = -(-size // s)
     phases = []
-    for rho in range(s):
+    for rho in range(phase_count(s, size)):
         base, r = divmod(start + rho, s)
         taps = [t for t in range(k) if (t * d) % s == r]
         phases.append([(t, base - (t * d) // s) for t in taps] or None)
@@ -111,5 +111,6 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
                 total = xp.permute_dims(total, (2, 0, 1, 3))
             block = xp.reshape(total, (m, groups * c_per, rows[0], *extent[1:]))
             blocks.append(block[(..., *(slice(0, r) for r in rows[1:]))])
-        outputs.append(interleave(backend, blocks, spec.stride, size))
+        steps = tuple(phase_count(s, m) for s, m in zip(spec.stride, size, strict=True))
+        outputs.append(interleave(backend, blocks, steps, size))
     return outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0)

@@ -45,7 +45,7 @@ def weight_gradient(
         return _direct(backend, x, grad, spec, out_spatial)
     if algorithm == "gemm":
         return _gemm(backend, x, grad, spec, out_spatial, limit)
-    return _swapped(xp, x, grad, spec, out_spatial, run_forward)
+    return _swapped_in_segments(xp, x, grad, spec, out_spatial, run_forward)
 
 
 def _shapes(x, grad, groups: int):
@@ -141,6 +141,32 @@ def _gemm_columns(backend, x, grad, spec: ConvSpec, out_spatial, limit: int):
         term = term[0, ...] if term.shape[0] == 1 else xp.sum(term, axis=0)
         total = term if total is None else total + term
     return xp.reshape(total, (groups * f_per, c_per, *spec.kernel_size))
+
+
+def _segment(out_spatial, extent) -> tuple[int, ...]:
+    """Output positions per segment of the swapped correlation: several kernel extents,
+    and enough that the per-segment overhead stays small (2**16 positions in all)."""
+    rank = len(out_spatial)
+    least = int(2 ** (16 / rank))
+    return tuple(min(o, max(8 * e, least)) for o, e in zip(out_spatial, extent, strict=True))
+
+
+def _swapped_in_segments(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, run_forward):
+    """The swapped correlation summed over segments of the output positions.
+
+    Its kernel is the output gradient, as long as the signal: in one piece, every FFT
+    frame would span all of it (thousands of full-length transforms once the spectra no
+    longer fit the workspace). Segments of a few kernel extents keep each transform short
+    and the total work that of the forward pass.
+    """
+    total = None
+    for region in tile_regions(out_spatial, _segment(out_spatial, spec.dilated_kernel)):
+        source = x[(..., *input_window(spec, region))]
+        piece = grad[(..., *region)]
+        sizes = tuple(r.stop - r.start for r in region)
+        part = _swapped(xp, source, piece, spec, sizes, run_forward)
+        total = part if total is None else total + part
+    return total
 
 
 def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, run_forward: Callable):

@@ -127,6 +127,14 @@ class Backend:
             return tiles[0][1]
         return _concat_grid(self.xp, tiles, axis=0)
 
+    def max_abs(self, a) -> float | None:
+        """The largest magnitude in `a` (NaN if it holds a NaN), or None where the value
+        is not at hand (a traced or lazy array): the FFT path's guards then stand aside."""
+        xp = self.xp
+        if math.prod(a.shape) == 0:
+            return 0.0
+        return float(xp.max(xp.abs(a)))
+
     def matmul(self, a, b):
         """`a @ b`, batched over leading axes (`xp.matmul` semantics)."""
         return self.xp.matmul(a, b)

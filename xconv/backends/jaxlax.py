@@ -59,6 +59,11 @@ class JaxBackend(Backend):
             return jnp.pad(x, widths, mode="constant", constant_values=value)
         return jnp.pad(x, widths, mode=_JNP_MODES[mode])
 
+    def max_abs(self, a) -> float | None:
+        if isinstance(a, jax.core.Tracer):
+            return None  # under jit, grad or vmap: no values to look at
+        return super().max_abs(a)
+
     def delegate(self, operation: str, call, own) -> object:
         if _OWN_PATH.get():
             return Declined("xconv's own path, inside its custom VJP")

@@ -71,14 +71,18 @@ def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tup
         if len(values) != n:
             raise ValueError(message)
         try:
-            values = tuple(int(v) for v in values)
-        except (TypeError, ValueError):
+            integral = [int(v) == v for v in values]
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(message) from None
+        if not all(integral):  # Keras keeps 3.7 and fails when it builds: fail here
+            fractional = {v for v, whole in zip(values, integral, strict=True) if not whole}
+            raise ValueError(f"{message}, including values {fractional} that are not integers")
+        values = tuple(int(v) for v in values)
     bad = [v for v in values if v < 0 or (v == 0 and not allow_zero)]
     if bad:
         condition = "`>= 0`" if allow_zero else "`> 0`"
         raise ValueError(
-            f"{message} including values {set(bad)} that do not satisfy `value {condition[1:]}"
+            f"{message}, including values {set(bad)} that do not satisfy `value {condition[1:]}"
         )
     return values
 

@@ -268,6 +268,13 @@ class KerasLayer(CompatLayer):
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple:
         """The output shape for `input_shape` (None stays None)."""
         input_shape = tuple(input_shape)
+        if len(input_shape) != self.RANK + 2:
+            channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+            kernel_shape = (*self.kernel_size, channels, self._filters_out())
+            raise ValueError(
+                "Kernel shape must have the same length as input, but received kernel of shape "
+                f"{kernel_shape} and input of shape {input_shape}."
+            )
         spatial = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
         out = self._output_spatial(tuple(spatial), input_shape)
         filters = self._filters_out()

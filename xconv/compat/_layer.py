@@ -105,11 +105,19 @@ def shape_of(array) -> tuple[int, ...]:
     return tuple(int(n) for n in array.shape)
 
 
-def as_float_array(value, dtype: str = "float32"):
-    """Arrays stay in their namespace; nested lists and scalars become NumPy `dtype`."""
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return value
-    return np.asarray(value, dtype=dtype)
+def as_float_array(value, name: str, dtype: str = "float32"):
+    """Arrays stay in their namespace; nested lists and scalars become NumPy `dtype`.
+
+    TypeError naming `name` for complex values (the dialects' layers are real).
+    """
+    array = value
+    if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+        array = np.asarray(value)
+        if array.dtype.kind != "c":
+            array = array.astype(dtype)
+    if namespace(array).isdtype(array.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real, got complex values")
+    return array
 
 
 # -- the one call path ------------------------------------------------------------------
@@ -129,6 +137,14 @@ def cast(x, dtype_name: str):
     xp = namespace(x)
     dtype = getattr(xp, dtype_name)
     return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+def check_real(x, message: str):
+    """`check_numeric`, and `message` (a TypeError) for complex data as well."""
+    x = check_numeric(x, message)
+    if namespace(x).isdtype(x.dtype, "complex floating"):
+        raise TypeError(f"{message}: complex data are not supported, got dtype {x.dtype}")
+    return x
 
 
 def check_numeric(x, message: str):

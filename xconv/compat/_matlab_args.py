@@ -83,7 +83,13 @@ def integers(value: Any, name: str, *, minimum: int) -> list[int]:
     values = _numbers(value, name)
     out = []
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != int(v) or v < minimum:
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, numbers.Real)
+            or not math.isfinite(v)
+            or v != int(v)
+            or v < minimum
+        ):
             kind = "positive" if minimum == 1 else "nonnegative"
             raise MatlabError(
                 f"Invalid value for '{name}'. Value must be a {kind} integer or a vector of "

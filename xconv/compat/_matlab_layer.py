@@ -16,7 +16,7 @@ from ._layer import (
     CompatLayer,
     as_float_array,
     cast,
-    check_numeric,
+    check_real,
     namespace,
     permute,
     reshape,
@@ -136,7 +136,7 @@ class MatlabLayer(CompatLayer):
 
     @Weights.setter
     def Weights(self, value) -> None:
-        self._weights = None if value is None or _empty(value) else as_float_array(value)
+        self._weights = None if value is None or _empty(value) else as_float_array(value, "Weights")
 
     @property
     def Bias(self):
@@ -144,7 +144,7 @@ class MatlabLayer(CompatLayer):
 
     @Bias.setter
     def Bias(self, value) -> None:
-        self._bias = None if value is None or _empty(value) else as_float_array(value)
+        self._bias = None if value is None or _empty(value) else as_float_array(value, "Bias")
 
     @property
     def NumChannels(self) -> int | str:
@@ -249,7 +249,7 @@ class MatlabLayer(CompatLayer):
 
     def __call__(self, X, DataFormat: str | None = None):
         """The layer's output for `X` in `DataFormat` (default `S..SCB`), in that format."""
-        X = check_numeric(X, f"Layer '{self.Name}': the input must be numeric data")
+        X = check_real(X, f"Layer '{self.Name}': the input must be real numeric data")
         fmt = DataFormat or args.default_format(self.RANK)
         x, undo = args.to_canonical(X, fmt, self.RANK)
         channels = int(x.shape[1])

@@ -9,6 +9,7 @@ text.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 
@@ -66,7 +67,11 @@ def tokenize(text: str, *, single_quotes: bool = True) -> list[Token]:
         if kind == "space":
             continue
         if kind == "number":
-            tokens.append(Token("number", chunk, column, _number(chunk)))
+            try:
+                value = _number(chunk)
+            except OverflowError:
+                raise LayerSyntaxError(f"number {chunk!r} is out of range", column) from None
+            tokens.append(Token("number", chunk, column, value))
         elif kind in ("dstring", "sstring"):
             tokens.append(Token("string", chunk, column, _unquote(chunk)))
         else:
@@ -91,12 +96,28 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", body)
 
 
+# brackets nest at most this deep (Python's recursion limit is far away)
+MAX_NESTING = 64
+
+
 class Reader:
     """A cursor over tokens with the checks every grammar needs."""
 
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
+
+    @contextlib.contextmanager
+    def nested(self):
+        """Inside one more bracket: LayerSyntaxError beyond `MAX_NESTING` levels."""
+        if self.depth >= MAX_NESTING:
+            self.fail(f"brackets nested more than {MAX_NESTING} deep")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     @property
     def peek(self) -> Token:
@@ -220,12 +241,13 @@ def _wolfram_value(reader: Reader) -> object:
         return value
     if reader.accept("{"):
         items: list = []
-        if not reader.at("}"):
-            while True:
-                key, value = _wolfram_item(reader)
-                items.append(value if key is None else (key, value))
-                if not reader.accept(","):
-                    break
+        with reader.nested():
+            if not reader.at("}"):
+                while True:
+                    key, value = _wolfram_item(reader)
+                    items.append(value if key is None else (key, value))
+                    if not reader.accept(","):
+                        break
         reader.expect("}")
         return items
     return reader.fail("expected a number, string, list or symbol")
@@ -283,7 +305,8 @@ def _matlab_value(reader: Reader) -> object:
     if reader.at("@"):
         reader.fail("function handles cannot be read from text; pass a Python function")
     if reader.accept("["):
-        return _matlab_matrix(reader)
+        with reader.nested():
+            return _matlab_matrix(reader)
     return reader.fail("expected a number, string or [vector]")
 
 
@@ -345,10 +368,11 @@ def _python_value(reader: Reader) -> object:
     for open_, close, kind in (("(", ")", tuple), ("[", "]", list)):
         if reader.accept(open_):
             items = []
-            while not reader.at(close):
-                items.append(_python_value(reader))
-                if not reader.accept(","):
-                    break
+            with reader.nested():
+                while not reader.at(close):
+                    items.append(_python_value(reader))
+                    if not reader.accept(","):
+                        break
             reader.expect(close)
             return kind(items)
     return reader.fail("expected a number, string, tuple, list, True, False or None")

@@ -18,7 +18,7 @@ from ._layer import (
     CompatLayer,
     as_float_array,
     cast,
-    check_numeric,
+    check_real,
     namespace,
     run,
     shape_of,
@@ -82,11 +82,15 @@ class ConvolutionLayer(CompatLayer):
         if not isinstance(Interleaving, bool):
             raise _fail(f"Interleaving should be True or False, but was {Interleaving!r}")
         self.Interleaving = Interleaving
-        weights = None if Weights is None or _automatic(Weights) else as_float_array(Weights)
+        weights = (
+            None
+            if Weights is None or _automatic(Weights)
+            else as_float_array(Weights, f"{_NAME}: Weights")
+        )
         self.Biases = (
             None
             if Biases is None
-            else (Automatic if _automatic(Biases) else as_float_array(Biases))
+            else (Automatic if _automatic(Biases) else as_float_array(Biases, f"{_NAME}: Biases"))
         )
         self._rank = self._infer_rank(s, Dimensionality, Input, weights)
         self._kernel_arg = s
@@ -328,7 +332,7 @@ class ConvolutionLayer(CompatLayer):
         options = {"WorkingPrecision": WorkingPrecision, "BatchSize": BatchSize}
         if isinstance(x, (list, tuple)) and x and all(hasattr(e, "shape") for e in x):
             return [self._evaluate(e, options, allow_batch=False) for e in x]
-        x = check_numeric(x, f"{_NAME} cannot accept symbolic inputs: expected numeric arrays")
+        x = check_real(x, f"{_NAME} cannot accept symbolic inputs: expected real numeric arrays")
         if isinstance(x, np.ndarray) and x.dtype == object:
             raise TypeError(f"{_NAME} cannot accept symbolic inputs")
         return self._evaluate(x, options, allow_batch=True)

@@ -69,7 +69,7 @@ def NetInitialize(
     """
     import copy
 
-    name, settings = (Method, {}) if isinstance(Method, str) else (Method[0], dict(Method[1]))
+    name, settings = _method(Method)
     if name not in ("Xavier", "Kaiming"):
         raise _fail(f'Method should be "Xavier" or "Kaiming", but was {Method!r}')
     distribution = settings.get("Distribution", "Normal")
@@ -115,6 +115,20 @@ _PARAMETERS = (
     "Interleaving",
     "InputChannels",
 )
+
+
+def _method(method: Any) -> tuple[Any, dict]:
+    """`"Xavier"` or `("Xavier", {"Distribution": ...})` as (name, settings)."""
+    if isinstance(method, str):
+        return method, {}
+    try:
+        name, settings = method
+        return name, dict(settings)
+    except (TypeError, ValueError):
+        raise _fail(
+            'Method should be "Xavier", "Kaiming" or {name, <|"Distribution" -> ...|>}, '
+            f"but was {method!r}"
+        ) from None
 
 
 def NetExtract(layer: ConvolutionLayer, name: str):

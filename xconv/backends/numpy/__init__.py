@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..generic import Backend
 from . import _arrays, _fft, _transposed
 from ._algorithms import ALGORITHMS
@@ -49,6 +51,13 @@ class NumPyBackend(Backend):
 
     def overlap_frames(self, x, counts, hop, frame):
         return _fft.overlap_frames(x, counts, hop, frame)
+
+    def max_abs(self, a) -> float:
+        if a.size == 0:
+            return 0.0
+        if np.iscomplexobj(a):
+            return float(np.max(np.abs(a)))
+        return float(max(np.max(a), -np.min(a)))  # two reductions, no temporary
 
     def contiguous(self, x):
         return _fft.ascontiguousarray(x)

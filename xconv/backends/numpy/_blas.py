@@ -115,6 +115,20 @@ def one_thread_each() -> Iterator[None]:
                 _limiter = None
 
 
+def _restore_in_child() -> None:
+    """A child forked while some thread held `one_thread_each` inherits OpenBLAS at one
+    thread, and no thread of its own will ever leave the block: restore the count."""
+    global _limit_lock, _limit_users, _limiter
+    limiter, _limit_users, _limiter = _limiter, 0, None
+    _limit_lock = threading.Lock()  # the parent's lock may have been held at the fork
+    if limiter is not None:
+        limiter.restore_original_limits()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restore_in_child)
+
+
 @functools.cache
 def _cblas_gemm(dtype: np.dtype) -> tuple[Callable, type, type, ctypes.CDLL] | None:
     """NumPy's CBLAS `?gemm` for `dtype`: (function, integer type, scalar type), or None."""

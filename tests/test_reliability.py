@@ -1,0 +1,321 @@
+"""Issue 14's defects, one regression test each: non-finite data and overflow on the FFT
+path, strict arguments, and dtypes that must not be compared with None.
+
+Oracles: a direct sum of the definition (`reference`) and the arithmetic of the inputs.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+from reference import reference_conv
+from reference_transposed import reference_conv_transpose
+
+import xconv
+from xconv._arrays import compute_dtype
+from xconv.compat import matlab, wolfram
+
+# ---------------------------------------------------------------------------- numerics
+
+
+def test_auto_keeps_a_nan_local_where_the_fft_would_spread_it():
+    x = np.random.default_rng(0).random((1, 1, 256, 256))
+    x[..., 100, 100] = np.nan
+    w = np.ones((1, 1, 31, 31))
+    assert xconv.plan(x.shape, w.shape, dtype="float64", padding=15).algorithm == "fft"
+    y = xconv.conv(x, w, padding=15)
+    expected = reference_conv(np.nan_to_num(x, nan=0.0), w, padding=15)
+    nan = np.isnan(y)
+    assert nan.sum() == 31 * 31  # the outputs whose window holds the NaN, no more
+    assert nan[0, 0, 85:116, 85:116].all()
+    np.testing.assert_allclose(y[~nan], expected[~nan], rtol=1e-10)
+    # an explicit "fft" does what its docstring says: the frame's outputs are all NaN
+    assert np.isnan(xconv.conv(x, w, padding=15, algorithm="fft")).all()
+
+
+def test_auto_keeps_an_infinity_local_in_1d_transposed_and_gradients():
+    x = np.random.default_rng(1).random((1, 1, 20000))
+    x[..., 500] = np.inf
+    assert (~np.isfinite(xconv.conv(x, np.ones((1, 1, 1025))))).sum() == 501
+    t = xconv.conv_transpose(x[..., :4000], np.ones((1, 1, 301)))
+    assert (~np.isfinite(t)).sum() == 301
+    g = np.ones((1, 1, 20000 - 1024))
+    _, grad_w, _ = xconv.conv_vjp(g, x, np.ones((1, 1, 1025)))
+    # taps 0..500 meet the infinity (output o = 500 - t), the others never: a direct sum
+    assert np.isinf(grad_w[..., :501]).all() and np.isfinite(grad_w[..., 501:]).all()
+    grad_x, _, _ = xconv.conv_vjp(g, np.where(np.isfinite(x), x, 0), np.ones((1, 1, 1025)))
+    assert np.isfinite(grad_x).all()
+
+
+def test_float32_fft_does_not_overflow_when_the_result_is_finite():
+    x = np.full((1, 1, 2048, 2048), 1e34, np.float32)
+    w = np.full((1, 1, 31, 31), 1 / 961, np.float32)
+    y = xconv.conv(x, w, algorithm="fft")
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(y, 1e34, rtol=1e-5)
+    signal = np.full((1, 1, 200_000), 1e36, np.float32)
+    y1 = xconv.conv(signal, np.full((1, 1, 1025), 1 / 1025, np.float32), algorithm="fft")
+    np.testing.assert_allclose(y1, 1e36, rtol=1e-5)
+
+
+def test_the_overflow_guard_changes_no_rounding():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((1, 2, 300)).astype(np.float32), rng.random((3, 2, 9))
+    w = w.astype(np.float32)
+    small = xconv.conv(x, w, algorithm="fft")
+    large = xconv.conv(x * np.float32(2.0**100), w, algorithm="fft")
+    np.testing.assert_array_equal(large, small * np.float32(2.0**100))
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize("value", ["False", 1, 0, None, "yes"])
+def test_booleans_must_be_booleans(value):
+    x, w = np.ones((1, 1, 4)), np.ones((1, 1, 2))
+    with pytest.raises(TypeError, match="channels_last must be True or False"):
+        xconv.conv(x, w, channels_last=value)
+    with pytest.raises(TypeError, match="transposed must be True or False"):
+        xconv.ConvSpec((3,), transposed=value)
+    assert xconv.conv(x, w, channels_last=np.bool_(False)).shape == (1, 1, 3)
+
+
+def test_complex_values_are_never_silently_dropped():
+    x, w = np.ones((1, 1, 4)), np.ones((1, 1, 2))
+    with pytest.raises(TypeError, match="bias is complex"):
+        xconv.conv(x, w, np.array([1j]))
+    with pytest.raises(TypeError, match="bias is complex"):
+        xconv.conv_transpose(x, w, np.array([1j]))
+    layer = matlab.convolution1dLayer(2, 1, NumChannels=1)
+    with pytest.raises(TypeError, match="real"):
+        layer(np.array([[1 + 5j], [2], [3]]))
+    with pytest.raises(TypeError, match="Weights must be real"):
+        matlab.convolution1dLayer(2, 1, Weights=np.array([[[2j]], [[1]]]))
+    with pytest.raises(TypeError, match="Weights must be real"):
+        wolfram.ConvolutionLayer(1, 2, Weights=[[[2j, 1]]], Biases=None)
+    # complex data with complex weights stay a complex convolution
+    z = xconv.conv(x + 1j, w, np.array([1j]))
+    np.testing.assert_allclose(z, reference_conv(x + 1j, w, np.array([1j])))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: xconv.conv(None, np.ones((1, 1, 2))), TypeError, "x must be an array"),
+        (lambda: xconv.conv(1.0, np.ones((1, 1, 2))), TypeError, "x must be an array"),
+        (lambda: xconv.conv(np.ones((1, 1, 4)), [[[1.0]]]), TypeError, "weight must be"),
+        (lambda: xconv.conv(np.ones((1, 1, 4)), np.ones((1, 1, 2)), 1.0), TypeError, "bias"),
+        (
+            lambda: xconv.conv(np.ones((1, 1, 4)), np.ones((1, 1, 2)), groups=None),
+            ValueError,
+            "groups",
+        ),
+        (
+            lambda: xconv.conv(np.ones((1, 1, 4)), np.ones((1, 1, 2)), algorithm=np.array(["x"])),
+            ValueError,
+            "algorithm",
+        ),
+        (
+            lambda: xconv.conv(np.ones((1, 1, 4)), np.ones((1, 1, 2)), padding_value=10**400),
+            ValueError,
+            "padding_value must be finite",
+        ),
+        (lambda: matlab.convolution2dLayer(3, 2, Stride=float("nan")), ValueError, "'Stride'"),
+        (lambda: matlab.convolution2dLayer(3, 2, Stride=float("inf")), ValueError, "'Stride'"),
+        (
+            lambda: wolfram.NetInitialize(
+                wolfram.ConvolutionLayer(2, 3, Input=[1, 8]), Method=("Xavier",)
+            ),
+            ValueError,
+            "Method",
+        ),
+        (lambda: xconv.plan((1, 3, 8), (4, 3, 3), backend="bogus"), ValueError, "backend"),
+        (
+            lambda: xconv.plan((1, 1, 4), (1, 1, 3), padding=5, padding_mode="reflect"),
+            ValueError,
+            "too wide",
+        ),
+    ],
+)
+def test_bad_arguments_name_themselves(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+# ---------------------------------------------------------------------------- dtypes
+
+
+def test_compute_dtype_never_compares_a_dtype_with_none():
+    """A namespace without float16 (Dask's, say): float64 must stay float64."""
+    no_half = types.SimpleNamespace(float32=np.float32, float64=np.float64)
+    assert compute_dtype(no_half, np.dtype("float64")) == np.dtype("float64")
+    assert compute_dtype(no_half, np.dtype("float16")) is np.float32
+
+
+def test_dask_float64_is_computed_in_float64():
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 2, 50)), rng.standard_normal((3, 2, 5))
+    y = xconv.conv(da.from_array(x, chunks=25), w, algorithm="direct")
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(np.asarray(y), reference_conv(x, w), rtol=1e-12, atol=1e-12)
+
+
+def test_transposed_reference_still_agrees_after_the_guards():
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((1, 2, 9)), rng.standard_normal((2, 3, 4))
+    y = xconv.conv_transpose(x, w, stride=3, padding=1, algorithm="fft")
+    np.testing.assert_allclose(y, reference_conv_transpose(x, w, stride=3, padding=1), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- strides
+
+
+def test_work_does_not_grow_with_the_stride():
+    """Strides beyond the kernel: the transposed paths spread the kernel copies instead of
+    running one correlation per output phase (10**6 phases took minutes)."""
+    y = xconv.conv_transpose(np.ones((1, 1, 3)), np.ones((1, 1, 2)), stride=10**6)
+    assert y.shape == (1, 1, 2 * 10**6 + 2) and y.sum() == 6.0
+    assert (y[0, 0, [0, 1, 10**6, 10**6 + 1, 2 * 10**6, 2 * 10**6 + 1]] == 1).all()
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 2, 10, 10)), rng.standard_normal((3, 2, 3, 3))
+    g = rng.standard_normal((1, 3, 1, 1))
+    grad_x, grad_w, _ = xconv.conv_vjp(g, x, w, stride=1000)
+    np.testing.assert_allclose(grad_x[..., :3, :3], np.einsum("nf,fcij->ncij", g[:, :, 0, 0], w))
+    assert not grad_x[..., 3:, :].any() and not grad_x[..., :, 3:].any()
+    np.testing.assert_allclose(grad_w, np.einsum("nf,ncij->fcij", g[:, :, 0, 0], x[..., :3, :3]))
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "gemm", "fft", "auto"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(stride=7),
+        dict(stride=(9, 4), padding=((2, 3), (1, 0)), output_padding=(3, 2)),
+        dict(stride=5, dilation=2),
+        dict(stride=4, padding="same"),
+    ],
+)
+def test_strides_wider_than_the_kernel_match_the_definition(algorithm, kw):
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 3, 2, 3))
+    y = xconv.conv_transpose(x, w, algorithm=algorithm, **kw)
+    np.testing.assert_allclose(y, reference_conv_transpose(x, w, **kw), atol=1e-12)
+
+
+def test_absurd_outputs_are_refused_before_any_work():
+    with pytest.raises(ValueError, match="output elements"):
+        xconv.conv_transpose(np.ones((1, 1, 3)), np.ones((1, 1, 2)), stride=10**30)
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+def _blas_threads(queue) -> None:
+    from xconv.backends.numpy import _blas
+
+    pool = _blas._numpy_pool()
+    queue.put(None if pool is None else pool.info()[0]["num_threads"])
+
+
+def test_a_fork_during_a_gemm_keeps_the_blas_threads():
+    import multiprocessing
+    import threading
+
+    from xconv.backends.numpy import _blas
+
+    if _blas._numpy_pool() is None or not hasattr(multiprocessing, "get_context"):
+        pytest.skip("NumPy's OpenBLAS is not reachable here")
+    original = _blas._numpy_pool().info()[0]["num_threads"]
+    if original == 1:
+        pytest.skip("a one-thread BLAS cannot show the difference")
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _blas.one_thread_each():
+            inside.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(30)
+    try:
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_blas_threads, args=(queue,))
+        child.start()
+        in_child = queue.get(timeout=60)
+        child.join(60)
+    finally:
+        release.set()
+        holder.join(30)
+    assert in_child == original
+    assert _blas._numpy_pool().info()[0]["num_threads"] == original
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+    from xconv_cli.main import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "words"),
+    [
+        ("ConvolutionLayer[2, 3, PaddingSize -> 1.5*^999999]", "3x10", "out of range"),
+        ("ConvolutionLayer[2, " + "{" * 600 + "3" + "}" * 600 + "]", "3x10", "nested"),
+        ("keras.layers.Conv2D(4, " + "(" * 600 + "3" + ")" * 600 + ")", "1x8x8x3", "nested"),
+        (
+            "convolution2dLayer(3, 2, 'Stride', " + "[" * 600 + "1" + "]" * 600 + ")",
+            "8x8x3",
+            "nested",
+        ),
+    ],
+)
+def test_cli_refuses_numbers_out_of_range_and_deep_nesting_in_one_line(layer, shape, words):
+    code, stderr = _cli("shape", layer, "--input-shape", shape)
+    assert code != 0 and words in stderr and "internal error" not in stderr
+    assert stderr.count("\n") == 1
+
+
+def test_cli_refuses_random_input_that_cannot_fit_before_allocating():
+    code, stderr = _cli(
+        "run", "convolution2dLayer(3, 2)", "--input-shape", "300000x300000x3", "--output", "y.npy"
+    )
+    assert code != 0 and "GiB" in stderr and stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_cli_leaves_no_temporary_file(tmp_path, name):
+    """A write interrupted by SIGTERM or SIGHUP removes its temporary (SIGINT already did)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not hasattr(signal, name):
+        pytest.skip(f"no {name} here")
+    script = (
+        "import time, numpy as np\n"
+        "from xconv_cli import _files, main\n"
+        "main.exit_on_termination()\n"
+        "def slow(handle, suffix, array, name):\n"
+        "    handle.write(b'partial'); handle.flush(); time.sleep(60)\n"
+        "_files._write = slow\n"
+        f"_files.write_array({str(tmp_path / 'y.npy')!r}, np.ones(3))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.iterdir()), "the writer never started"
+    child.send_signal(getattr(signal, name))
+    assert child.wait(60) == 128 + getattr(signal, name)
+    assert list(tmp_path.iterdir()) == []
