@@ -6,6 +6,7 @@ Oracles: a direct sum of the definition (`reference`) and the arithmetic of the 
 
 from __future__ import annotations
 
+import math
 import types
 
 import numpy as np
@@ -319,3 +320,75 @@ def test_a_terminated_cli_leaves_no_temporary_file(tmp_path, name):
     child.send_signal(getattr(signal, name))
     assert child.wait(60) == 128 + getattr(signal, name)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- gradients
+
+
+def _weight_gradient_oracle(x, g, kernel, stride, dilation, groups):
+    """grad_w[f, c, t] = sum over n, o of g[n, f, o] * x[n, c, o * s + t * d], in float64."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rank = len(kernel)
+    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True))
+    windows = sliding_window_view(x.astype(np.float64), extent, axis=tuple(range(2, 2 + rank)))
+    take = tuple(slice(0, o * s, s) for o, s in zip(g.shape[2:], stride, strict=True))
+    taps = tuple(slice(None, None, d) for d in dilation)
+    windows = windows[(slice(None), slice(None), *take, *taps)]  # (n, C, *O, *k)
+    windows = windows[(slice(None), slice(None), *(slice(0, o) for o in g.shape[2:]))]
+    channels, filters = x.shape[1], g.shape[1]
+    cg, fg = channels // groups, filters // groups
+    out = np.zeros((filters, cg, *kernel))
+    letters = "abcdefgh"[:rank]
+    for j in range(groups):
+        gj = g[:, j * fg : (j + 1) * fg].astype(np.float64)
+        wj = windows[:, j * cg : (j + 1) * cg]
+        out[j * fg : (j + 1) * fg] = np.einsum(f"nf{letters},nc{letters}...->fc...", gj, wj)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel", "kw"),
+    [
+        ((1, 2, 150_000), (5,), dict(stride=2, dilation=3, groups=2)),
+        ((2, 2, 700, 60), (3, 2), dict(stride=(1, 2), dilation=(2, 1))),
+    ],
+)
+def test_segmented_fft_weight_gradient_matches_the_definition(shape, kernel, kw):
+    rng = np.random.default_rng(7)
+    groups = kw.get("groups", 1)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((4, shape[1] // groups, *kernel))
+    y = xconv.conv(x, w, **kw)
+    g = rng.standard_normal(y.shape)
+    _, grad_w, _ = xconv.conv_vjp(g, x, w, algorithm="fft", **kw)
+    stride = kw.get("stride", 1)
+    stride = (stride,) * len(kernel) if isinstance(stride, int) else stride
+    dilation = kw.get("dilation", 1)
+    dilation = (dilation,) * len(kernel) if isinstance(dilation, int) else dilation
+    expected = _weight_gradient_oracle(x, g, kernel, stride, dilation, groups)
+    np.testing.assert_allclose(grad_w, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
+def test_gradient_work_stays_within_a_few_forward_passes(monkeypatch):
+    """Samples transformed by the VJP against the forward pass, under a small workspace
+    (where the weight gradient used to run thousands of full-length frames)."""
+    from xconv.backends import backend_named
+
+    backend = backend_named("numpy")
+    work = []
+    original = backend.rfftn
+
+    def counting(x, shape, axes):
+        work.append(x.size // math.prod(x.shape[a] for a in axes) * math.prod(shape))
+        return original(x, shape, axes)
+
+    monkeypatch.setattr(backend, "rfftn", counting)
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((1, 1, 400_000)), rng.standard_normal((1, 1, 2049))
+    with xconv.workspace_limit(2 * 2**20):
+        y = xconv.conv(x, w, algorithm="fft")
+        forward = sum(work)
+        work.clear()
+        xconv.conv_vjp(np.ones_like(y), x, w, algorithm="fft")
+    assert sum(work) <= 6 * forward, (sum(work), forward)

@@ -20,7 +20,7 @@ from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .backends import Backend
 from .padding import source_indices
-from .planner import run_forward
+from .planner import plan_for, run_forward
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -98,8 +98,11 @@ def _conv_vjp(call: Call):
     )
     both = None
     if weight_algorithm == "fft" and all(s == 1 for s in spec.stride):
-        # one set of spectra for both gradients
-        both = fft_vjp(backend, padded, grad, w, spec, backend.memory_budget())
+        # one set of spectra for both gradients, where the forward pass would also use one
+        # transform over the whole signal (a long one runs faster in overlap-save frames)
+        forward = plan_for(spec, tuple(call.x.shape), call.work, "fft", backend=backend)
+        if all(frames == 1 for frames in forward.chunking["frames"]):
+            both = fft_vjp(backend, padded, grad, w, spec, backend.memory_budget())
     if both is not None:
         grad_x, grad_w = both
         if mode == "constant":

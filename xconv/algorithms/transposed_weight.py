@@ -30,7 +30,6 @@ def weight_gradient(
     `limit` bounds the GEMM columns; `run_forward(x, w, spec, out_spatial)` runs the
     swapped correlation of the other algorithms (by `algorithm`).
     """
-    xp = backend.xp
     out_spatial = tuple(grad.shape[2:])
     # the part of x that the outputs read (a padded input may have unread samples at the end)
     used = tuple(
@@ -45,7 +44,7 @@ def weight_gradient(
         return _direct(backend, x, grad, spec, out_spatial)
     if algorithm == "gemm":
         return _gemm(backend, x, grad, spec, out_spatial, limit)
-    return _swapped_in_segments(xp, x, grad, spec, out_spatial, run_forward)
+    return _swapped_in_segments(backend, x, grad, spec, out_spatial, limit, run_forward)
 
 
 def _shapes(x, grad, groups: int):
@@ -143,28 +142,68 @@ def _gemm_columns(backend, x, grad, spec: ConvSpec, out_spatial, limit: int):
     return xp.reshape(total, (groups * f_per, c_per, *spec.kernel_size))
 
 
-def _segment(out_spatial, extent) -> tuple[int, ...]:
+def _segment(out_spatial, extent, stride, positions: int) -> tuple[int, ...]:
     """Output positions per segment of the swapped correlation: several kernel extents,
-    and enough that the per-segment overhead stays small (2**16 positions in all)."""
+    at least 2**16 positions in all (fewer, larger transforms), and input frames of at
+    most `positions` samples (so that each segment's spectra fit the workspace)."""
     rank = len(out_spatial)
     least = int(2 ** (16 / rank))
-    return tuple(min(o, max(8 * e, least)) for o, e in zip(out_spatial, extent, strict=True))
+    segment = [min(o, max(8 * e, least)) for o, e in zip(out_spatial, extent, strict=True)]
+    while True:
+        frame = math.prod((b - 1) * s + e for b, s, e in zip(segment, stride, extent, strict=True))
+        widest = max(range(rank), key=lambda i: segment[i])
+        if frame <= positions or segment[widest] == 1:
+            return tuple(segment)
+        segment[widest] = max(1, segment[widest] // 2)
 
 
-def _swapped_in_segments(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, run_forward):
-    """The swapped correlation summed over segments of the output positions.
+def _swapped_in_segments(backend, x, grad, spec: ConvSpec, out_spatial, limit, run_forward):
+    """The swapped correlation with the output positions cut into segments that become
+    extra images of the batch (which the weight gradient sums over anyway).
 
     Its kernel is the output gradient, as long as the signal: in one piece, every FFT
     frame would span all of it (thousands of full-length transforms once the spectra no
-    longer fit the workspace). Segments of a few kernel extents keep each transform short
-    and the total work that of the forward pass.
+    longer fit the workspace). As segments of a few kernel extents, each frame is short,
+    all segments go through one batched correlation, and chunks of segments keep the
+    spectra within `limit`.
     """
+    xp = backend.xp
+    channels, filters = x.shape[1], grad.shape[1]
+    per_position = 2 * 16 * (channels + filters)  # spectra and products, complex128 at most
+    segment = _segment(out_spatial, spec.dilated_kernel, spec.stride, max(limit // per_position, 1))
+    counts = tuple(-(-o // b) for o, b in zip(out_spatial, segment, strict=True))
+    if all(c == 1 for c in counts):
+        return _swapped(xp, x, grad, spec, out_spatial, run_forward)
+    n, rank = x.shape[0], spec.rank
+    # frame i of an axis: the input samples that segment i's outputs read
+    hop = tuple(b * s for b, s in zip(segment, spec.stride, strict=True))
+    frame = tuple(
+        (b - 1) * s + e for b, s, e in zip(segment, spec.stride, spec.dilated_kernel, strict=True)
+    )
+    frames = backend.overlap_frames(x, counts, hop, frame)  # (n, *counts, C, *frame)
+    pieces = backend.pad(
+        grad, [(0, c * b - o) for c, b, o in zip(counts, segment, out_spatial, strict=True)]
+    )
+    split = [n, filters]
+    for c, b in zip(counts, segment, strict=True):
+        split += [c, b]
+    pieces = xp.reshape(pieces, tuple(split))  # (n, F, c1, b1, c2, b2, ...)
+    order = (0, *range(2, 2 + 2 * rank, 2), 1, *range(3, 3 + 2 * rank, 2))
+    pieces = xp.permute_dims(pieces, order)  # (n, *counts, F, *segment)
+    images = n * math.prod(counts)
+    frames = xp.reshape(frames, (images, channels, *frame))
+    pieces = xp.reshape(pieces, (images, filters, *segment))
+    chunk = max(1, limit // max(per_position * math.prod(frame), 1))
     total = None
-    for region in tile_regions(out_spatial, _segment(out_spatial, spec.dilated_kernel)):
-        source = x[(..., *input_window(spec, region))]
-        piece = grad[(..., *region)]
-        sizes = tuple(r.stop - r.start for r in region)
-        part = _swapped(xp, source, piece, spec, sizes, run_forward)
+    for start in range(0, images, chunk):
+        part = _swapped(
+            xp,
+            frames[start : start + chunk],
+            pieces[start : start + chunk],
+            spec,
+            segment,
+            run_forward,
+        )
         total = part if total is None else total + part
     return total
 
