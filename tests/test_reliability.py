@@ -392,3 +392,27 @@ def test_gradient_work_stays_within_a_few_forward_passes(monkeypatch):
         work.clear()
         xconv.conv_vjp(np.ones_like(y), x, w, algorithm="fft")
     assert sum(work) <= 6 * forward, (sum(work), forward)
+
+
+@pytest.mark.parametrize("algorithm", ["gemm", "fft", "direct"])
+def test_peak_memory_is_input_padded_copy_output_and_the_workspace(algorithm):
+    """The documented bound (`xconv.get_workspace_limit`): tracemalloc sees NumPy's buffers."""
+    import tracemalloc
+
+    x = np.random.default_rng(9).standard_normal((1, 4, 512, 512)).astype(np.float32)
+    w = np.ones((4, 4, 5, 5), np.float32)
+    limit = 4 * 2**20
+    padded = x.nbytes * (516 * 516) / (512 * 512)
+    with xconv.workspace_limit(limit):
+        xconv.conv(x[:, :, :8, :8], w, padding=2, padding_mode="reflect", algorithm=algorithm)
+        tracemalloc.start()
+        try:
+            y = xconv.conv(x, w, padding=2, padding_mode="reflect", algorithm=algorithm)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    scratch = limit
+    if algorithm == "direct":  # per-tap temporaries, as its plan says, not the limit
+        plan = xconv.plan(x.shape, w.shape, padding=2, algorithm="direct", backend="generic")
+        scratch = plan.workspace_bytes
+    assert peak <= padded + y.nbytes + scratch + 2**20, (peak, padded + y.nbytes + scratch)

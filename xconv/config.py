@@ -15,7 +15,11 @@ _workspace_limit = contextvars.ContextVar("xconv_workspace_limit", default=DEFAU
 
 
 def get_workspace_limit() -> int:
-    """Bytes the GEMM column buffer (and other scratch space) may use per call."""
+    """Bytes the scratch of the chunked paths may use per call: GEMM columns, FFT frames
+    and spectra, gradient segments. Not bounded by it: the output, one padded copy of the
+    input where the padding is not zero, and the direct path's per-tap temporaries (one
+    input and two outputs in size, its plan's `workspace_bytes`); a GEMM or FFT call peaks
+    at about input + padded input + output + this limit."""
     return _workspace_limit.get()
 
 

@@ -46,7 +46,10 @@ def conv(
         the edge sample), `"symmetric"` (mirror with it), `"replicate"` or `"circular"`.
     algorithm : `"auto"` (the planner's choice, see `xconv.plan`), `"direct"`, `"gemm"`,
         `"fft"`, or `"measure"` (time the candidates once per shapes, dtype, parameters and
-        namespace, and reuse the fastest).
+        namespace, and reuse the fastest). A transform mixes all samples of a frame, so on
+        the FFT path one NaN or infinity makes every output of its frame non-finite;
+        `"auto"` and `"measure"` therefore never choose it for non-finite data (one
+        reduction over the input tells), and an explicit `"fft"` does what it says.
     spec : a ready `ConvSpec` instead of the keywords above (what the dialect layers
         pass); its channels, if set, must match the weight.
 
