@@ -430,3 +430,20 @@ def test_peak_memory_is_input_padded_copy_output_and_the_workspace(algorithm):
         plan = xconv.plan(x.shape, w.shape, padding=2, algorithm="direct", backend="generic")
         scratch = plan.workspace_bytes
     assert peak <= padded + y.nbytes + scratch + 2**20, (peak, padded + y.nbytes + scratch)
+
+
+@pytest.mark.parametrize("library", ["array_api_strict", "torch", "jax"])
+def test_a_nan_stays_local_on_every_array_library(library):
+    """The guard needs a finiteness check that every library answers: XLA's vectorised
+    max, for one, drops a NaN from a large array."""
+    module = pytest.importorskip(library)
+    x = np.random.default_rng(10).random((1, 1, 256, 256)).astype(np.float32)
+    x[..., 100, 100] = np.nan
+    w = np.ones((1, 1, 31, 31), np.float32)
+    if library == "torch":
+        data, kernel = module.from_numpy(x), module.from_numpy(w)
+    else:
+        xp = module.numpy if library == "jax" else module
+        data, kernel = xp.asarray(x), xp.asarray(w)
+    y = np.asarray(xconv.conv(data, kernel, padding=15))
+    assert np.isnan(y).sum() == 31 * 31

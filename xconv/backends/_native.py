@@ -3,6 +3,24 @@ xconv's FFT path to them."""
 
 from __future__ import annotations
 
+import math
+
+
+def finite_algorithm(backend, call) -> str:
+    """The call's algorithm; for "auto" or "measure" on data that are not all finite, the
+    modelled cheapest algorithm other than the FFT (decided here, where the values are at
+    hand, for paths that trace them later, as a custom VJP does)."""
+    if call.algorithm not in ("auto", "measure"):
+        return call.algorithm
+    largest = [backend.max_abs(a) for a in (call.x, call.weight)]
+    if all(m is None or math.isfinite(m) for m in largest):
+        return call.algorithm
+    from ..planner import plan_for
+
+    modelled = plan_for(call.spec, tuple(call.x.shape), call.work, backend=backend).estimates
+    others = {a: s for a, s in modelled.items() if a != "fft"}
+    return min(others, key=others.get) if others else "direct"
+
 
 def fft_wins(backend, call, native_speedup: float) -> bool:
     """Whether xconv's FFT path is modelled faster than the library's own kernel, taken to

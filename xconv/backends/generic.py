@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from array_api_compat import device
+from array_api_compat import device, is_lazy_array
 
 from ..algorithms import GENERIC, Algorithm
 from ..algorithms._fft_sizes import FastLength, smooth_length
@@ -130,9 +130,17 @@ class Backend:
     def max_abs(self, a) -> float | None:
         """The largest magnitude in `a` (NaN if it holds a NaN), or None where the value
         is not at hand (a traced or lazy array): the FFT path's guards then stand aside."""
+        if is_lazy_array(a):  # Dask: a value would compute the whole graph
+            return None
+        return self._max_abs(a)
+
+    def _max_abs(self, a) -> float:
         xp = self.xp
         if math.prod(a.shape) == 0:
             return 0.0
+        # not every library's max propagates NaN (XLA's vectorised reductions drop it)
+        if not bool(xp.all(xp.isfinite(a))):
+            return math.nan
         return float(xp.max(xp.abs(a)))
 
     def matmul(self, a, b):

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..algorithms.transposed import forward_weight, window
-from ._native import fft_wins
+from ._native import fft_wins, finite_algorithm
 from .generic import Backend, Declined
 
 NATIVE_SPEEDUP = 1.2  # XLA (CPU) against xconv's NumPy GEMM on resnet3x3
@@ -62,7 +62,7 @@ class JaxBackend(Backend):
     def max_abs(self, a) -> float | None:
         if isinstance(a, jax.core.Tracer):
             return None  # under jit, grad or vmap: no values to look at
-        return super().max_abs(a)
+        return self._max_abs(a)  # a concrete array (array-api-compat calls all JAX lazy)
 
     def delegate(self, operation: str, call, own) -> object:
         if _OWN_PATH.get():
@@ -71,7 +71,7 @@ class JaxBackend(Backend):
         if why is None:
             return _NATIVE[operation](self, call)
         if operation in ("conv", "conv_transpose"):
-            return _with_xconv_vjp(operation, call)
+            return _with_xconv_vjp(operation, call, finite_algorithm(self, call))
         return Declined(why)
 
     def _not_native(self, call) -> str | None:
@@ -87,13 +87,14 @@ class JaxBackend(Backend):
         return None
 
 
-def _with_xconv_vjp(operation: str, call):
-    """xconv's own `operation` on the call's arrays, differentiated by xconv's VJP."""
+def _with_xconv_vjp(operation: str, call, algorithm: str):
+    """xconv's own `operation` on the call's arrays by `algorithm`, differentiated by
+    xconv's VJP."""
     from .. import forward, gradients, transposed
 
     public = forward.conv if operation == "conv" else transposed.conv_transpose
     vjp = gradients.conv_vjp if operation == "conv" else gradients.conv_transpose_vjp
-    spec, algorithm = call.spec, call.algorithm
+    spec = call.spec
 
     @jax.custom_vjp
     def run(x, weight, bias):
