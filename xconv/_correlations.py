@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 from .algorithms.transposed import transpose_window, window
 from .algorithms.transposed_gemm import transpose_gemm
@@ -89,21 +88,6 @@ def planned(backend: Backend, spec: ConvSpec, input_shape, dtype, algorithm: str
 def _planned(spec: ConvSpec, input_shape, dtype: str, algorithm: str, backend, limit: int):
     del limit  # part of the key: the plan depends on it
     return plan_for(spec, input_shape, dtype, algorithm, backend=backend).algorithm
-
-
-def finite_choice(
-    backend: Backend, spec: ConvSpec, shape, dtype, chosen: str, algorithm: str, *arrays
-):
-    """`chosen`, unless xconv chose the FFT (`algorithm` "auto" or "measure") for data that
-    are not all finite: then the modelled cheapest other algorithm (see `planner.execute`)."""
-    if chosen != "fft" or algorithm not in ("auto", "measure"):
-        return chosen
-    largest = [backend.max_abs(a) for a in arrays]
-    if all(m is None or math.isfinite(m) for m in largest):
-        return chosen
-    modelled = plan_for(spec, shape, dtype, backend=backend).estimates
-    others = {a: s for a, s in modelled.items() if a != "fft"}
-    return min(others, key=others.get) if others else "direct"
 
 
 def adjoint_spec(spec: ConvSpec) -> ConvSpec:

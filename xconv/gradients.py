@@ -13,14 +13,14 @@ from collections.abc import Sequence
 
 from array_api_compat import device
 
-from ._correlations import adjoint_spec, finite_choice, planned, transposed_window
+from ._correlations import adjoint_spec, planned, transposed_window
 from ._front import Call, check_call, dispatch, spec_keywords
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
 from .backends import Backend
 from .padding import source_indices
-from .planner import plan_for, run_forward
+from .planner import finite_choice, plan_for, run_forward
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]

@@ -361,9 +361,8 @@ def execute(plan_: Plan, backend: Backend, x, weight, out_spatial, chooses: bool
     if plan_.algorithm != "fft":
         return plan_.execute(backend, x, weight, out_spatial)
     largest = backend.max_abs(x), backend.max_abs(weight)
-    if chooses and not all(m is None or math.isfinite(m) for m in largest):
-        others = {a: s for a, s in plan_.estimates.items() if a != "fft"}
-        fallback = min(others, key=others.get) if others else "direct"
+    if chooses and not _finite(largest):
+        fallback = _cheapest_besides_fft(plan_.estimates)
         other = plan_for(plan_.spec, plan_.input_shape, plan_.dtype, fallback, backend=backend)
         return other.execute(backend, x, weight, out_spatial)
     (x, x_scale), (weight, w_scale) = (
@@ -374,6 +373,28 @@ def execute(plan_: Plan, backend: Backend, x, weight, out_spatial, chooses: bool
         if scale != 1.0:
             y = y * scale
     return y
+
+
+def finite_choice(
+    backend: Backend, spec: ConvSpec, shape, dtype, chosen: str, algorithm: str, *arrays
+) -> str:
+    """`chosen`, unless xconv chose the FFT (`algorithm` "auto" or "measure") for data that
+    are not all finite: then the modelled cheapest other algorithm (see `execute`)."""
+    if chosen != "fft" or algorithm not in ("auto", "measure"):
+        return chosen
+    if _finite([backend.max_abs(a) for a in arrays]):
+        return chosen
+    return _cheapest_besides_fft(plan_for(spec, shape, dtype, backend=backend).estimates)
+
+
+def _finite(largest) -> bool:
+    """Whether magnitudes from `Backend.max_abs` are all finite (None: not known)."""
+    return all(m is None or math.isfinite(m) for m in largest)
+
+
+def _cheapest_besides_fft(estimates: Mapping[str, float]) -> str:
+    others = {a: s for a, s in estimates.items() if a != "fft"}
+    return min(others, key=others.get) if others else "direct"
 
 
 def _scaled_down(backend: Backend, a, largest: float | None):

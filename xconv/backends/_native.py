@@ -3,23 +3,17 @@ xconv's FFT path to them."""
 
 from __future__ import annotations
 
-import math
-
 
 def finite_algorithm(backend, call) -> str:
     """The call's algorithm; for "auto" or "measure" on data that are not all finite, the
     modelled cheapest algorithm other than the FFT (decided here, where the values are at
     hand, for paths that trace them later, as a custom VJP does)."""
-    if call.algorithm not in ("auto", "measure"):
-        return call.algorithm
-    largest = [backend.max_abs(a) for a in (call.x, call.weight)]
-    if all(m is None or math.isfinite(m) for m in largest):
-        return call.algorithm
-    from ..planner import plan_for
+    from ..planner import finite_choice
 
-    modelled = plan_for(call.spec, tuple(call.x.shape), call.work, backend=backend).estimates
-    others = {a: s for a, s in modelled.items() if a != "fft"}
-    return min(others, key=others.get) if others else "direct"
+    shape = tuple(call.x.shape)
+    args = (backend, call.spec, shape, call.work, "fft", call.algorithm, call.x, call.weight)
+    chosen = finite_choice(*args)
+    return call.algorithm if chosen == "fft" else chosen
 
 
 def fft_wins(backend, call, native_speedup: float) -> bool:
