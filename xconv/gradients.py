@@ -18,7 +18,8 @@ from ._front import Call, check_call, dispatch, spec_keywords
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
-from .backends import Backend
+from ._arrays import array_namespace
+from .backends import Backend, backend_for
 from .padding import source_indices
 from .planner import finite_choice, plan_for, run_forward
 from .spec import ConvSpec
@@ -91,11 +92,8 @@ def _conv_vjp(call: Call):
     mode, algorithm = spec.padding_mode, call.algorithm
     grad, w = call.in_work_dtype(call.grad), call.in_work_dtype(call.weight)
     padded = backend.pad(call.in_work_dtype(call.x), pads, mode, spec.padding_value)
-    # the weight gradient costs what the forward correlation costs: the same choice
-    weight_algorithm = planned(backend, spec, tuple(call.x.shape), call.work, algorithm)
-    weight_algorithm = finite_choice(
-        backend, spec, tuple(call.x.shape), call.work, weight_algorithm, algorithm, grad, padded
-    )
+    shape = tuple(call.x.shape)
+    weight_algorithm = weight_gradient_algorithm(backend, spec, shape, algorithm, grad, padded)
     both = None
     if weight_algorithm == "fft" and all(s == 1 for s in spec.stride):
         # one set of spectra for both gradients, where the forward pass would also use one
@@ -119,7 +117,7 @@ def _conv_vjp(call: Call):
         grad_w = _weight_gradient(backend, padded, grad, spec, weight_algorithm)
     if mode != "constant":
         grad_x = fold_padding(backend, grad_x, spatial, pads, mode)
-    return _gradients(call, grad_x, grad_w, grad)
+    return finish_gradients(call, grad_x, grad_w, grad)
 
 
 def conv_transpose_vjp(
@@ -184,13 +182,30 @@ def _conv_transpose_vjp(call: Call):
     bounds = [(-before, r - before) for (before, _), r in zip(call.padding, read, strict=True)]
     source = window(backend, grad, bounds)
     grad_x = run_forward(backend, algorithm)(source, w, forward, spatial)
-    weight_algorithm = planned(backend, forward, tuple(source.shape), call.work, algorithm)
     x = call.in_work_dtype(call.x)
-    weight_algorithm = finite_choice(
-        backend, forward, tuple(source.shape), call.work, weight_algorithm, algorithm, source, x
-    )
+    shape = tuple(source.shape)
+    weight_algorithm = weight_gradient_algorithm(backend, forward, shape, algorithm, source, x)
     grad_w = _weight_gradient(backend, source, x, forward, weight_algorithm)
-    return _gradients(call, grad_x, grad_w, grad)
+    return finish_gradients(call, grad_x, grad_w, grad)
+
+
+def weight_gradient_algorithm(
+    backend: Backend, spec: ConvSpec, input_shape, algorithm: str, grad, padded
+) -> str:
+    """The algorithm of a weight gradient: the forward layer's (it costs what the forward
+    correlation costs), off the FFT where xconv chose it for data that are not all finite."""
+    dtype = padded.dtype
+    chosen = planned(backend, spec, input_shape, dtype, algorithm)
+    return finite_choice(backend, spec, input_shape, dtype, chosen, algorithm, grad, padded)
+
+
+def weight_gradient_block(padded, grad, spec: ConvSpec, algorithm: str):
+    """The weight gradient of the correlation `spec` (no padding) of `padded` whose output
+    gradient is `grad`, on the arrays' own backend: one block's share, for backends that
+    split an operation into blocks and sum the shares."""
+    backend = backend_for(array_namespace(padded, grad))
+    chosen = weight_gradient_algorithm(backend, spec, tuple(padded.shape), algorithm, grad, padded)
+    return _weight_gradient(backend, padded, grad, spec, chosen)
 
 
 def _weight_gradient(backend: Backend, x, grad, spec, algorithm: str):
@@ -198,7 +213,7 @@ def _weight_gradient(backend: Backend, x, grad, spec, algorithm: str):
     return weight_gradient(backend, x, grad, spec, algorithm, backend.memory_budget(), correlate)
 
 
-def _gradients(call: Call, grad_x, grad_w, grad):
+def finish_gradients(call: Call, grad_x, grad_w, grad):
     """`(grad_input, grad_weight, grad_bias)` in the result dtype, the input's layout."""
     xp = call.xp
     grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))

@@ -16,7 +16,12 @@ import importlib
 from collections.abc import Callable
 from types import ModuleType
 
-from array_api_compat import is_jax_namespace, is_numpy_namespace, is_torch_namespace
+from array_api_compat import (
+    is_dask_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+)
 
 from .generic import OPERATIONS, Backend, Declined, generic_backend
 
@@ -41,6 +46,7 @@ _REGISTRY: list[tuple[Predicate, Factory]] = [
     (is_numpy_namespace, _lazy("xconv.backends.numpy", "NumPyBackend")),
     (is_torch_namespace, _lazy("xconv.backends.pytorch", "TorchBackend")),
     (is_jax_namespace, _lazy("xconv.backends.jaxlax", "JaxBackend")),
+    (is_dask_namespace, _lazy("xconv.backends.daskarray", "DaskBackend")),
 ]
 
 

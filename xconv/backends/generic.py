@@ -201,7 +201,9 @@ def _pad_constant(xp: ModuleType, x, axis: int, before: int, after: int, value):
         shape = (*x.shape[:axis], width, *x.shape[axis + 1 :])
         return xp.full(shape, value, dtype=x.dtype, device=device(x))
 
-    return xp.concat([block(before), x, block(after)], axis=axis)
+    parts = [block(before)] if before else []
+    parts += [x, block(after)] if after else [x]
+    return xp.concat(parts, axis=axis)
 
 
 def _concat_grid(xp: ModuleType, tiles: list, axis: int):
