@@ -99,6 +99,44 @@ class TorchNamespace(Namespace):
         return self.torch.get_default_dtype()
 
 
+class DaskNamespace(Namespace):
+    """Dask arrays in small uneven chunks along every axis (sizes 2, 1, 3, 2, 1, 3, ...), so
+    that every window of a test problem crosses chunk borders, some more than one."""
+
+    name = "dask"
+    dtypes = ("float16", "float32", "float64", "complex64", "complex128")
+
+    def __init__(self, da):
+        import array_api_compat.dask.array as xp
+
+        self.da, self.xp = da, xp
+
+    def asarray(self, a):
+        a = np.array(a, copy=True)
+        return self.da.from_array(a, chunks=tuple(uneven_chunks(n) for n in a.shape))
+
+    def to_numpy(self, a):
+        assert isinstance(a, self.da.Array), type(a)
+        return np.asarray(a.compute())
+
+    def dtype(self, name):
+        return np.dtype(name)
+
+    def is_array(self, a):
+        return isinstance(a, self.da.Array)
+
+    def default_float(self):
+        return np.dtype(np.float64)
+
+
+def uneven_chunks(n: int, pattern=(2, 1, 3)) -> tuple[int, ...]:
+    """Chunk sizes that add up to `n`, cycling through `pattern` (one empty chunk for 0)."""
+    sizes: list[int] = []
+    while sum(sizes) < n:
+        sizes.append(min(pattern[len(sizes) % len(pattern)], n - sum(sizes)))
+    return tuple(sizes) or (0,)
+
+
 NUMPY = NumpyNamespace()
 
 
@@ -110,7 +148,9 @@ def get_namespace(name: str) -> Namespace:
         return StrictNamespace(pytest.importorskip("array_api_strict"))
     if name == "torch":
         return TorchNamespace(pytest.importorskip("torch"))
+    if name == "dask":
+        return DaskNamespace(pytest.importorskip("dask.array"))
     raise ValueError(name)
 
 
-NAMESPACE_NAMES = ("numpy", "array_api_strict", "torch")
+NAMESPACE_NAMES = ("numpy", "array_api_strict", "torch", "dask")

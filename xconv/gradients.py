@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 from array_api_compat import device
 
+from ._arrays import array_namespace
 from ._correlations import adjoint_spec, planned, transposed_window
 from ._front import Call, check_call, dispatch, spec_keywords
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_weight import weight_gradient
-from ._arrays import array_namespace
 from .backends import Backend, backend_for
 from .padding import source_indices
 from .planner import finite_choice, plan_for, run_forward

@@ -236,8 +236,7 @@ def _blocked(kind: str, source, regions, chunks, channels: int, task: Callable, 
     keys = [a for a in small if a is not None]
     name = f"xconv-{kind}-{tokenize(source.name, [a.name for a in keys], chunks, token)}"
     graph = {
-        (name, *index): task(parts, index[2:])
-        for index, parts in _region_tasks(source, regions)
+        (name, *index): task(parts, index[2:]) for index, parts in _region_tasks(source, regions)
     }
     out_chunks = (source.chunks[0], (channels,), *chunks)
     meta = meta_from_array(source._meta, ndim=source.ndim, dtype=source.dtype)
@@ -250,7 +249,8 @@ def _region_tasks(source, regions):
     of the source blocks covering the block's region `[low, high)` on each spatial axis."""
     bounds = [_bounds(c) for c in source.chunks[2:]]
     per_axis = [
-        [_pieces(b, low, high) for low, high in axis] for b, axis in zip(bounds, regions)
+        [_pieces(b, low, high) for low, high in axis]
+        for b, axis in zip(bounds, regions, strict=True)
     ]
     for batch in range(len(source.chunks[0])):
         for spatial in itertools.product(*(range(len(axis)) for axis in regions)):
@@ -262,9 +262,7 @@ def _nest(name: str, batch: int, pieces, keys=(), cuts=()):
     """Nested lists (one level per spatial axis) of `getitem` tasks on source blocks."""
     if len(keys) == len(pieces):
         return (operator.getitem, (name, batch, 0, *keys), (slice(None), slice(None), *cuts))
-    return [
-        _nest(name, batch, pieces, (*keys, k), (*cuts, cut)) for k, cut in pieces[len(keys)]
-    ]
+    return [_nest(name, batch, pieces, (*keys, k), (*cuts, cut)) for k, cut in pieces[len(keys)]]
 
 
 def _bounds(chunks: Sequence[int]) -> list[int]:
@@ -287,7 +285,7 @@ def _pieces(bounds: list[int], low: int, high: int) -> list[tuple[int, slice]]:
 
 def _spans(chunks: Sequence[int]) -> list[tuple[int, int]]:
     b = _bounds(chunks)
-    return list(zip(b[:-1], b[1:]))
+    return list(itertools.pairwise(b))
 
 
 def _follow(chunks: Sequence[int], position: Callable[[int], int], size: int) -> tuple:
@@ -295,7 +293,7 @@ def _follow(chunks: Sequence[int], position: Callable[[int], int], size: int) ->
     output positions by `position` (clipped to the axis; empty chunks dropped)."""
     inner = [min(max(position(b), 0), size) for b in _bounds(chunks)[1:-1]]
     edges = sorted({0, size, *inner})
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
+    return tuple(b - a for a, b in itertools.pairwise(edges))
 
 
 def _whole_channels(a, batch=None):
