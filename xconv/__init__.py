@@ -10,8 +10,10 @@
 from .config import (
     default_algorithm,
     get_default_algorithm,
+    get_thread_limit,
     get_workspace_limit,
     set_workspace_limit,
+    thread_limit,
     workspace_limit,
 )
 from .forward import conv, output_shape
@@ -31,9 +33,11 @@ __all__ = [
     "conv_vjp",
     "default_algorithm",
     "get_default_algorithm",
+    "get_thread_limit",
     "get_workspace_limit",
     "output_shape",
     "plan",
     "set_workspace_limit",
+    "thread_limit",
     "workspace_limit",
 ]

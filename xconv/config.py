@@ -1,4 +1,4 @@
-"""Process-wide settings: the algorithm names, the workspace bound, the default algorithm."""
+"""Settings: the algorithm names, the workspace bound, the default algorithm, the threads."""
 
 from __future__ import annotations
 
@@ -82,3 +82,32 @@ def default_algorithm(name: str) -> Iterator[None]:
         yield
     finally:
         _default_algorithm.reset(token)
+
+
+_thread_limit = contextvars.ContextVar("xconv_thread_limit", default=None)
+
+
+def get_thread_limit() -> int | None:
+    """The most threads one call may use in this context (None: every core, up to 8)."""
+    return _thread_limit.get()
+
+
+@contextlib.contextmanager
+def thread_limit(count: int) -> Iterator[None]:
+    """Run xconv's NumPy work (transforms, copies, the direct path) on at most `count`
+    threads within a `with` block: for callers that run many calls side by side, as the
+    Dask backend's tasks do (one thread each: the scheduler supplies the parallelism).
+    BLAS keeps its own, process-wide thread count.
+
+    >>> import xconv
+    >>> with xconv.thread_limit(1):
+    ...     xconv.get_thread_limit()
+    1
+    """
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"thread limit must be a positive int, got {count!r}")
+    token = _thread_limit.set(count)
+    try:
+        yield
+    finally:
+        _thread_limit.reset(token)

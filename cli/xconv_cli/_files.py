@@ -91,7 +91,7 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             _write(handle, suffix, np.asarray(array), key or name)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a plain write would not
+        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a plain write would not
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -100,7 +100,8 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
     return path
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file mode creation mask."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

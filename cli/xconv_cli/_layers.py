@@ -227,6 +227,11 @@ def run(layer: Layer, x: np.ndarray) -> np.ndarray:
     return np.asarray(layer.obj(x))
 
 
+def run_lazy(layer: Layer, x):
+    """The layer on a Dask array: a Dask array, computed only when it is written."""
+    return layer.obj(x)
+
+
 def spec_of(layer: Layer, x_shape: tuple) -> tuple[ConvSpec, tuple]:
     """The spec and canonical-order input shape of a prepared layer about to run."""
     return canonical_problem(layer, x_shape)

@@ -121,3 +121,16 @@ def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("running", total=total)
         yield lambda: bar.advance(task)
+
+
+@contextlib.contextmanager
+def task_progress(console: Console) -> Iterator[Callable[[int], Callable[[], None]]]:
+    """A progress bar over the tasks of a streamed run: yields `start(total)`, which adds
+    the bar and returns the callback that advances it by one task."""
+    with Progress(console=console, transient=True) as bar:
+
+        def start(total: int) -> Callable[[], None]:
+            task = bar.add_task("blocks", total=total)
+            return lambda: bar.advance(task)
+
+        yield start

@@ -18,7 +18,7 @@ import xconv.backends.numpy  # the CLI works on NumPy arrays: load its backend b
 from xconv.compat import TranslationError
 from xconv.compat.parse import LayerSyntaxError
 
-from . import _layers, _render
+from . import _layers, _render, _stream
 from ._files import FileError, is_image, read_array, write_array
 from ._shapes import parse_shape
 
@@ -115,7 +115,20 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
 @click.option("--input-shape", help="Random input of this shape instead of --input.")
 @click.option("--weights", help="Weights in the dialect's own layout (same file formats).")
 @click.option("--bias", help="Biases in the dialect's own layout.")
-@click.option("--output", required=True, help="Output file (.npy, .npz, .mat or an image).")
+@click.option("--output", required=True, help="Output file (.npy, .npz, .mat, .zarr or an image).")
+@click.option(
+    "--stream/--in-memory",
+    default=None,
+    help="Read, compute and write block by block (.npy or .zarr in and out), never holding "
+    "the whole array; default: stream .zarr and .npy inputs of 256 MiB or more.",
+)
+@click.option(
+    "--block-mib",
+    type=float,
+    default=_stream.DEFAULT_BLOCK_MIB,
+    show_default=True,
+    help="Size of one block of a streamed .npy input (a Zarr store keeps its chunks).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of initializers.")
 @click.option(
     "--algorithm",
@@ -131,11 +144,14 @@ def run(
     weights: str | None,
     bias: str | None,
     output: str,
+    stream: bool | None,
+    block_mib: float,
     seed: int,
     algorithm: str,
     as_json: bool,
 ) -> None:
-    """Run LAYER on data and write its output, atomically."""
+    """Run LAYER on data and write its output, atomically (block by block for data larger
+    than memory: see --stream)."""
     if bool(inputs) == bool(input_shape):
         raise click.UsageError("give either --input FILE or --input-shape SHAPE")
     jobs = _jobs(inputs, output)
@@ -146,7 +162,11 @@ def run(
     results = []
     with _render.progress(console, len(jobs)) as advance:
         for source, target in jobs:
-            results.append(_run_one(built, source, target, input_shape, seed, algorithm))
+            if source is not None and (stream or (stream is None and _stream.streams(source))):
+                result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
+            else:
+                result = _run_one(built, source, target, input_shape, seed, algorithm)
+            results.append(result)
             advance()
     summary = results[0] if len(results) == 1 else {"runs": results}
     if as_json:
@@ -200,6 +220,31 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> d
         "dtype": str(y.dtype),
         "seconds": seconds,
         "algorithm": algorithm if algorithm not in ("auto",) else plan.algorithm,
+    }
+
+
+def _stream_one(built, source, target, block_mib, seed: int, algorithm: str, console) -> dict:
+    """One run block by block: a lazy input, the layer on Dask, the output written lazily."""
+    for path in (source, target):
+        if not _stream.can_stream(path):
+            raise FileError(f"{path}: streaming reads and writes .npy or .zarr only")
+    x = _stream.open_lazy(source, block_mib)
+    _layers.prepare(built, x, seed)
+    start = time.perf_counter()
+    with xconv.default_algorithm(algorithm), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y = _layers.run_lazy(built, x)
+        with _render.task_progress(console) as progress:
+            _stream.write_lazy(target, y, progress)
+    seconds = time.perf_counter() - start
+    return {
+        "input": source,
+        "output": target,
+        "input_shape": list(x.shape),
+        "output_shape": list(y.shape),
+        "dtype": str(y.dtype),
+        "seconds": seconds,
+        "algorithm": f"{algorithm}, {y.npartitions} blocks",
     }
 
 

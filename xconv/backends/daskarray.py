@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import itertools
 import operator
 from collections.abc import Callable, Sequence
 
 import dask.array as da
 import numpy as np
+from array_api_compat import is_numpy_namespace
 from dask.array.utils import meta_from_array
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
@@ -39,6 +41,7 @@ from dask.highlevelgraph import HighLevelGraph
 from .._arrays import array_namespace
 from .._correlations import adjoint_spec, transposed_window
 from ..algorithms.transposed import window
+from ..config import thread_limit
 from ..padding import source_indices
 from ..spec import ConvSpec
 from . import backend_for
@@ -330,22 +333,51 @@ def _key(a):
 # -- the tasks (run on the blocks' own library, on any worker) --------------------------------
 
 
-def _join(parts, axis: int = 2):
-    """One array from nested lists of blocks, the outer list along `axis`."""
+def _join(parts):
+    """One array from nested lists of blocks (one level per trailing axis), each block
+    copied once into place; a single block is returned as it is."""
+    leaves = _leaves(parts)
+    if len(leaves) == 1:
+        return leaves[0]
+    xp = array_namespace(*leaves)
+    if is_numpy_namespace(xp):
+        return np.block(parts)
+    return _concat(xp, parts, axis=leaves[0].ndim - _depth(parts))
+
+
+def _concat(xp, parts, axis: int):
     if not isinstance(parts, list):
         return parts
-    blocks = [_join(p, axis + 1) for p in parts]
-    if len(blocks) == 1:
-        return blocks[0]
-    return array_namespace(*blocks).concat(blocks, axis=axis)
+    return xp.concat([_concat(xp, p, axis + 1) for p in parts], axis=axis)
 
 
+def _leaves(parts) -> list:
+    return [leaf for p in parts for leaf in _leaves(p)] if isinstance(parts, list) else [parts]
+
+
+def _depth(parts) -> int:
+    return 1 + _depth(parts[0]) if isinstance(parts, list) else 0
+
+
+def _one_thread(task: Callable) -> Callable:
+    """Run a task on one thread: the scheduler runs one task per core side by side."""
+
+    @functools.wraps(task)
+    def run(*args):
+        with thread_limit(1):
+            return task(*args)
+
+    return run
+
+
+@_one_thread
 def _correlate_block(parts, weight, bias, spec: ConvSpec, algorithm: str):
     from ..forward import conv
 
     return conv(_join(parts), weight, bias, spec=spec, algorithm=algorithm)
 
 
+@_one_thread
 def _transpose_block(parts, weight, bias, spec: ConvSpec, start, size, algorithm: str):
     y = _join(parts)
     xp = array_namespace(y)
@@ -359,6 +391,7 @@ def _transpose_block(parts, weight, bias, spec: ConvSpec, start, size, algorithm
     return z
 
 
+@_one_thread
 def _weight_share(parts, grad, spec: ConvSpec, algorithm: str):
     from ..gradients import weight_gradient_block
 

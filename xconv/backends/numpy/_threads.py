@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ...config import get_thread_limit
+
 PARALLEL_BYTES = 1 << 20  # below this a copy is over before a thread wakes up
 
 _pool: ThreadPoolExecutor | None = None
@@ -23,12 +25,13 @@ _pool_lock = threading.Lock()
 
 
 def workers() -> int:
-    """Threads worth using: the cores this process may run on (at most 8)."""
+    """Threads worth using: the cores this process may run on (at most 8, and at most the
+    context's `xconv.thread_limit`)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return max(1, min(cores, 8, get_thread_limit() or cores))
 
 
 def _executor() -> ThreadPoolExecutor:

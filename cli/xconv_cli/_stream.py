@@ -1,0 +1,183 @@
+"""Arrays larger than memory: read lazily, computed block by block, written block by block.
+
+A `.npy` input is opened as a memory map and a Zarr store (`DATA.zarr`, the `zarr`
+extra) as it is chunked; both become Dask arrays, which the layers pass to xconv's Dask
+backend unchanged. The output is written as its blocks are computed, to `.npy` (one
+positioned write per contiguous run of a block: no memory map, so written pages do not
+count against the process) or to Zarr, under a temporary name that replaces the target
+only once every block is in: a failed or interrupted run leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ._files import FileError, umask
+
+# inputs at least this large are streamed unless the user says otherwise
+STREAM_BYTES = 256 * 2**20
+# the target size of one block, before the halo a kernel adds
+DEFAULT_BLOCK_MIB = 64.0
+# axes this short (channels) stay whole in a block
+_WHOLE_AXIS = 64
+
+
+def is_zarr(spec: str) -> bool:
+    return Path(spec).suffix.lower() == ".zarr"
+
+
+def streams(spec: str) -> bool:
+    """Whether an input is large enough to stream by default."""
+    path = Path(spec)
+    if is_zarr(spec):
+        return True
+    return path.suffix.lower() == ".npy" and path.is_file() and path.stat().st_size >= STREAM_BYTES
+
+
+def can_stream(spec: str) -> bool:
+    return is_zarr(spec) or Path(spec).suffix.lower() == ".npy"
+
+
+def open_lazy(spec: str, block_mib: float):
+    """The array in `spec` (.npy or .zarr) as a Dask array that reads it block by block."""
+    import dask.array as da
+
+    path = Path(spec)
+    if not path.exists():
+        raise FileError(f"{path}: no such file")
+    try:
+        if is_zarr(spec):
+            return da.from_zarr(_zarr().open_array(str(path), mode="r"))
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileError:
+        raise
+    except Exception as error:
+        raise FileError(f"{path}: cannot read ({error})") from error
+    return da.from_array(data, chunks=block_chunks(data.shape, data.dtype.itemsize, block_mib))
+
+
+def block_chunks(shape: tuple, itemsize: int, block_mib: float) -> tuple:
+    """Chunks of about `block_mib` MiB: short axes (channels) whole, the long ones split
+    into equal cubes."""
+    if block_mib <= 0:
+        raise FileError(f"--block-mib must be positive, got {block_mib}")
+    long_axes = [i for i, n in enumerate(shape) if n > _WHOLE_AXIS]
+    if not long_axes:
+        return tuple(shape)
+    whole = itemsize * math.prod(n for i, n in enumerate(shape) if i not in long_axes)
+    side = (block_mib * 2**20 / whole) ** (1 / len(long_axes))
+    side = max(1, int(side))
+    return tuple(min(n, side) if i in long_axes else n for i, n in enumerate(shape))
+
+
+def write_lazy(target: str, y, progress: Callable[[int], Callable[[], None]]) -> None:
+    """Compute `y` (a Dask array) block by block into `target` (.npy or .zarr), atomically.
+
+    `progress(total)` returns the callback that marks one of `total` tasks done.
+    """
+    from dask.callbacks import Callback
+
+    path = Path(target)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".zarr"):
+        raise FileError(f"{path}: a streamed output is .npy or .zarr, not {suffix or '(none)'}")
+    if not path.parent.is_dir():
+        raise FileError(f"{path.parent}: no such directory")
+    with _Tasks(Callback, progress), _replacing(path) as temporary:
+        if suffix == ".npy":
+            writer = NpyWriter(temporary, tuple(y.shape), y.dtype)
+            try:
+                y.store(writer, lock=False)
+            finally:
+                writer.close()
+        else:
+            y = y.rechunk(y.chunksize)  # Zarr chunks are regular: no two tasks share one
+            store = _zarr().create_array(
+                str(temporary), shape=y.shape, chunks=y.chunksize, dtype=y.dtype
+            )
+            y.store(store, lock=False)
+
+
+class NpyWriter:
+    """A `.npy` file filled by `writer[region] = block` (the target of `dask.array.store`):
+    each contiguous run of a block is one positioned write."""
+
+    def __init__(self, path: Path, shape: tuple, dtype):
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape)
+        self.offset = header.offset
+        del header  # the file has its header and its size; the data go in by pwrite
+        self.fd = os.open(path, os.O_WRONLY)
+
+    def __setitem__(self, region: tuple, block) -> None:
+        block = np.ascontiguousarray(block, dtype=self.dtype)
+        region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(region, self.shape, strict=True))
+        # the axes after `cut` are whole: a run spans the rest of axis `cut` and them
+        cut = len(self.shape) - 1
+        while cut > 0 and region[cut] == slice(0, self.shape[cut]):
+            cut -= 1
+        runs = itertools.product(*(range(s.start, s.stop) for s in region[:cut]))
+        flat = block.reshape(-1)
+        run = flat.size // max(1, math.prod(s.stop - s.start for s in region[:cut]))
+        for i, index in enumerate(runs):
+            start = (*index, region[cut].start, *(0,) * (len(self.shape) - cut - 1))
+            at = np.ravel_multi_index(start, self.shape) if self.shape else 0
+            data = memoryview(flat[i * run : (i + 1) * run]).cast("B")
+            os.pwrite(self.fd, data, self.offset + int(at) * self.dtype.itemsize)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` that replaces it when the block ends without error."""
+    temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
+    try:
+        yield temporary
+        os.chmod(temporary, (0o777 if temporary.is_dir() else 0o666) & ~umask())
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)  # a Zarr store: directories do not replace one another
+        os.replace(temporary, path)
+    finally:
+        shutil.rmtree(temporary.parent, ignore_errors=True)
+
+
+class _Tasks:
+    """Calls `progress(total)()` once per finished Dask task of the computation within."""
+
+    def __init__(self, callback_type, progress):
+        outer = self
+
+        class Counting(callback_type):
+            def _start_state(self, dsk, state):
+                outer.advance = progress(len(dsk))
+
+            def _posttask(self, key, result, dsk, state, worker_id):
+                outer.advance()
+
+        self.callback = Counting()
+
+    def __enter__(self):
+        self.callback.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.callback.__exit__(*exc)
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError:
+        raise FileError('Zarr stores need the zarr package: pip install "xconv[zarr]"') from None
+    return zarr

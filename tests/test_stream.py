@@ -1,0 +1,126 @@
+"""`xconv run --stream`: .npy (memory-mapped) and Zarr in, block by block, .npy and Zarr out.
+
+The streamed results are compared with the float64 definition in `tests/reference.py`;
+small blocks (`--block-mib`) make every run cross many block borders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from reference import reference_conv
+from xconv_cli import _stream
+from xconv_cli.main import main
+
+pytest.importorskip("dask.array")
+
+# H x W x C data, replicate padding: a window at the edge copies the edge block's samples
+MATLAB = "convolution2dLayer([5 3], 4, 'Padding', 'same', 'PaddingValue', 'replicate')"
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def data(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((70, 90, 3)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 4)).astype(np.float32)  # MATLAB: h x w x C x F
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "w.npy", w)
+    expected = reference_conv(
+        x.transpose(2, 0, 1), w.transpose(3, 2, 0, 1), padding="same", padding_mode="replicate"
+    ).transpose(1, 2, 0)
+    return tmp_path, x, expected
+
+
+def run(folder, source: str, target: str, *extra: str):
+    return invoke(
+        "run", MATLAB, "--input", str(folder / source), "--weights", str(folder / "w.npy"),
+        "--output", str(folder / target), "--json", *extra,
+    )  # fmt: skip
+
+
+def test_npy_streams_block_by_block(data):
+    folder, _, expected = data
+    code, out = run(folder, "x.npy", "y.npy", "--stream", "--block-mib", "0.01")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["output_shape"] == [70, 90, 4]
+    assert int(summary["algorithm"].split(", ")[1].split()[0]) > 4  # several blocks
+    np.testing.assert_allclose(np.load(folder / "y.npy"), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_zarr_in_and_out(data):
+    zarr = pytest.importorskip("zarr")
+    folder, x, expected = data
+    store = zarr.create_array(
+        str(folder / "x.zarr"), shape=x.shape, chunks=(16, 25, 3), dtype=x.dtype
+    )
+    store[:] = x
+    code, out = run(folder, "x.zarr", "y.zarr")  # Zarr streams without being asked
+    assert code == 0, out
+    y = zarr.open_array(str(folder / "y.zarr"), mode="r")
+    np.testing.assert_allclose(y[:], expected, rtol=1e-5, atol=1e-5)
+    code, out = run(folder, "x.zarr", "y.zarr")  # a second run replaces the store
+    assert code == 0, out
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+
+
+def test_small_npy_stays_in_memory_unless_asked(data):
+    folder, _, expected = data
+    code, out = run(folder, "x.npy", "y.npy")
+    assert code == 0, out
+    assert "blocks" not in json.loads(out)["algorithm"]
+    np.testing.assert_allclose(np.load(folder / "y.npy"), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_failed_stream_leaves_no_file(data, monkeypatch):
+    folder, _, _ = data
+    np.save(folder / "y.npy", np.zeros(3))  # an earlier result survives a failed run
+
+    def broken(self, region, block):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_stream.NpyWriter, "__setitem__", broken)
+    code, out = run(folder, "x.npy", "y.npy", "--stream")
+    assert code == 1 and out.strip() == "xconv: error: disk full"
+    np.testing.assert_array_equal(np.load(folder / "y.npy"), np.zeros(3))
+    assert sorted(os.listdir(folder)) == ["w.npy", "x.npy", "y.npy"]
+
+
+def test_streaming_needs_array_files(data):
+    folder, _, _ = data
+    code, out = run(folder, "x.npy", "y.png", "--stream")
+    assert code == 1 and "streaming reads and writes .npy or .zarr only" in out
+
+
+@pytest.mark.parametrize(
+    ("shape", "region"),
+    [
+        ((7, 5, 3), (slice(2, 5), slice(0, 5), slice(0, 3))),  # whole trailing axes: one run
+        ((7, 5, 3), (slice(2, 5), slice(1, 4), slice(0, 3))),
+        ((7, 5, 3), (slice(0, 7), slice(1, 2), slice(1, 3))),
+        ((9,), (slice(3, 8),)),
+    ],
+)
+def test_npy_writer_places_every_run(tmp_path, shape, region):
+    target = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    writer = _stream.NpyWriter(tmp_path / "a.npy", shape, np.float64)
+    writer[region] = target[region]
+    writer.close()
+    written = np.load(tmp_path / "a.npy")
+    expected = np.zeros(shape)
+    expected[region] = target[region]
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_block_chunks_keep_channels_whole():
+    chunks = _stream.block_chunks((3, 10000, 10000), 4, block_mib=12)
+    assert chunks[0] == 3 and chunks[1] == chunks[2] == 1024
