@@ -60,8 +60,8 @@ def test_npy_streams_block_by_block(data):
 def test_zarr_in_and_out(data):
     zarr = pytest.importorskip("zarr")
     folder, x, expected = data
-    store = zarr.create_array(
-        str(folder / "x.zarr"), shape=x.shape, chunks=(16, 25, 3), dtype=x.dtype
+    store = zarr.open_array(
+        str(folder / "x.zarr"), mode="w", shape=x.shape, chunks=(16, 25, 3), dtype=x.dtype
     )
     store[:] = x
     code, out = run(folder, "x.zarr", "y.zarr")  # Zarr streams without being asked

@@ -101,8 +101,8 @@ def write_lazy(target: str, y, progress: Callable[[int], Callable[[], None]]) ->
                 writer.close()
         else:
             y = y.rechunk(y.chunksize)  # Zarr chunks are regular: no two tasks share one
-            store = _zarr().create_array(
-                str(temporary), shape=y.shape, chunks=y.chunksize, dtype=y.dtype
+            store = _zarr().open_array(
+                str(temporary), mode="w", shape=y.shape, chunks=y.chunksize, dtype=y.dtype
             )
             y.store(store, lock=False)
 
