@@ -119,20 +119,26 @@ class NpyWriter:
         self.fd = os.open(path, os.O_WRONLY)
 
     def __setitem__(self, region: tuple, block) -> None:
-        block = np.ascontiguousarray(block, dtype=self.dtype)
-        region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(region, self.shape, strict=True))
+        shape, itemsize = self.shape, self.dtype.itemsize
+        region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(region, shape, strict=True))
         # the axes after `cut` are whole: a run spans the rest of axis `cut` and them
-        cut = len(self.shape) - 1
-        while cut > 0 and region[cut] == slice(0, self.shape[cut]):
+        cut = len(shape) - 1
+        while cut > 0 and region[cut] == slice(0, shape[cut]):
             cut -= 1
-        runs = itertools.product(*(range(s.start, s.stop) for s in region[:cut]))
-        flat = block.reshape(-1)
-        run = flat.size // max(1, math.prod(s.stop - s.start for s in region[:cut]))
-        for i, index in enumerate(runs):
-            start = (*index, region[cut].start, *(0,) * (len(self.shape) - cut - 1))
-            at = np.ravel_multi_index(start, self.shape) if self.shape else 0
-            data = memoryview(flat[i * run : (i + 1) * run]).cast("B")
-            os.pwrite(self.fd, data, self.offset + int(at) * self.dtype.itemsize)
+        strides = [itemsize * math.prod(shape[k + 1 :]) for k in range(len(shape))]
+        first = self.offset + sum(
+            s.start * stride for s, stride in zip(region, strides, strict=True)
+        )
+        data = memoryview(np.ascontiguousarray(block, dtype=self.dtype)).cast("B")
+        run = (region[cut].stop - region[cut].start) * strides[cut] if shape else itemsize
+        offsets = itertools.product(
+            *(
+                range(0, (s.stop - s.start) * st, st)
+                for s, st in zip(region[:cut], strides[:cut], strict=True)
+            )
+        )
+        for i, steps in enumerate(offsets):  # C order: the runs lie one after another
+            os.pwrite(self.fd, data[i * run : (i + 1) * run], first + sum(steps))
 
     def close(self) -> None:
         os.close(self.fd)
