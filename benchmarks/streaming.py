@@ -84,9 +84,10 @@ def measure(name: str, output: Path) -> dict:
     """`run_one` in a child process: its seconds and its peak resident memory."""
     command = [sys.executable, "-m", "benchmarks.streaming", "--one", name, str(output)]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(child.pid, 0)
     out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
     child.stdout.close()
+    os.sync()  # the kernel writes this run's file back now, not during the next run
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{name} failed (exit status {os.waitstatus_to_exitcode(status)})")
     return {"seconds": float(out.split()[-1]), "peak_bytes": usage.ru_maxrss * 1024}

@@ -20,3 +20,10 @@ def run_block(section: str, capsys) -> tuple[dict, str, str]:
     exec(compile(code, "README.md", "exec"), namespace)
     printed = capsys.readouterr().out.strip()
     return namespace, printed, code.rstrip().rsplit("# ", 1)[1].strip()
+
+
+def console_commands(section: str) -> list[str]:
+    """The `$ ` command lines of the first ```console block under `## section`."""
+    text = README.read_text().split(f"## {section}\n", 1)[1]
+    block = text.split("```console\n", 1)[1].split("```", 1)[0]
+    return [line[2:] for line in block.splitlines() if line.startswith("$ ")]

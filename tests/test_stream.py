@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from readme import console_commands, run_block
 from reference import reference_conv
 from xconv_cli import _stream
 from xconv_cli.main import main
@@ -124,3 +126,39 @@ def test_npy_writer_places_every_run(tmp_path, shape, region):
 def test_block_chunks_keep_channels_whole():
     chunks = _stream.block_chunks((3, 10000, 10000), 4, block_mib=12)
     assert chunks[0] == 3 and chunks[1] == chunks[2] == 1024
+
+
+# ---------------------------------------------------------------------------- README
+
+
+def test_the_readme_example_runs(capsys):
+    pytest.importorskip("distributed")
+    namespace, printed, expected = run_block("Larger than memory", capsys)
+    assert printed == expected
+    slide, corner = namespace["slide"][:4096, :4096].compute(), namespace["corner"]
+    kernel = namespace["kernel"][0, 0].astype(np.float64)
+    expected_rows = reference_conv(
+        slide[None, :40, :40], kernel[None, None], padding="same", padding_mode="replicate"
+    )[0]  # the corner of the corner: padded by replicating the image's own edge
+    np.testing.assert_allclose(corner[:33, :33], expected_rows[:33, :33], rtol=1e-5, atol=1e-6)
+
+
+def test_the_readme_commands_run(tmp_path, monkeypatch):
+    zarr = pytest.importorskip("zarr")
+    monkeypatch.chdir(tmp_path)
+    image = np.random.default_rng(7).random((300, 200), dtype=np.float32)
+    np.save("slide.npy", image[..., None])  # MATLAB: H x W x C
+    store = zarr.open_array(
+        "slide.zarr", mode="w", shape=(1, 300, 200), chunks=(1, 64, 64), dtype="f4"
+    )
+    store[:] = image[None]  # Wolfram: C x H x W
+    commands = console_commands("Larger than memory")
+    assert len(commands) == 2
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "xconv"
+        code, out = invoke(*words[1:], "--json")
+        assert code == 0, out
+        assert "blocks" in json.loads(out)["algorithm"]
+    assert np.load("blurred.npy").shape == (300, 200, 1)
+    assert zarr.open_array("blurred.zarr", mode="r").shape == (1, 300, 200)
