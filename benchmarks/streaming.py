@@ -10,6 +10,8 @@ its own (`os.wait4`):
   xconv's Dask backend and written block by block to a `.npy` file
   (`xconv_cli._stream.NpyWriter`, what `xconv run --stream` writes with); the clock
   includes making the data and writing the file;
+- `xconv-dask-sum`: the same computation reduced to its sum instead of written: what
+  the file costs;
 - `dask-image`: the same chunks and writer through `dask_image.ndfilters.convolve`
   (SciPy's `ndimage.convolve` on each block, `mode="nearest"`, kernel flipped).
 
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 SIZE, CHUNK, KERNEL = 16384, 2048, 15
-RUNS = ("numpy", "xconv-dask", "dask-image")
+RUNS = ("numpy", "xconv-dask", "xconv-dask-sum", "dask-image")
 TARGETS = {
     "peak_gib": 3.0,  # xconv-dask's peak resident memory
     "vs_numpy": 1.2,  # xconv-dask time / numpy time
@@ -66,8 +68,11 @@ def run_one(name: str, output: Path) -> float:
 
     start = time.perf_counter()
     x = lazy_image()
-    if name == "xconv-dask":
+    if name.startswith("xconv-dask"):
         y = xconv.conv(x[None], w[None, None], padding="same", padding_mode="replicate")[0]
+        if name == "xconv-dask-sum":
+            y.sum().compute()
+            return time.perf_counter() - start
     else:
         import dask_image.ndfilters
 
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         names = RUNS
     except ImportError:
         print("dask-image is not installed: its row is skipped", file=sys.stderr)
-        names = RUNS[:2]
+        names = RUNS[:3]
     results: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="xconv-streaming-") as scratch:
         files = {name: Path(scratch) / f"{name}.npy" for name in names}
