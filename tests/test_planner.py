@@ -204,6 +204,15 @@ def test_check_algorithm_accepts_every_choice(algorithm):
     assert planner.check_algorithm(algorithm) == algorithm
 
 
+def test_arrays_instead_of_shapes_say_so_briefly():
+    x, w = np.ones((1, 3, 64, 64)), np.ones((4, 3, 15, 15))
+    with pytest.raises(TypeError, match=r"weight_shape is a shape, got an array of shape") as error:
+        xconv.plan(x.shape, w)
+    assert len(str(error.value)) < 200  # not the array's repr
+    with pytest.raises(TypeError, match="x_shape is a shape"):
+        xconv.plan(x, w.shape)
+
+
 def test_bad_dtype_names_the_parameter():
     with pytest.raises(TypeError, match="dtype"):
         xconv.plan((1, 3, 8, 8), (4, 3, 3, 3), dtype="int32")

@@ -90,7 +90,7 @@ def test_a_failed_stream_leaves_no_file(data, monkeypatch):
     def broken(self, region, block):
         raise OSError("disk full")
 
-    monkeypatch.setattr(_stream.NpyWriter, "_write", broken)
+    monkeypatch.setattr(_stream.NpyWriter, "__setitem__", broken)
     code, out = run(folder, "x.npy", "y.npy", "--stream")
     assert code == 1 and out.strip() == "xconv: error: disk full"
     np.testing.assert_array_equal(np.load(folder / "y.npy"), np.zeros(3))

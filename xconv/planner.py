@@ -201,6 +201,12 @@ def plan(
     (2, 64, 64, 64)
     """
     check_algorithm(algorithm)
+    for name, shape in (("x_shape", x_shape), ("weight_shape", weight_shape)):
+        if hasattr(shape, "shape") and hasattr(shape, "dtype"):
+            raise TypeError(
+                f"{name} is a shape, got an array of shape {tuple(shape.shape)}: pass "
+                f"its .shape (plan(x.shape, weight.shape, dtype=x.dtype))"
+            )
     spec = ConvSpec.from_weight_shape(
         tuple(weight_shape),
         groups=groups,

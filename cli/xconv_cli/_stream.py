@@ -14,10 +14,8 @@ import contextlib
 import itertools
 import math
 import os
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -110,50 +108,17 @@ def write_lazy(target: str, y, progress: Callable[[int], Callable[[], None]]) ->
 
 
 class NpyWriter:
-    """A `.npy` file filled by `writer[region] = block` (the target of `dask.array.store`).
-
-    One background thread does the writing, each contiguous run of a block one positioned
-    write: concurrent writes to one file wait for each other in the kernel, and the
-    threads computing blocks should not. At most `QUEUED` blocks wait for it.
-    """
-
-    QUEUED = 4
+    """A `.npy` file filled by `writer[region] = block` (the target of `dask.array.store`):
+    each contiguous run of a block is one positioned write."""
 
     def __init__(self, path: Path, shape: tuple, dtype):
-        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.shape, self.dtype = shape, np.dtype(dtype)
         header = np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape)
         self.offset = header.offset
         del header  # the file has its header and its size; the data go in by pwrite
         self.fd = os.open(path, os.O_WRONLY)
-        self.error: BaseException | None = None
-        self.queue: queue.Queue = queue.Queue(self.QUEUED)
-        self.thread = threading.Thread(target=self._drain, name="xconv-npy-writer", daemon=True)
-        self.thread.start()
 
     def __setitem__(self, region: tuple, block) -> None:
-        self._raise()
-        self.queue.put((region, np.ascontiguousarray(block, dtype=self.dtype)))
-
-    def close(self) -> None:
-        """Wait for the queued blocks, close the file, and raise a write's error."""
-        self.queue.put(None)
-        self.thread.join()
-        os.close(self.fd)
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _drain(self) -> None:
-        while (item := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self._write(*item)
-                except BaseException as error:  # handed to the caller's thread
-                    self.error = error
-
-    def _write(self, region: tuple, block: np.ndarray) -> None:
         shape, itemsize = self.shape, self.dtype.itemsize
         region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(region, shape, strict=True))
         # the axes after `cut` are whole: a run spans the rest of axis `cut` and them
@@ -164,7 +129,7 @@ class NpyWriter:
         first = self.offset + sum(
             s.start * stride for s, stride in zip(region, strides, strict=True)
         )
-        data = memoryview(block).cast("B")
+        data = memoryview(np.ascontiguousarray(block, dtype=self.dtype)).cast("B")
         run = (region[cut].stop - region[cut].start) * strides[cut] if shape else itemsize
         offsets = itertools.product(
             *(
@@ -174,6 +139,9 @@ class NpyWriter:
         )
         for i, steps in enumerate(offsets):  # C order: the runs lie one after another
             os.pwrite(self.fd, data[i * run : (i + 1) * run], first + sum(steps))
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 @contextlib.contextmanager
