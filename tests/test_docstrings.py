@@ -7,9 +7,9 @@ import importlib
 import pkgutil
 
 import pytest
+import xconv_cli
 
 import xconv
-import xconv_cli
 
 # modules whose library is an optional dependency: their examples run when it is there
 OPTIONAL = {
