@@ -280,3 +280,10 @@ def test_caller_array_type_comes_back(library):
         got = ours(ns.asarray(a), ns.asarray(b))
         assert ns.is_array(got), type(got)
         assert_like(ns.to_numpy(got), theirs(a, b))
+
+
+def test_the_readme_example_runs(capsys):
+    from readme import run_block
+
+    _, printed, expected = run_block("For SciPy users", capsys)
+    assert printed == expected == "True True True"
