@@ -6,7 +6,8 @@ its own (`os.wait4`):
 
 - `numpy`: `xconv.conv` on the whole image in memory (the data made before the clock
   starts): the baseline;
-- `xconv-dask`: the image as a Dask random array in 2048 x 2048 chunks, convolved by
+- `xconv-dask`: the image as a Dask random array in `--chunk` x `--chunk` chunks
+  (4096: 64 MiB, the block size of `xconv run --stream`), convolved by
   xconv's Dask backend and written block by block to a `.npy` file
   (`xconv_cli._stream.NpyWriter`, what `xconv run --stream` writes with); the clock
   includes making the data and writing the file;
@@ -34,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-SIZE, CHUNK, KERNEL = 16384, 2048, 15
+SIZE, KERNEL = 16384, 15
+CHUNK = 4096  # 64 MiB blocks: the block size `xconv run --stream` uses by default
 RUNS = ("numpy", "xconv-dask", "xconv-dask-sum", "dask-image")
 TARGETS = {
     "peak_gib": 3.0,  # xconv-dask's peak resident memory
@@ -48,26 +50,26 @@ def kernel() -> np.ndarray:
     return np.random.default_rng(1).standard_normal((KERNEL, KERNEL)).astype(np.float32)
 
 
-def lazy_image():
+def lazy_image(chunk: int):
     import dask.array as da
 
-    return da.random.default_rng(0).random((SIZE, SIZE), dtype=np.float32, chunks=CHUNK)
+    return da.random.default_rng(0).random((SIZE, SIZE), dtype=np.float32, chunks=chunk)
 
 
-def run_one(name: str, output: Path) -> float:
+def run_one(name: str, output: Path, chunk: int = CHUNK) -> float:
     """One timed run in this process; returns its seconds."""
     import xconv
 
     w = kernel()
     if name == "numpy":
-        x = lazy_image().compute()  # the same numbers, made before the clock starts
+        x = lazy_image(chunk).compute()  # the same numbers, made before the clock starts
         start = time.perf_counter()
         xconv.conv(x[None], w[None, None], padding="same", padding_mode="replicate")
         return time.perf_counter() - start
     from xconv_cli._stream import NpyWriter
 
     start = time.perf_counter()
-    x = lazy_image()
+    x = lazy_image(chunk)
     if name.startswith("xconv-dask"):
         y = xconv.conv(x[None], w[None, None], padding="same", padding_mode="replicate")[0]
         if name == "xconv-dask-sum":
@@ -85,9 +87,10 @@ def run_one(name: str, output: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(name: str, output: Path) -> dict:
+def measure(name: str, output: Path, chunk: int) -> dict:
     """`run_one` in a child process: its seconds and its peak resident memory."""
     command = [sys.executable, "-m", "benchmarks.streaming", "--one", name, str(output)]
+    command += ["--chunk", str(chunk)]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -104,7 +107,7 @@ def sample_difference(a: Path, b: Path) -> float:
     return float(np.max(np.abs(x - y)) / np.max(np.abs(x)))
 
 
-def summarize(results: dict[str, list[dict]], difference: float) -> dict:
+def summarize(results: dict[str, list[dict]], difference: float, chunk: int) -> dict:
     rows = {
         name: {
             "median_s": statistics.median(r["seconds"] for r in runs),
@@ -122,7 +125,7 @@ def summarize(results: dict[str, list[dict]], difference: float) -> dict:
         checks["vs_dask_image"] = mine["median_s"] / rows["dask-image"]["median_s"]
     return {
         "workload": f"{SIZE}x{SIZE} float32, {KERNEL}x{KERNEL} kernel, same, replicate, "
-        f"chunks {CHUNK}x{CHUNK}",
+        f"chunks {chunk}x{chunk}",
         "rows": rows,
         "checks": {
             k: {"value": v, "target": TARGETS[k], "met": v <= TARGETS[k]} for k, v in checks.items()
@@ -162,10 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.streaming", description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (alternating)")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="chunk side (default %(default)s)")
     parser.add_argument("--one", nargs=2, metavar=("RUN", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(f"{run_one(args.one[0], Path(args.one[1])):.6f}")
+        print(f"{run_one(args.one[0], Path(args.one[1]), args.chunk):.6f}")
         return 0
     from .report import machine_info
 
@@ -181,14 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         files = {name: Path(scratch) / f"{name}.npy" for name in names}
         for i in range(args.repeat):
             for name in names:
-                results[name].append(measure(name, files[name]))
+                results[name].append(measure(name, files[name], args.chunk))
                 print(f"{name} run {i + 1}: {results[name][-1]}", file=sys.stderr)
         difference = (
             sample_difference(files["xconv-dask"], files["dask-image"])
             if "dask-image" in names
             else None
         )
-    summary = summarize(results, difference)
+    summary = summarize(results, difference, args.chunk)
     info = machine_info({})
     text = markdown(summary, info)
     print(text)
