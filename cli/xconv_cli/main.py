@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -201,8 +203,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> d
         x = _layers.image_to_input(built, x)
     _layers.prepare(built, x, seed)
     start = time.perf_counter()
-    with xconv.default_algorithm(algorithm), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with _computing(algorithm):
         y = _layers.run(built, x)
     seconds = time.perf_counter() - start
     spec, canonical = _layers.spec_of(built, x.shape)
@@ -223,6 +224,15 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> d
     }
 
 
+@contextlib.contextmanager
+def _computing(algorithm: str) -> Iterator[None]:
+    """`algorithm` as what "auto" means, and NumPy's overflow warnings quiet (a run's
+    output is the user's to inspect, not a warning per overflow)."""
+    with xconv.default_algorithm(algorithm), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def _stream_one(built, source, target, block_mib, seed: int, algorithm: str, console) -> dict:
     """One run block by block: a lazy input, the layer on Dask, the output written lazily."""
     for path in (source, target):
@@ -231,8 +241,7 @@ def _stream_one(built, source, target, block_mib, seed: int, algorithm: str, con
     x = _stream.open_lazy(source, block_mib)
     _layers.prepare(built, x, seed)
     start = time.perf_counter()
-    with xconv.default_algorithm(algorithm), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with _computing(algorithm):
         y = _layers.run_lazy(built, x)
         with _render.task_progress(console) as progress:
             _stream.write_lazy(target, y, progress)
