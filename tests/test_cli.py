@@ -152,13 +152,16 @@ def test_run_a_batch_of_files_into_a_directory(tmp_path):
     rng = np.random.default_rng(4)
     for name in ("a", "b", "c"):
         np.save(tmp_path / f"{name}.npy", rng.standard_normal((8, 8, 2)).astype(np.float32))
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
+    out_dir = tmp_path / "out" / "new"  # made when missing
     inputs = [arg for n in "abc" for arg in ("--input", str(tmp_path / f"{n}.npy"))]
     code, out, _ = invoke("run", "convolution2dLayer(3, 5)", *inputs, "--output", str(out_dir))
     assert code == 0, out
     assert sorted(p.name for p in out_dir.iterdir()) == ["a.npy", "b.npy", "c.npy"]
     assert np.load(out_dir / "a.npy").shape == (6, 6, 5)
+    code, out, _ = invoke(
+        "run", "convolution2dLayer(3, 5)", *inputs, "--output", str(tmp_path / "a.npy")
+    )
+    assert code == 1 and "must be a directory" in out
 
 
 def _no_leftovers(folder) -> bool:
@@ -269,3 +272,26 @@ def test_module_entry_point(tmp_path):
         [sys.executable, "-m", "xconv_cli", "--version"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "xconv" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["shape", "run", "translate"])
+def test_every_help_example_runs(command, tmp_path, monkeypatch):
+    """Each dialect's example in `--help`, as printed, with data in its own order."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    code, text, _ = invoke(command, "--help")
+    assert code == 0
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("xconv ")]
+    assert len(lines) == 3, text
+    shapes = []
+    for line in lines:
+        words = shlex.split(line)
+        code, out, _ = invoke(*words[1:], *(["--json"] if command != "translate" else []))
+        assert code == 0, f"{line}: {out}"
+        if command != "translate":
+            shapes.append(json.loads(out)["output_shape"])
+    if command == "shape":  # Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C
+        assert shapes == [[16, 112, 112], [112, 112, 16], [1, 112, 112, 16]]
+    if command == "run":
+        assert shapes == [[16, 32, 32], [32, 32, 16], [1, 32, 32, 16]]

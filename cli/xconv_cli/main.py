@@ -26,11 +26,25 @@ from ._shapes import parse_shape
 
 EXAMPLES = """
 \b
-Layers as each dialect writes them:
-  xconv {cmd} 'ConvolutionLayer[16, {{3, 3}}, "Stride" -> 2, PaddingSize -> 1]' {args}
-  xconv {cmd} "convolution2dLayer(3, 16, 'Stride', 2, 'Padding', 'same')" {args}
-  xconv {cmd} 'keras.layers.Conv2D(16, 3, strides=2, padding="same")' {args}
+Layers as each dialect writes them, with data in each dialect's order:
+  xconv {cmd} 'ConvolutionLayer[16, {{3, 3}}, "Stride" -> 2, PaddingSize -> 1]' {wolfram}
+  xconv {cmd} "convolution2dLayer(3, 16, 'Stride', 2, 'Padding', 'same')" {matlab}
+  xconv {cmd} 'keras.layers.Conv2D(16, 3, strides=2, padding="same")' {keras}
 """
+
+
+def examples(cmd: str, shape: dict[str, str] | None = None, rest: str = "") -> str:
+    """The epilog of `cmd`: one layer per dialect, each with an input shape in its own
+    order (Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C) where it takes one."""
+    orders = {"wolfram": "3x{n}x{n}", "matlab": "{n}x{n}x3", "keras": "1x{n}x{n}x3"}
+    args = {
+        dialect: " ".join(
+            filter(None, [f"--input-shape {order.format(**shape)}" if shape else "", rest])
+        )
+        for dialect, order in orders.items()
+    }
+    return EXAMPLES.format(cmd=cmd, **args)
+
 
 _EXPECTED = (
     ValueError,
@@ -74,7 +88,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command(
-    epilog=EXAMPLES.format(cmd="shape", args="--input-shape 3x224x224"),
+    epilog=examples("shape", {"n": "224"}),
 )
 @click.argument("layer")
 @click.option(
@@ -104,7 +118,7 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
 
 
 @main.command(
-    epilog=EXAMPLES.format(cmd="run", args="--input-shape 3x64x64 --output y.npy"),
+    epilog=examples("run", {"n": "64"}, "--output y.npy"),
 )
 @click.argument("layer")
 @click.option(
@@ -181,8 +195,9 @@ def _jobs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:
     if len(inputs) <= 1:
         return [(inputs[0] if inputs else None, output)]
     folder = Path(output)
-    if not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         raise FileError(f"{output}: with several --input files, --output must be a directory")
+    folder.mkdir(parents=True, exist_ok=True)  # a batch's folder is made when missing
     return [(s, str(folder / (Path(s.split(":")[0]).stem + _out_suffix(s)))) for s in inputs]
 
 
@@ -266,7 +281,7 @@ def _batched(spec, canonical: tuple) -> tuple:
     return shape
 
 
-@main.command(epilog=EXAMPLES.format(cmd="translate", args="--to all"))
+@main.command(epilog=examples("translate", rest="--to all"))
 @click.argument("layer")
 @click.option(
     "--to",
