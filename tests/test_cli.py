@@ -295,3 +295,64 @@ def test_every_help_example_runs(command, tmp_path, monkeypatch):
         assert shapes == [[16, 112, 112], [112, 112, 16], [1, 112, 112, 16]]
     if command == "run":
         assert shapes == [[16, 32, 32], [32, 32, 16], [1, 32, 32, 16]]
+
+
+def _negative_identity_run(tmp_path, *extra):
+    image = pytest.importorskip("PIL.Image")
+    pixels = np.random.default_rng(5).integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    image.fromarray(pixels).save(tmp_path / "in.png")
+    weights = np.zeros((3, 3, 1, 1))
+    weights[[0, 1, 2], [0, 1, 2]] = -1.0  # Wolfram n x m x 1 x 1: the negated image
+    np.save(tmp_path / "w.npy", weights)
+    layer = 'ConvolutionLayer[3, {1, 1}, "Biases" -> None]'
+    args = ["run", layer, "--input", str(tmp_path / "in.png"), "--weights"]
+    args += [str(tmp_path / "w.npy"), "--output", str(tmp_path / "out.png"), "--json", *extra]
+    return pixels, invoke(*args)
+
+
+def test_image_output_rescales_by_default_and_says_so(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    pixels, (code, out, _) = _negative_identity_run(tmp_path)
+    assert code == 0, out
+    assert "rescaled" in json.loads(out)["note"]
+    written = np.asarray(image.open(tmp_path / "out.png"), dtype=np.float64)
+    negated = -pixels.astype(np.float64)
+    expected = np.round((negated - negated.min()) / (negated.max() - negated.min()) * 255)
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_image_output_clip_counts_and_none_refuses(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    pixels, (code, out, _) = _negative_identity_run(tmp_path, "--scale", "clip")
+    assert code == 0, out
+    lost = int(np.count_nonzero(pixels))  # every nonzero pixel turned negative
+    assert json.loads(out)["note"].startswith(f"{lost} of {pixels.size} values")
+    assert not np.asarray(image.open(tmp_path / "out.png")).any()
+    (tmp_path / "out.png").unlink()
+    _, (code, out, _) = _negative_identity_run(tmp_path, "--scale", "none")
+    assert code == 1 and "outside an image's [0, 1]" in out
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
+    """The README's "The command line" block, as printed, on small files of those names."""
+    import shlex
+
+    from readme import console_commands
+    from scipy.io import savemat
+
+    image = pytest.importorskip("PIL.Image")
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(6)
+    image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save("photo.png")
+    savemat("x.mat", {"X": rng.standard_normal((5, 6, 3))})  # MATLAB H x W x C
+    np.save("w.npy", rng.standard_normal((4, 4, 8, 3)))  # h x w x NumFilters x NumChannels
+    commands = console_commands("The command line")
+    assert len(commands) == 5
+    for command in commands:
+        code, out, _ = invoke(*shlex.split(command)[1:])
+        assert code == 0, f"{command}: {out}"
+    assert np.asarray(image.open("edges.png")).shape == (10, 12, 3)
+    from scipy.io import loadmat
+
+    assert loadmat("y.mat")["y"].shape == (10, 12, 8)

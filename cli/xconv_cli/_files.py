@@ -130,11 +130,40 @@ def _write_image(handle, suffix: str, array: np.ndarray) -> None:
             f"an image needs (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) data, "
             f"got shape {array.shape}; write .npy instead"
         )
-    if np.iscomplexobj(array):
-        raise FileError("complex data cannot be written as an image; write .npy instead")
-    pixels = (np.clip(np.nan_to_num(array.astype(np.float64)), 0.0, 1.0) * 255.0).round()
+    values, _ = image_values(array, "clip")  # already in [0, 1] from `image_values`
+    pixels = (values * 255.0).round()
     image = Image.fromarray(pixels.astype(np.uint8))
     image.save(handle, format="JPEG" if suffix in (".jpg", ".jpeg") else suffix[1:].upper())
+
+
+SCALES = ("auto", "clip", "none")
+
+
+def image_values(array: np.ndarray, scale: str) -> tuple[np.ndarray, str | None]:
+    """`array` mapped into an image's [0, 1] by `scale`, and a note when values changed.
+
+    `auto` leaves data within [0, 1] alone and rescales any other range linearly onto it
+    (a Sobel filter keeps its negative half); `clip` cuts to [0, 1] and counts what was
+    cut; `none` refuses data outside [0, 1]. NaN becomes 0.
+    """
+    if np.iscomplexobj(array):
+        raise FileError("complex data cannot be written as an image; write .npy instead")
+    values = np.nan_to_num(np.asarray(array, dtype=np.float64))
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if low >= 0.0 and high <= 1.0:
+        return values, None
+    span = f"[{low:.4g}, {high:.4g}]"
+    if scale == "none":
+        raise FileError(
+            f"values span {span}, outside an image's [0, 1]: use --scale auto (rescale) "
+            "or --scale clip, or write .npy"
+        )
+    if scale == "clip":
+        lost = int(np.count_nonzero((values < 0.0) | (values > 1.0)))
+        note = f"{lost} of {values.size} values outside [0, 1] clipped (span {span})"
+        return np.clip(values, 0.0, 1.0), note
+    note = f"values in {span} rescaled to the image's full range (--scale clip cuts instead)"
+    return (values - low) / (high - low), note
 
 
 def _known() -> str:

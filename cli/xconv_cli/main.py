@@ -21,7 +21,7 @@ from xconv.compat import TranslationError
 from xconv.compat.parse import LayerSyntaxError
 
 from . import _layers, _render, _stream
-from ._files import FileError, is_image, read_array, write_array
+from ._files import SCALES, FileError, image_values, is_image, read_array, write_array
 from ._shapes import parse_shape
 
 EXAMPLES = """
@@ -145,6 +145,14 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
     show_default=True,
     help="Size of one block of a streamed .npy input (a Zarr store keeps its chunks).",
 )
+@click.option(
+    "--scale",
+    type=click.Choice(SCALES),
+    default="auto",
+    show_default=True,
+    help="Image output: auto rescales values outside [0, 1] onto the image's range (and "
+    "says so), clip cuts them (and counts them), none refuses them.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of initializers.")
 @click.option(
     "--algorithm",
@@ -162,6 +170,7 @@ def run(
     output: str,
     stream: bool | None,
     block_mib: float,
+    scale: str,
     seed: int,
     algorithm: str,
     as_json: bool,
@@ -181,7 +190,9 @@ def run(
             if source is not None and (stream or (stream is None and _stream.streams(source))):
                 result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
             else:
-                result = _run_one(built, source, target, input_shape, seed, algorithm)
+                result = _run_one(built, source, target, input_shape, seed, algorithm, scale)
+                if result.get("note") and not as_json:  # with --json it is in the JSON
+                    console.print(f"xconv: note: {result['note']}", markup=False, highlight=False)
             results.append(result)
             advance()
     summary = results[0] if len(results) == 1 else {"runs": results}
@@ -206,7 +217,7 @@ def _out_suffix(source: str) -> str:
     return path.suffix if is_image(path) else ".npy"
 
 
-def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> dict:
+def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scale: str) -> dict:
     if source is None:
         dims = parse_shape(input_shape)
         _layers.check_fits(dims, _layers.output_shape(built, dims))
@@ -227,6 +238,9 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> d
         if not image:
             raise FileError(f"{target}: image output needs image input; write .npy instead")
         y = _layers.output_to_image(built, y)
+        y, note = image_values(y, scale)
+    else:
+        note = None
     write_array(target, y)
     return {
         "input": source or f"random {tuple(x.shape)} (seed {seed})",
@@ -236,6 +250,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str) -> d
         "dtype": str(y.dtype),
         "seconds": seconds,
         "algorithm": algorithm if algorithm not in ("auto",) else plan.algorithm,
+        "note": note,
     }
 
 
