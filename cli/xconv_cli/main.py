@@ -234,6 +234,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
     seconds = time.perf_counter() - start
     spec, canonical = _layers.spec_of(built, x.shape)
     plan = xconv.planner.plan_for(spec, _batched(spec, canonical), y.dtype)
+    dtype = str(y.dtype)  # the layer's, also for an image written as 8-bit pixels
     if is_image(Path(target)):  # array files keep the dialect's layout
         if not image:
             raise FileError(f"{target}: image output needs image input; write .npy instead")
@@ -247,7 +248,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
         "output": target,
         "input_shape": list(x.shape),
         "output_shape": list(y.shape),
-        "dtype": str(y.dtype),
+        "dtype": dtype,
         "seconds": seconds,
         "algorithm": algorithm if algorithm not in ("auto",) else plan.algorithm,
         "note": note,
