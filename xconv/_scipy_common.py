@@ -15,14 +15,11 @@ from .forward import conv
 def namespace_of(*arrays) -> ModuleType:
     """The arrays' namespace (NumPy for lists and scalars, as SciPy reads them)."""
     real = [a for a in arrays if hasattr(a, "shape") and hasattr(a, "dtype")]
-    if len(real) != len(arrays):
+    if not real:
         import numpy as np
 
-        if real:
-            xp = array_namespace(*real)
-            return xp
         return array_namespace(np.asarray(0.0))
-    return array_namespace(*arrays)
+    return array_namespace(*real)
 
 
 def as_array(xp: ModuleType, a, name: str):

@@ -26,6 +26,7 @@ array([2. , 3.5, 3. ])
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -242,10 +243,9 @@ def _run2d(in1, in2, mode: str, boundary: str, fillvalue, *, flip: bool):
 
 
 def _fill_value(fillvalue):
-    value = complex(fillvalue) if isinstance(fillvalue, complex) else fillvalue
-    if not isinstance(value, (int, float, complex, np.number)):
+    if not isinstance(fillvalue, (int, float, complex, np.number)):
         raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
-    return value
+    return fillvalue
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -339,7 +339,4 @@ def _empty(a) -> bool:
 
 
 def _size(a) -> int:
-    size = 1
-    for n in a.shape:
-        size *= n
-    return size
+    return math.prod(a.shape)

@@ -154,11 +154,7 @@ _OPERATIONS = {
 def correlate(source, weight, bias, spec: ConvSpec, chunks, algorithm: str):
     """The unpadded correlation `spec` of `source` (batch and spatial blocks, channels in
     one), with output spatial `chunks`: each output block from the source region it reads."""
-    regions = [
-        [(o0 * s, (o1 - 1) * s + e) for o0, o1 in _spans(c)]
-        for c, s, e in zip(chunks, spec.stride, spec.dilated_kernel, strict=True)
-    ]
-
+    regions = _read_regions(chunks, spec)
     keys = _key(weight), _key(bias)
 
     def task(parts, index):
@@ -205,11 +201,7 @@ def weight_gradient(padded, grad, spec: ConvSpec, algorithm: str):
     """The weight gradient of the unpadded correlation `spec` of `padded` whose output
     gradient is `grad` (same batch chunks): one share per `grad` block, summed."""
     grad = _whole_channels(grad, batch=padded.chunks[0])
-    regions = [
-        [(o0 * s, (o1 - 1) * s + e) for o0, o1 in _spans(c)]
-        for c, s, e in zip(grad.chunks[2:], spec.stride, spec.dilated_kernel, strict=True)
-    ]
-    shares = list(_region_tasks(padded, regions))
+    shares = list(_region_tasks(padded, _read_regions(grad.chunks[2:], spec)))
     name = f"xconv-weight-share-{tokenize(padded.name, grad.name, spec, algorithm)}"
     graph = {
         (name, m, *(0,) * (spec.rank + 2)): (
@@ -227,6 +219,15 @@ def weight_gradient(padded, grad, spec: ConvSpec, algorithm: str):
     meta = meta_from_array(padded._meta, ndim=len(shape) + 1, dtype=padded.dtype)
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[padded, grad])
     return da.Array(layer, name, chunks, meta=meta).sum(axis=0)
+
+
+def _read_regions(chunks, spec: ConvSpec) -> list[list[tuple[int, int]]]:
+    """Per axis, the input range `[o0 * stride, (o1 - 1) * stride + extent)` each output
+    chunk `[o0, o1)` of the unpadded correlation `spec` reads."""
+    return [
+        [(o0 * s, (o1 - 1) * s + e) for o0, o1 in _spans(c)]
+        for c, s, e in zip(chunks, spec.stride, spec.dilated_kernel, strict=True)
+    ]
 
 
 # -- the graph ------------------------------------------------------------------------------
