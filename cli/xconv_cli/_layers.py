@@ -212,7 +212,8 @@ def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:
     if layer.dialect == "matlab":
         matlab.rng(seed)
         return layer
-    for initializer in (obj.kernel_initializer, getattr(obj, "bias_initializer", None)):
+    names = ("kernel_initializer", "depthwise_initializer", "bias_initializer")
+    for initializer in (getattr(obj, name, None) for name in names):
         if initializer is not None and hasattr(initializer, "seed") and initializer.seed is None:
             initializer.seed = seed
     if layer.pending_weights is not None:

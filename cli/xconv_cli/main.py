@@ -306,13 +306,25 @@ def _batched(spec, canonical: tuple) -> tuple:
     default="all",
     show_default=True,
 )
+@click.option(
+    "--input-shape",
+    "input_shape",
+    help="The input's shape in the dialect's order: fixes channel counts (depthwise and "
+    "channelwise layers) and prints PyTorch's input-dependent padding as numbers.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def translate(layer: str, target: str, as_json: bool) -> None:
+def translate(layer: str, target: str, input_shape: str | None, as_json: bool) -> None:
     """Print LAYER written in the other dialects (and as PyTorch code)."""
     from xconv.compat.text import translations
 
     built = _layers.build(layer)
-    rows = translations(built.obj, target)
+    spatial = None
+    if input_shape is not None:
+        spec, canonical = _layers.canonical_problem(built, parse_shape(input_shape))
+        spatial = _batched(spec, canonical)[2:]
+        if any(n is None for n in spatial):
+            spatial = None
+    rows = translations(built.obj, target, spatial)
     if as_json:
         click.echo(json.dumps(rows))
     else:

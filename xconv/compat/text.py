@@ -15,6 +15,7 @@ The translation itself (and its refusals, with the nearest faithful form) is
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 from ._keras_translate import keras_text
 from ._layer import CompatLayer, TranslationError
@@ -33,10 +34,13 @@ def layer_text(layer: CompatLayer) -> str:
     return _WRITERS[layer.dialect](layer)
 
 
-def translations(layer: CompatLayer, target: str = "all") -> list[dict]:
+def translations(
+    layer: CompatLayer, target: str = "all", spatial: Sequence[int] | None = None
+) -> list[dict]:
     """One row per target: `{"target", "text", "notes"}`; `text` is None where impossible.
 
-    `target` is a dialect, `"pytorch"`, or `"all"` (every other dialect and PyTorch).
+    `target` is a dialect, `"pytorch"`, or `"all"` (every other dialect and PyTorch);
+    `spatial`, the input's spatial sizes if known, makes PyTorch's padding numbers.
     """
     if target == "all":
         targets = [t for t in (*DIALECTS, "pytorch") if t != layer.dialect]
@@ -45,7 +49,7 @@ def translations(layer: CompatLayer, target: str = "all") -> list[dict]:
     rows = []
     for name in targets:
         if name == "pytorch":
-            text, notes = pytorch_text(layer)
+            text, notes = pytorch_text(layer, spatial)
             rows.append({"target": name, "text": text, "notes": notes})
             continue
         with warnings.catch_warnings(record=True) as caught:
