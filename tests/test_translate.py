@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -65,6 +66,7 @@ def test_wolfram_layer_everywhere():
     assert translate(layer, "matlab").NumGroups == 2
     keras_layer = translate(layer, "keras")
     assert keras_layer.padding == "same" and keras_layer.data_format == "channels_first"
+    assert translate(layer, "matlab").dialect == "matlab"
 
 
 def test_matlab_layers_everywhere():
@@ -274,3 +276,42 @@ def test_keras_transposed_cannot_crop_arbitrarily():
     layer = matlab.transposedConv1dLayer(5, 2, Stride=2, Cropping=[1, 3], NumChannels=3)
     with pytest.raises(TranslationError, match="Cropping1D"):
         translate(layer, "keras")
+
+
+def test_matlab_data_stay_channels_last_in_keras_and_wolfram():
+    layer = matlab.convolution2dLayer(3, 4, NumChannels=2, Padding="same", Stride=2)
+    assert translate(layer, "keras").data_format == "channels_last"
+    assert translate(layer, "wolfram").Interleaving
+    assert_translations_agree(layer, rand(2, 2, 7, 8))
+
+
+@pytest.mark.parametrize(
+    ("padding_value", "keras_pad"),
+    [
+        ("replicate", "mode='edge'"),
+        ("symmetric-exclude-edge", "mode='reflect'"),
+        ("symmetric-include-edge", "mode='symmetric'"),
+        (2.5, "mode='constant', constant_values=2.5"),
+    ],
+)
+def test_keras_refusal_names_the_exact_padding(padding_value, keras_pad):
+    layer = matlab.convolution2dLayer(
+        3, 4, NumChannels=2, Padding=[1, 2, 0, 1], PaddingValue=padding_value
+    )
+    with pytest.raises(TranslationError) as refusal:
+        translate(layer, "keras")
+    construction = f"keras.ops.pad(x, ((0, 0), (1, 2), (0, 1), (0, 0)), {keras_pad})"
+    assert construction in str(refusal.value)
+    # the construction is exact: padded by keras.ops.pad, then the zero-padding layer
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    real_keras = pytest.importorskip("keras")
+    x = rand(2, 7, 8, 2).astype("float32")  # MATLAB's H x W x C x N as Keras' N x H x W x C
+    width = ((0, 0), (1, 2), (0, 1), (0, 0))
+    mode = keras_pad.split("'")[1]
+    extra = {"constant_values": 2.5} if mode == "constant" else {}
+    padded = np.asarray(real_keras.ops.pad(x, width, mode=mode, **extra))
+    valid = matlab.convolution2dLayer(3, 4, Weights=layer.Weights, Bias=layer.Bias)
+    expected = np.moveaxis(layer(np.moveaxis(x, 0, -1)), -1, 0)
+    np.testing.assert_allclose(
+        np.moveaxis(valid(np.moveaxis(padded, 0, -1)), -1, 0), expected, rtol=1e-5, atol=1e-5
+    )

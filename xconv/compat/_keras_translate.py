@@ -45,12 +45,7 @@ def from_canonical(
     if rank > 3:
         raise TranslationError(f"Keras has no {rank}-D convolution layer (1-D to 3-D only)")
     if spec.padding_mode != "constant" or spec.padding_value != 0:
-        raise TranslationError(
-            f"Keras convolution layers pad with zeros only (here padding_mode="
-            f"{spec.padding_mode!r}, value {spec.padding_value}); the nearest faithful form "
-            "pads the input first (e.g. with xconv, or keras.ops.pad(mode='reflect'|"
-            "'symmetric')) and uses padding='valid'"
-        )
+        raise TranslationError(_padded_first(spec))
     used = {"name", *_KERAS_KEYS}
     if bias is not None and portable.get("bias_learn_rate") == 0 and not to_numpy(bias).any():
         bias = None  # a frozen zero bias (MATLAB's stand-in for none) is no bias
@@ -86,6 +81,38 @@ def from_canonical(
         if kernel is not None:
             layer.set_weights([kernel] + ([bias] if layer.use_bias else []))
     return layer, used
+
+
+# xconv's padding modes by the names keras.ops.pad (NumPy's np.pad) gives them
+_KERAS_PAD_MODES = {
+    "reflect": "'reflect'",
+    "symmetric": "'symmetric'",
+    "replicate": "'edge'",
+    "circular": "'wrap'",
+}
+
+
+def _padded_first(spec: ConvSpec) -> str:
+    """The refusal of a padding mode or value, with the exact Keras construction."""
+    mode = spec.padding_mode
+    if mode == "constant":
+        what = f"value {spec.padding_value}"
+        how = f"mode='constant', constant_values={spec.padding_value}"
+    else:
+        what = f"padding_mode={mode!r}"
+        how = f"mode={_KERAS_PAD_MODES[mode]}"
+    padding = static_padding(spec)
+    if isinstance(padding, str):
+        widths = f"the widths {padding!r} gives at stride {spec.stride} for the input's size"
+    else:
+        none = ((0, 0),)
+        pairs = (*none, *padding, *none) if spec.channels_last else (*none, *none, *padding)
+        widths = str(tuple(pairs))
+    return (
+        f"Keras convolution layers pad with zeros only (here {what}); the exact form pads the "
+        f"input first, keras.ops.pad(x, {widths}, {how}), and uses the layer with "
+        "padding='valid'"
+    )
 
 
 def _keras_padding(spec: ConvSpec, padding, same_pairs) -> str:

@@ -46,6 +46,12 @@ class CompatLayer:
         return {}
 
     @property
+    def data_channels_last(self) -> bool:
+        """Whether the dialect's data keep channels after the spatial axes (what a
+        translation keeps: MATLAB's `H x W x C` becomes Keras' channels-last)."""
+        return self.spec.channels_last
+
+    @property
     def has_bias(self) -> bool:
         """Whether the layer adds a bias (MATLAB layers always do)."""
         return True

@@ -55,6 +55,7 @@ class MatlabLayer(CompatLayer):
     InputNames = ("in",)
     NumOutputs = 1
     OutputNames = ("out",)
+    data_channels_last = True  # S x .. x S x C (x N)
 
     def __init__(self, filterSize: Any, filters: Any, allowed, name_values: dict) -> None:
         options = args.name_values(name_values, allowed, self.FUNCTION)

@@ -9,6 +9,7 @@ extras the target has no equivalent for are dropped with a `TranslationWarning`.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 from ._keras_translate import from_canonical as keras_layer
@@ -45,7 +46,7 @@ def translate(layer: CompatLayer, target: str) -> CompatLayer:
         raise ValueError(f"target must be one of {DIALECTS}, got {target!r}")
     if not isinstance(layer, CompatLayer):
         raise TypeError(f"translate expects an xconv.compat layer, got {type(layer).__name__}")
-    spec = layer.spec
+    spec = dataclasses.replace(layer.spec, channels_last=layer.data_channels_last)
     weight, bias = _weights_or_none(layer)
     portable = layer.portable()
     builder = _builder(target)
