@@ -283,7 +283,7 @@ def test_every_help_example_runs(command, tmp_path, monkeypatch):
     code, text, _ = invoke(command, "--help")
     assert code == 0
     lines = [line.strip() for line in text.splitlines() if line.strip().startswith("xconv ")]
-    assert len(lines) == 3, text
+    assert len(lines) == 4, text
     shapes = []
     for line in lines:
         words = shlex.split(line)
@@ -291,10 +291,11 @@ def test_every_help_example_runs(command, tmp_path, monkeypatch):
         assert code == 0, f"{line}: {out}"
         if command != "translate":
             shapes.append(json.loads(out)["output_shape"])
-    if command == "shape":  # Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C
-        assert shapes == [[16, 112, 112], [112, 112, 16], [1, 112, 112, 16]]
+    # Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C, PyTorch N x C x H x W
+    if command == "shape":
+        assert shapes == [[16, 112, 112], [112, 112, 16], [1, 112, 112, 16], [1, 16, 112, 112]]
     if command == "run":
-        assert shapes == [[16, 32, 32], [32, 32, 16], [1, 32, 32, 16]]
+        assert shapes == [[16, 32, 32], [32, 32, 16], [1, 32, 32, 16], [1, 16, 32, 32]]
 
 
 def _negative_identity_run(tmp_path, *extra):

@@ -2,8 +2,9 @@
 
 Each dialect keeps data in its own order (Wolfram channels first without a batch unless
 `Interleaving`, MATLAB `S..S x C x N`, Keras with a batch and channels last unless
-`data_format` says otherwise); the functions here move between that order, images
-`(H, W, C)` and the canonical `(N, C, *S)` the planner reads. No convolution math here.
+`data_format` says otherwise, PyTorch `N x C x S..S` with the batch optional); the
+functions here move between that order, images `(H, W, C)` and the canonical `(N, C, *S)`
+the planner reads. No convolution math here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xconv import ConvSpec
-from xconv.compat import matlab, wolfram
+from xconv.compat import matlab, pytorch, wolfram
 from xconv.compat.parse import parse as parse_layer
 from xconv.compat.parse import read
 
@@ -36,14 +37,19 @@ class Layer:
     def rank(self) -> int | None:
         if self.dialect == "wolfram":
             return self.obj._rank
-        if self.dialect == "matlab":
-            return self.obj.RANK
         return self.obj.RANK
 
 
 def build(text: str, weights: np.ndarray | None = None, bias: np.ndarray | None = None) -> Layer:
     """The layer `text` writes, with `weights` / `bias` (in the dialect's layout) if given."""
     call = read(text)
+    if call.dialect == "pytorch":
+        layer = Layer(call.dialect, text, parse_layer(text))
+        if weights is not None:
+            layer.obj.set_weights(weights, bias)
+        elif bias is not None:
+            raise UsageError("a PyTorch layer takes --bias with --weights")
+        return layer
     if call.dialect == "keras" or (weights is None and bias is None):
         layer = Layer(call.dialect, text, parse_layer(text))
         if call.dialect == "keras" and (weights is not None or bias is not None):
@@ -78,6 +84,8 @@ def output_shape(layer: Layer, shape: tuple) -> tuple:
         return tuple(obj.compute_output_shape(shape))
     spec, canonical = canonical_problem(layer, shape)
     out = spec.output_shape(canonical)
+    if layer.dialect == "pytorch":
+        return tuple(out) if len(shape) == spec.rank + 2 else tuple(out[1:])
     return _matlab_order(out, batched=len(shape) == spec.rank + 2)
 
 
@@ -94,6 +102,8 @@ def canonical_problem(layer: Layer, shape: tuple) -> tuple[ConvSpec, tuple]:
             obj.build(shape)
         return obj.spec, tuple(shape)
     rank = obj.RANK
+    if layer.dialect == "pytorch":
+        return _pytorch_problem(obj, shape)
     if len(shape) not in (rank + 1, rank + 2):
         raise UsageError(
             f"a {rank}-d MATLAB layer takes {'x'.join(['S'] * rank)}xC or "
@@ -105,6 +115,29 @@ def canonical_problem(layer: Layer, shape: tuple) -> tuple[ConvSpec, tuple]:
         raise UsageError("the channel count of the input must be known")
     obj.initialize(channels)  # fixes the channel count; fills only missing weights
     return obj.spec, (batch, channels, *spatial)
+
+
+def _pytorch_problem(obj, shape: tuple) -> tuple[ConvSpec, tuple]:
+    rank = obj.RANK
+    if len(shape) not in (rank + 1, rank + 2):
+        raise UsageError(
+            f"Expected {rank + 1}D (unbatched) or {rank + 2}D (batched) input to "
+            f"{type(obj).__name__}, got {len(shape)} sizes"
+        )
+    channels = shape[-rank - 1]
+    if channels is None:
+        raise UsageError("the channel count of the input must be known")
+    if getattr(obj, "in_channels", 0) is None:  # a lazy module: fix its channels
+        if channels % obj.groups:
+            raise UsageError(f"in_channels ({channels}) must be divisible by groups")
+        obj.in_channels = channels
+    spec = obj.spec
+    if channels != spec.in_channels:
+        raise UsageError(
+            f"{type(obj).__name__} expects input with {spec.in_channels} channels, but got "
+            f"{channels} channels"
+        )
+    return spec, (1, *shape) if len(shape) == rank + 1 else tuple(shape)
 
 
 def _check_keras_rank(obj, shape: tuple) -> None:
@@ -147,6 +180,8 @@ def image_to_input(layer: Layer, image: np.ndarray) -> np.ndarray:
         return image if layer.obj.Interleaving else np.moveaxis(image, -1, 0)
     if layer.dialect == "matlab":
         return image
+    if layer.dialect == "pytorch":
+        return np.moveaxis(image, -1, 0)
     first = layer.obj.data_format == "channels_first"
     return (np.moveaxis(image, -1, 0) if first else image)[None]
 
@@ -157,6 +192,8 @@ def output_to_image(layer: Layer, y: np.ndarray) -> np.ndarray:
         return y if layer.obj.Interleaving else np.moveaxis(y, 0, -1)
     if layer.dialect == "matlab":
         return y
+    if layer.dialect == "pytorch":
+        return np.moveaxis(y, 0, -1)
     y = y[0]
     return np.moveaxis(y, 0, -1) if layer.obj.data_format == "channels_first" else y
 
@@ -211,6 +248,9 @@ def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:
         return layer
     if layer.dialect == "matlab":
         matlab.rng(seed)
+        return layer
+    if layer.dialect == "pytorch":
+        pytorch.manual_seed(seed)
         return layer
     names = ("kernel_initializer", "depthwise_initializer", "bias_initializer")
     for initializer in (getattr(obj, name, None) for name in names):

@@ -30,13 +30,20 @@ Layers as each dialect writes them, with data in each dialect's order:
   xconv {cmd} 'ConvolutionLayer[16, {{3, 3}}, "Stride" -> 2, PaddingSize -> 1]' {wolfram}
   xconv {cmd} "convolution2dLayer(3, 16, 'Stride', 2, 'Padding', 'same')" {matlab}
   xconv {cmd} 'keras.layers.Conv2D(16, 3, strides=2, padding="same")' {keras}
+  xconv {cmd} 'nn.Conv2d(3, 16, 3, stride=2, padding=1)' {pytorch}
 """
 
 
 def examples(cmd: str, shape: dict[str, str] | None = None, rest: str = "") -> str:
     """The epilog of `cmd`: one layer per dialect, each with an input shape in its own
-    order (Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C) where it takes one."""
-    orders = {"wolfram": "3x{n}x{n}", "matlab": "{n}x{n}x3", "keras": "1x{n}x{n}x3"}
+    order (Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C, PyTorch N x C x H x W)
+    where it takes one."""
+    orders = {
+        "wolfram": "3x{n}x{n}",
+        "matlab": "{n}x{n}x3",
+        "keras": "1x{n}x{n}x3",
+        "pytorch": "1x3x{n}x{n}",
+    }
     args = {
         dialect: " ".join(
             filter(None, [f"--input-shape {order.format(**shape)}" if shape else "", rest])
@@ -96,7 +103,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     "input_shape",
     required=True,
     help="In the dialect's order: Wolfram CxHxW (HxWxC if Interleaving), MATLAB HxWxC[xN], "
-    "Keras NxHxWxC (channels_last); '?' or None for a varying size.",
+    "Keras NxHxWxC (channels_last), PyTorch [N]xCxHxW; '?' or None for a varying size.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def shape(layer: str, input_shape: str, as_json: bool) -> None:

@@ -335,6 +335,36 @@ _PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
 
 def read_keras(text: str) -> LayerCall:
     """`keras.layers.Conv2D(32, 3, strides=(2, 2), activation="relu")`."""
+    call = _read_python_call(text, "keras", _python_value)
+    return LayerCall("keras", call.name.rsplit(".", 1)[-1], call.args, call.options)
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name in PyTorch text (`x`, `w`, `torch.float64`): kept as written, never looked up."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Creation:
+    """`torch.randn(8, 3, 3, 3)` in PyTorch text: the creator and the sizes, not run."""
+
+    creator: str
+    shape: tuple[int, ...]
+
+
+_TORCH_CREATORS = ("empty", "zeros", "ones", "randn", "rand")
+
+
+def read_pytorch(text: str) -> LayerCall:
+    """`nn.Conv2d(3, 8, 3, stride=2)` or `F.conv2d(x, w, stride=2)`: literals, plus bare or
+    dotted names (kept as `Name`) and `torch.empty/zeros/ones/randn/rand(sizes)` (kept as
+    `Creation`)."""
+    return _read_python_call(text, "pytorch", _pytorch_value)
+
+
+def _read_python_call(text: str, dialect: str, value) -> LayerCall:
     reader = Reader(tokenize(text))
     name, _ = reader.dotted_name()
     reader.expect("(")
@@ -347,16 +377,44 @@ def read_keras(text: str) -> LayerCall:
             reader.next()
             if token.text in options:
                 reader.fail(f"keyword argument {token.text!r} repeated", token)
-            options[token.text] = _python_value(reader)
+            options[token.text] = value(reader)
         else:
             if options:
                 reader.fail("positional argument follows keyword argument")
-            args.append(_python_value(reader))
+            args.append(value(reader))
         if not reader.accept(","):
             break
     reader.expect(")")
     reader.finish()
-    return LayerCall("keras", name.rsplit(".", 1)[-1], tuple(args), options)
+    return LayerCall(dialect, name, tuple(args), options)
+
+
+def _pytorch_value(reader: Reader) -> object:
+    token = reader.peek
+    if token.kind != "name" or token.text in _PYTHON_CONSTANTS:
+        return _python_value(reader)
+    name, first = reader.dotted_name()
+    if not reader.accept("("):
+        return Name(name)
+    creator = name.removeprefix("torch.")
+    if name == creator or creator not in _TORCH_CREATORS:
+        reader.fail(
+            f"calls are not evaluated; only torch.{'/'.join(_TORCH_CREATORS)}(sizes) are read "
+            "as a tensor's shape",
+            first,
+        )
+    sizes: list = []
+    with reader.nested():
+        while not reader.at(")"):
+            sizes.append(_python_value(reader))
+            if not reader.accept(","):
+                break
+    reader.expect(")")
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = list(sizes[0])
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sizes):
+        reader.fail(f"{name}: sizes must be non-negative integers", first)
+    return Creation(creator, tuple(sizes))
 
 
 def _python_value(reader: Reader) -> object:

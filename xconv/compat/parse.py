@@ -1,4 +1,5 @@
-"""`parse(text)`: a layer written in Wolfram Language, MATLAB or Keras, as that dialect's layer.
+"""`parse(text)`: a layer written in Wolfram Language, MATLAB, Keras or PyTorch, as that
+dialect's layer.
 
 The text is read, never evaluated: only the constructor call each dialect uses for a
 convolution layer, with literal arguments (see `_syntax`).
@@ -12,9 +13,16 @@ from __future__ import annotations
 
 import re
 
-from . import keras, matlab, wolfram
+from . import keras, matlab, pytorch, wolfram
 from ._layer import CompatLayer
-from ._syntax import LayerCall, LayerSyntaxError, read_keras, read_matlab, read_wolfram
+from ._syntax import (
+    LayerCall,
+    LayerSyntaxError,
+    read_keras,
+    read_matlab,
+    read_pytorch,
+    read_wolfram,
+)
 
 __all__ = ["LayerSyntaxError", "detect_dialect", "parse", "read"]
 
@@ -34,11 +42,17 @@ _KERAS_ALIASES = {f"Convolution{r}D": f"Conv{r}D" for r in (1, 2, 3)} | {
 _KERAS = (*keras.__all__, *_KERAS_ALIASES)
 _KERAS_PREFIXES = ("", "layers.", "keras.layers.", "tf.keras.layers.", "tensorflow.keras.layers.")
 
+_TORCH_MODULES = tuple(pytorch._MODULES)
+_TORCH_MODULE_PREFIXES = ("", "nn.", "torch.nn.")
+_TORCH_FUNCTIONS = tuple(pytorch._FUNCTIONS)
+_TORCH_FUNCTION_PREFIXES = ("F.", "functional.", "nn.functional.", "torch.nn.functional.", "torch.")
+
 _HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(.?)")
 
 
 def detect_dialect(text: str) -> str:
-    """`"wolfram"`, `"matlab"` or `"keras"`, from the constructor the text calls."""
+    """`"wolfram"`, `"matlab"`, `"keras"` or `"pytorch"`, from the constructor (or, for
+    PyTorch, also the function) the text calls."""
     match = _HEAD.match(text)
     name, bracket = (match.group(1), match.group(2)) if match else ("", "")
     if name in _WOLFRAM and bracket == "[":
@@ -46,12 +60,17 @@ def detect_dialect(text: str) -> str:
     if name in _MATLAB and bracket == "(":
         return "matlab"
     prefix, _, short = name.rpartition(".")
-    if short in _KERAS and (prefix + "." if prefix else "") in _KERAS_PREFIXES and bracket == "(":
+    dotted = prefix + "." if prefix else ""
+    if short in _KERAS and dotted in _KERAS_PREFIXES and bracket == "(":
         return "keras"
+    torch_module = short in _TORCH_MODULES and dotted in _TORCH_MODULE_PREFIXES
+    torch_function = short in _TORCH_FUNCTIONS and dotted in _TORCH_FUNCTION_PREFIXES
+    if (torch_module or torch_function) and bracket == "(":
+        return "pytorch"
     raise LayerSyntaxError(
         "not a convolution layer xconv knows: expected a Wolfram ConvolutionLayer[...], a "
-        "MATLAB constructor such as convolution2dLayer(...), or a Keras layer such as "
-        "Conv2D(...)",
+        "MATLAB constructor such as convolution2dLayer(...), a Keras layer such as "
+        "Conv2D(...), or PyTorch's nn.Conv2d(...) / F.conv2d(...)",
         (match.start(1) + 1) if match else 1,
     )
 
@@ -65,6 +84,9 @@ def read(text: str) -> LayerCall:
     if dialect == "matlab":
         name = _HEAD.match(text).group(1)
         return read_matlab(text, positional=3 if name == "groupedConvolution2dLayer" else 2)
+    if dialect == "pytorch":
+        call = read_pytorch(text)
+        return LayerCall("pytorch", call.name.rsplit(".", 1)[-1], call.args, call.options)
     return read_keras(text)
 
 
@@ -79,6 +101,8 @@ def parse(text: str) -> CompatLayer:
         return wolfram.ConvolutionLayer(*call.args, **call.options)
     if call.dialect == "matlab":
         return getattr(matlab, call.name)(*call.args, **call.options)
+    if call.dialect == "pytorch":
+        return pytorch.from_text_call(call.name, call.args, call.options)
     return getattr(keras, _KERAS_ALIASES.get(call.name, call.name))(*call.args, **call.options)
 
 
