@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,6 +163,56 @@ def test_run_a_batch_of_files_into_a_directory(tmp_path):
         "run", "convolution2dLayer(3, 5)", *inputs, "--output", str(tmp_path / "a.npy")
     )
     assert code == 1 and "must be a directory" in out
+
+
+def test_run_a_shell_glob_and_a_directory(tmp_path):
+    rng = np.random.default_rng(4)
+    source = tmp_path / "in"
+    source.mkdir()
+    for name in ("a", "b", "c"):
+        np.save(source / f"{name}.npy", rng.standard_normal((8, 8, 2)).astype(np.float32))
+    (source / "notes.txt").write_text("not an input")
+    files = sorted(str(p) for p in source.glob("*.npy"))  # what `--input in/*.npy` expands to
+    for args in (["--input", *files], ["--input", str(source)]):
+        out_dir = tmp_path / "out"
+        code, out, _ = invoke("run", "convolution2dLayer(3, 5)", *args, "--output", str(out_dir))
+        assert code == 0, out
+        assert sorted(p.name for p in out_dir.iterdir()) == ["a.npy", "b.npy", "c.npy"]
+        assert all(np.load(out_dir / f"{n}.npy").shape == (6, 6, 5) for n in "abc")
+        shutil.rmtree(out_dir)
+    (tmp_path / "empty").mkdir()
+    code, out, _ = invoke("run", "convolution2dLayer(3, 5)", "--input", str(tmp_path / "empty"),
+                          "--output", str(tmp_path / "o"))  # fmt: skip
+    assert code == 1 and "holds no input files" in out
+
+
+def test_run_shapes_are_the_layers_in_the_dialects_order(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    pixels = np.random.default_rng(3).integers(0, 256, (12, 13, 3), dtype=np.uint8)
+    image.fromarray(pixels).save(tmp_path / "in.png")
+    expected = {  # input as the layer takes the image, output as the layer gives it
+        "ConvolutionLayer[3, {3, 3}]": ([3, 12, 13], [3, 10, 11]),
+        "convolution2dLayer(3, 3)": ([12, 13, 3], [10, 11, 3]),
+        "keras.layers.Conv2D(3, 3)": ([1, 12, 13, 3], [1, 10, 11, 3]),
+        "nn.Conv2d(3, 3, 3)": ([3, 12, 13], [3, 10, 11]),
+    }
+    for layer, (shape_in, shape_out) in expected.items():
+        code, out, _ = invoke("run", layer, "--input", str(tmp_path / "in.png"), "--output",
+                              str(tmp_path / "out.png"), "--json")  # fmt: skip
+        assert code == 0, out
+        summary = json.loads(out)
+        assert (summary["input_shape"], summary["output_shape"]) == (shape_in, shape_out)
+
+
+def test_piped_output_has_no_trailing_spaces(tmp_path):
+    for args in (
+        ["shape", MATLAB, "--input-shape", "20x21x3"],
+        ["translate", MATLAB, "--to", "all"],
+        ["run", MATLAB, "--input-shape", "20x21x3", "--output", str(tmp_path / "y.npy")],
+    ):
+        code, out, _ = invoke(*args)
+        assert code == 0, out
+        assert all(line == line.rstrip() for line in out.splitlines()), out
 
 
 def _no_leftovers(folder) -> bool:
@@ -348,8 +399,11 @@ def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
     image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save("photo.png")
     savemat("x.mat", {"X": rng.standard_normal((5, 6, 3))})  # MATLAB H x W x C
     np.save("w.npy", rng.standard_normal((4, 4, 8, 3)))  # h x w x NumFilters x NumChannels
+    Path("scans").mkdir()
+    for name in ("a", "b"):
+        np.save(f"scans/{name}.npy", rng.standard_normal((3, 10, 12)).astype(np.float32))
     commands = console_commands("The command line")
-    assert len(commands) == 5
+    assert len(commands) == 7
     for command in commands:
         code, out, _ = invoke(*shlex.split(command)[1:])
         assert code == 0, f"{command}: {out}"
@@ -357,3 +411,4 @@ def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
     from scipy.io import loadmat
 
     assert loadmat("y.mat")["y"].shape == (10, 12, 8)
+    assert np.load("filtered/b.npy").shape == (8, 10, 12)

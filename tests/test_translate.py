@@ -315,3 +315,20 @@ def test_keras_refusal_names_the_exact_padding(padding_value, keras_pad):
     np.testing.assert_allclose(
         np.moveaxis(valid(np.moveaxis(padded, 0, -1)), -1, 0), expected, rtol=1e-5, atol=1e-5
     )
+
+
+def test_the_readme_dialects_example_runs(capsys):
+    from readme import python_block
+
+    namespace: dict = {}
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    exec(
+        compile(python_block("Dialects: Wolfram, MATLAB, Keras, PyTorch"), "README", "exec"),
+        namespace,
+    )
+    assert namespace["layer"].output_shape() == (16, 128, 124)
+    rng = np.random.default_rng(0)
+    assert namespace["dw"](rng.random((227, 227, 3, 8), dtype=np.float32)).shape == (114, 114, 3, 8)
+    assert namespace["conv"](rng.random((4, 10, 10, 128))).shape == (4, 8, 8, 32)
+    assert namespace["conv2d"](rng.random((2, 3, 9, 9), dtype=np.float32)).shape == (2, 8, 5, 5)
+    assert type(translate(namespace["dw"], "keras")).__name__ == "DepthwiseConv2D"

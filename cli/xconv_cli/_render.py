@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import sys
 from collections.abc import Callable, Iterator
 
+import click
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -14,6 +17,18 @@ from xconv.planner import plan_for
 
 from ._layers import parameter_count
 from ._shapes import format_shape
+
+
+@contextlib.contextmanager
+def stdout_console() -> Iterator[Console]:
+    """A console for what a command prints; piped or redirected, its lines lose the trailing
+    spaces rich pads tables with (a terminal gets rich's own output, colours included)."""
+    if sys.stdout.isatty():
+        yield Console()
+        return
+    buffer = io.StringIO()
+    yield Console(file=buffer, width=Console().width)
+    click.echo("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))
 
 
 def spec_summary(spec: ConvSpec, canonical_shape: tuple, has_bias: bool) -> dict:

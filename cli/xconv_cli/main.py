@@ -21,7 +21,16 @@ from xconv.compat import TranslationError
 from xconv.compat.parse import LayerSyntaxError
 
 from . import _layers, _render, _stream
-from ._files import SCALES, FileError, image_values, is_image, read_array, write_array
+from ._files import (
+    ARRAY_SUFFIXES,
+    IMAGE_SUFFIXES,
+    SCALES,
+    FileError,
+    image_values,
+    is_image,
+    read_array,
+    write_array,
+)
 from ._shapes import parse_shape
 
 EXAMPLES = """
@@ -121,19 +130,22 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        _render.shape_table(Console(), summary)
+        with _render.stdout_console() as out:
+            _render.shape_table(out, summary)
 
 
 @main.command(
     epilog=examples("run", {"n": "64"}, "--output y.npy"),
 )
 @click.argument("layer")
+@click.argument("more_inputs", nargs=-1, metavar="[FILES]...")
 @click.option(
     "--input",
     "inputs",
     multiple=True,
-    help=".npy, .npz[:NAME], .mat[:NAME] or an image (.png, .jpg); repeat for a batch of files "
-    "(then --output is a directory).",
+    help=".npy, .npz[:NAME], .mat[:NAME], .zarr or an image (.png, .jpg); for a batch, several "
+    "files (a shell glob: --input *.png), a directory, or --input repeated (then --output is "
+    "a directory).",
 )
 @click.option("--input-shape", help="Random input of this shape instead of --input.")
 @click.option("--weights", help="Weights in the dialect's own layout (same file formats).")
@@ -170,6 +182,7 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
     layer: str,
+    more_inputs: tuple[str, ...],
     inputs: tuple[str, ...],
     input_shape: str | None,
     weights: str | None,
@@ -184,6 +197,7 @@ def run(
 ) -> None:
     """Run LAYER on data and write its output, atomically (block by block for data larger
     than memory: see --stream)."""
+    inputs = (*inputs, *more_inputs)  # the files a shell glob after --input expands to
     if bool(inputs) == bool(input_shape):
         raise click.UsageError("give either --input FILE or --input-shape SHAPE")
     jobs = _jobs(inputs, output)
@@ -191,7 +205,7 @@ def run(
     b = read_array(bias) if bias else None
     built = _layers.build(layer, w, b)
     console = Console(stderr=True)
-    results = []
+    results: list[dict] = []
     with _render.progress(console, len(jobs)) as advance:
         for source, target in jobs:
             if source is not None and (stream or (stream is None and _stream.streams(source))):
@@ -206,17 +220,43 @@ def run(
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        _render.run_summary(Console(), results)
+        with _render.stdout_console() as out:
+            _render.run_summary(out, results)
 
 
 def _jobs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:
-    if len(inputs) <= 1:
-        return [(inputs[0] if inputs else None, output)]
+    """(input, output) pairs: one file to `output`, or a batch into the folder `output`."""
+    if len(inputs) == 1 and not _is_folder(inputs[0]):
+        return [(inputs[0], output)]
+    if not inputs:
+        return [(None, output)]
+    inputs = tuple(path for source in inputs for path in _files_in(source))
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise FileError(f"{output}: with several --input files, --output must be a directory")
     folder.mkdir(parents=True, exist_ok=True)  # a batch's folder is made when missing
     return [(s, str(folder / (Path(s.split(":")[0]).stem + _out_suffix(s)))) for s in inputs]
+
+
+def _is_folder(source: str) -> bool:
+    """A directory of inputs (a `.zarr` store is one input, though a directory too)."""
+    path = Path(source)
+    return path.is_dir() and path.suffix.lower() != ".zarr"
+
+
+def _files_in(source: str) -> list[str]:
+    """`source`, or the inputs a directory holds (arrays, images and Zarr stores), sorted."""
+    if not _is_folder(source):
+        return [source]
+    known = (*ARRAY_SUFFIXES, *IMAGE_SUFFIXES, ".zarr")
+    found = sorted(
+        str(path)
+        for path in Path(source).iterdir()
+        if path.suffix.lower() in known and not path.name.startswith(".")
+    )
+    if not found:
+        raise FileError(f"{source}: the directory holds no input files ({', '.join(known)})")
+    return found
 
 
 def _out_suffix(source: str) -> str:
@@ -242,6 +282,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
     spec, canonical = _layers.spec_of(built, x.shape)
     plan = xconv.planner.plan_for(spec, _batched(spec, canonical), y.dtype)
     dtype = str(y.dtype)  # the layer's, also for an image written as 8-bit pixels
+    out_shape = list(y.shape)  # the layer's, in the dialect's order, also for an image
     if is_image(Path(target)):  # array files keep the dialect's layout
         if not image:
             raise FileError(f"{target}: image output needs image input; write .npy instead")
@@ -254,7 +295,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
         "input": source or f"random {tuple(x.shape)} (seed {seed})",
         "output": target,
         "input_shape": list(x.shape),
-        "output_shape": list(y.shape),
+        "output_shape": out_shape,
         "dtype": dtype,
         "seconds": seconds,
         "algorithm": algorithm if algorithm not in ("auto",) else plan.algorithm,
@@ -335,7 +376,8 @@ def translate(layer: str, target: str, input_shape: str | None, as_json: bool) -
     if as_json:
         click.echo(json.dumps(rows))
     else:
-        _render.translations(Console(), rows)
+        with _render.stdout_console() as out:
+            _render.translations(out, rows)
 
 
 def exit_on_termination() -> None:
