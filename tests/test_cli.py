@@ -412,3 +412,16 @@ def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
 
     assert loadmat("y.mat")["y"].shape == (10, 12, 8)
     assert np.load("filtered/b.npy").shape == (8, 10, 12)
+
+
+def test_translate_with_an_input_shape_fixes_depthwise_channels():
+    layer = 'keras.layers.DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding="same")'
+    code, out, _ = invoke("translate", layer, "--input-shape", "1x32x32x4", "--json")
+    assert code == 0, out
+    rows = {row["target"]: row for row in json.loads(out)}
+    assert rows["matlab"]["text"].startswith("groupedConvolution2dLayer([3 3], 2, 4,")
+    assert "nn.Conv2d(4, 8, kernel_size=3, stride=2, groups=4)" in rows["pytorch"]["text"]
+    assert "x = F.pad(x, (0, 1, 0, 1))" in rows["pytorch"]["text"]  # 32 at stride 2: (0, 1)
+    channelwise = "groupedConvolution2dLayer(3, 2, 'channelwise')"
+    code, out, _ = invoke("translate", channelwise, "--input-shape", "16x16x3", "--to", "keras")
+    assert code == 0 and "keras.layers.DepthwiseConv2D((3, 3), depth_multiplier=2)" in out

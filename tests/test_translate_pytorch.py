@@ -106,6 +106,13 @@ CASES = [
 ]
 
 
+CASES += [  # PyTorch's own layers: circular padding, and the same layer printed back
+    ('nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="circular")', "2x2x7x8", True),
+    ("nn.Conv1d(2, 4, 4, padding='same', padding_mode='reflect', dilation=2)", "2x9", True),
+    ("nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1)", "1x2x4x5", True),
+]
+
+
 def invoke(*args: str) -> str:
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == 0, result.output
