@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, default=Path(__file__).parent, help="folder for results.md/json"
     )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="gpu: xconv on CuPy against cuDNN and cupyx.scipy (gpu_results.md/json)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.repeat = MIN_REPEAT
@@ -112,6 +118,10 @@ def _release_scratch() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.device == "gpu":
+        from . import gpu
+
+        return gpu.main(args.output, args.repeat, args.only)
     try:
         workloads = by_name(args.only)
     except ValueError as error:

@@ -129,6 +129,44 @@ class DaskNamespace(Namespace):
         return np.dtype(np.float64)
 
 
+class CuPyNamespace(Namespace):
+    """CuPy arrays on the GPU (the tests skip, saying why, without CuPy or a GPU)."""
+
+    name = "cupy"
+    dtypes = ("float16", "float32", "float64", "complex64", "complex128")
+
+    def __init__(self, cupy):
+        self.cupy = cupy
+
+    def asarray(self, a):
+        return self.cupy.asarray(np.array(a, copy=True))
+
+    def to_numpy(self, a):
+        assert isinstance(a, self.cupy.ndarray), type(a)
+        return self.cupy.asnumpy(a)
+
+    def dtype(self, name):
+        return self.cupy.dtype(name)
+
+    def is_array(self, a):
+        return isinstance(a, self.cupy.ndarray)
+
+    def default_float(self):
+        return self.cupy.dtype(self.cupy.float64)
+
+
+def cupy_or_skip():
+    """CuPy with a GPU, or a skip naming what is missing."""
+    cupy = pytest.importorskip("cupy", reason="CuPy is not installed (pip install 'xconv[gpu]')")
+    try:
+        devices = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # no driver, no device: CuPy raises its own CUDA errors
+        devices = 0
+    if not devices:
+        pytest.skip("no NVIDIA GPU: the CuPy tests need one (benchmarks/gpu_check.sh runs them)")
+    return cupy
+
+
 def uneven_chunks(n: int, pattern=(2, 1, 3)) -> tuple[int, ...]:
     """Chunk sizes that add up to `n`, cycling through `pattern` (one empty chunk for 0)."""
     sizes: list[int] = []
@@ -150,7 +188,9 @@ def get_namespace(name: str) -> Namespace:
         return TorchNamespace(pytest.importorskip("torch"))
     if name == "dask":
         return DaskNamespace(pytest.importorskip("dask.array"))
+    if name == "cupy":
+        return CuPyNamespace(cupy_or_skip())
     raise ValueError(name)
 
 
-NAMESPACE_NAMES = ("numpy", "array_api_strict", "torch", "dask")
+NAMESPACE_NAMES = ("numpy", "array_api_strict", "torch", "dask", "cupy")

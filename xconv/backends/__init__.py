@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from array_api_compat import (
+    is_cupy_namespace,
     is_dask_namespace,
     is_jax_namespace,
     is_numpy_namespace,
@@ -47,6 +48,7 @@ _REGISTRY: list[tuple[Predicate, Factory]] = [
     (is_torch_namespace, _lazy("xconv.backends.pytorch", "TorchBackend")),
     (is_jax_namespace, _lazy("xconv.backends.jaxlax", "JaxBackend")),
     (is_dask_namespace, _lazy("xconv.backends.daskarray", "DaskBackend")),
+    (is_cupy_namespace, _lazy("xconv.backends.cupyarray", "CuPyBackend")),
 ]
 
 
@@ -85,14 +87,19 @@ def _made(factory: Factory, xp: ModuleType) -> Backend:
 
 
 def backend_named(name: str) -> Backend:
-    """The backend `xconv.plan(..., backend=name)` plans for: "numpy" or "generic"."""
+    """The backend `xconv.plan(..., backend=name)` plans for: "numpy", "cupy" (CuPy must
+    be installed) or "generic"."""
     if name == "numpy":
         import array_api_compat.numpy as np_compat
 
         return backend_for(np_compat)
+    if name == "cupy":
+        import array_api_compat.cupy as cupy_compat
+
+        return backend_for(cupy_compat)
     if name == "generic":
         return generic_backend(None)
-    raise ValueError(f"backend must be 'numpy' or 'generic', got {name!r}")
+    raise ValueError(f"backend must be 'numpy', 'cupy' or 'generic', got {name!r}")
 
 
 __all__ = [
