@@ -67,9 +67,10 @@ def test_auto_picks_fft_for_large_kernels(case, backend):
     plan = xconv.plan(x_shape, w_shape, dtype="float32", backend=backend, **kw)
     assert plan.algorithm == "fft", plan
     assert min(plan.estimates, key=plan.estimates.get) == "fft"
-    # by a wide margin: the sums cost at least 5x the transforms
+    # by a wide margin: the sums cost at least 3x the transforms (5x without numba's
+    # compiled kernel, which narrows it on the single-channel rows)
     others = min(s for a, s in plan.estimates.items() if a != "fft")
-    assert others > 5 * plan.estimates["fft"]
+    assert others > 3 * plan.estimates["fft"]
 
 
 @pytest.mark.parametrize("case", list(DEEP_LEARNING))
@@ -85,8 +86,8 @@ def test_auto_prefers_direct_or_gemm_for_tiny_problems():
 
 def test_conv_auto_follows_the_plan(monkeypatch):
     calls = spy_on_runs(monkeypatch)
-    x = np.random.default_rng(0).standard_normal((1, 1, 4000))
-    w = np.random.default_rng(1).standard_normal((1, 1, 301))
+    x = np.random.default_rng(0).standard_normal((1, 1, 20000))
+    w = np.random.default_rng(1).standard_normal((1, 1, 2001))
     y = xconv.conv(x, w, padding="same")
     assert calls == [xconv.plan(x.shape, w.shape, dtype="float64", padding="same").algorithm]
     assert calls == ["fft"]
@@ -255,8 +256,8 @@ def test_measure_times_once_and_caches(monkeypatch):
 def test_measure_skips_hopeless_candidates(monkeypatch):
     planner.clear_measurements()
     calls = spy_on_runs(monkeypatch)
-    x = np.ones((1, 1, 20000), dtype=np.float32)
-    w = np.ones((1, 1, 2001), dtype=np.float32)
+    x = np.ones((1, 1, 100_000), dtype=np.float32)
+    w = np.ones((1, 1, 4001), dtype=np.float32)  # the sums modelled > 20x the transforms
     xconv.conv(x, w, algorithm="measure")
     assert "fft" in calls and "direct" not in calls
     planner.clear_measurements()

@@ -451,6 +451,8 @@ def _mix(backend, spectrum_x, spectrum_w, groups: int, route: str):
         rhs = backend.contiguous(xp.permute_dims(flat, (1, 3, 2, 0)))  # (g, K, C'/g, n)
         y = backend.matmul(spectrum_w, rhs)  # (g, K, F/g, n)
         y = backend.contiguous(xp.permute_dims(y, (3, 0, 2, 1)))  # (n, g, F/g, K)
+    elif per_group == 1:  # one input channel per group: a broadcast product, no sum
+        y = backend.multiply_scratch(flat, spectrum_w[:, :, 0, :])
     else:  # w: (g, F/g, C'/g, K)
         y = None
         for c in range(per_group):

@@ -182,6 +182,11 @@ class Backend:
         merged = xp.permute_dims(stacked, order)
         return xp.reshape(merged, (n, c, *(r * s for r, s in zip(rows, stride, strict=True))))
 
+    def multiply_scratch(self, a, b):
+        """`a * b`, where `a` is scratch the caller no longer needs (a backend with mutable
+        arrays may write the product into it)."""
+        return a * b
+
     def sum_of(self, terms: list):
         """The sum of equally shaped arrays."""
         total = terms[0]

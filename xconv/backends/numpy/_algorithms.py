@@ -4,7 +4,10 @@
   when the plan is made; a depthwise layer runs the depthwise kernel (`_direct`) instead
   (its GEMM would have depth `prod(kernel)` and one filter per group); without a BLAS for
   the dtype, the generic im2col GEMM.
-- `"direct"`: the depthwise kernel for one input channel per group, else the generic sums.
+- `"direct"`: with numba installed, the compiled row kernel (`_numba`) for every layer it
+  is built for (costed by its own constants, so the planner picks it where BLAS serves
+  badly: depthwise and small groups, few channels with small kernels); else the
+  depthwise kernel for one input channel per group, else the generic sums.
 - `"fft"`: the generic FFT path on `scipy.fft` (the backend's transforms).
 
 The planner ranks algorithms by the generic cost formulas (priced with this backend's
@@ -20,9 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...algorithms import GENERIC, Algorithm, Estimate, Problem
+from . import _numba
 from ._blas import available
 from ._direct import conv_direct
 from ._gemm import EnginePlan, conv_gemm_layout, plan_engine
+from ._threads import workers
 
 _DIRECT, _GEMM = GENERIC["direct"], GENERIC["gemm"]
 
@@ -31,7 +36,7 @@ _DIRECT, _GEMM = GENERIC["direct"], GENERIC["gemm"]
 class _Route:
     """Which kernel runs: "depthwise", "engine" (with its plan) or "generic"."""
 
-    kernel: str
+    kernel: str  # "numba", "depthwise", "engine" or "generic"
     generic: Estimate  # the generic algorithm's estimate (its run follows it)
     engine: EnginePlan | None = None
     limit: int = 0
@@ -51,6 +56,10 @@ def _blas_dtype(problem: Problem) -> bool:
 
 def estimate_direct(backend, problem: Problem) -> Estimate:
     generic = _DIRECT.estimate(backend, problem)
+    if _numba.supports(problem.dtype) and not _empty(problem):
+        seconds = _numba_seconds(backend.costs, problem)
+        chunking = {"engine": "numba rows", "block": _numba.BLOCK}
+        return Estimate(seconds, generic.flops, 0, chunking, _Route("numba", generic))
     if _one_channel_per_group(problem) and not _empty(problem):
         chunking = {"engine": "depthwise windows", **generic.chunking}
         return dataclasses.replace(generic, chunking=chunking, detail=_Route("depthwise", generic))
@@ -86,8 +95,30 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
     )
 
 
+def _numba_seconds(costs, problem: Problem) -> float:
+    """The compiled kernel on `workers()` threads: multiply-adds at its measured rate (a
+    strided last axis gathers), a start per inner loop, the input and output streamed
+    (per byte: float64 moves twice float32's)."""
+    spec = problem.spec
+    rows = problem.batch * problem.filters * math.prod(problem.out_spatial[:-1])
+    tasks = rows * -(-problem.out_spatial[-1] // _numba.BLOCK)
+    per_group = problem.channels // spec.groups
+    loops = tasks * per_group * math.prod(spec.kernel_size)
+    per_mac = costs.numba_mac_ns * (4.0 if problem.complex else 1.0)
+    if spec.stride[-1] > 1:
+        per_mac *= costs.numba_gather
+    elements = math.prod(problem.padded_shape) + rows * problem.out_spatial[-1]
+    streamed = elements * costs.copy_ns * problem.item_bytes / 4  # float32 = 4 bytes
+    ns = problem.flops // 2 * per_mac + loops * costs.numba_loop_ns + streamed
+    return ns / min(workers(), max(tasks, 1)) * 1e-9 + costs.numba_call_s
+
+
 def run_direct(backend, x, weight, spec, out_spatial, estimate: Estimate):
     route = estimate.detail
+    if route.kernel == "numba":
+        y = _numba.conv_numba(x, weight, spec, out_spatial)
+        if y is not None:
+            return y
     if route.kernel == "depthwise":
         y = conv_direct(x, weight, spec, out_spatial)
         if y is not None:

@@ -19,6 +19,15 @@ from ...algorithms.costs import REFERENCE_COSTS, CostModel
 class NumPyCosts(CostModel):
     engine_copy_rate: float = 4e9
     engine_call_seconds: float = 2e-5
+    # the numba row kernel (`_numba`), fitted on seven layers (depthwise, grouped, image
+    # filters, a long FIR, a strided stem and a strided 1-D layer) on one and two threads:
+    # ns per multiply-add on one thread (float32 and float64 alike: the runs vectorize),
+    # the factor of a strided last axis (a gather), ns per inner loop (a row block, a
+    # channel, a tap), input and output elements at `copy_ns`, seconds per call
+    numba_mac_ns: float = 0.1
+    numba_gather: float = 8.0
+    numba_loop_ns: float = 10.0
+    numba_call_s: float = 3e-5
 
     @property
     def engine_peak(self) -> float:

@@ -1,0 +1,97 @@
+"""The compiled direct kernel (numba, optional): against the float64 loop oracle, in every
+thread setting, and the NumPy paths it replaces when numba is absent.
+
+With numba installed (the test extra installs it) every NumPy `algorithm="direct"` call
+runs the kernel, so the whole NumPy oracle suite of `test_conv.py` exercises it too; the
+tests here add what that suite cannot see: that the kernel really ran, its serial build
+(other threads, `thread_limit(1)`), and the planner without numba.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from namespaces import NUMPY
+from reference import reference_conv
+from strategies import conv_problems, examples
+from test_conv import check
+
+import xconv
+from xconv.backends.numpy import _numba
+
+pytest.importorskip("numba")
+
+
+def _route(x_shape, w_shape, dtype, **kwargs) -> str:
+    plan = xconv.plan(x_shape, w_shape, dtype=dtype, algorithm="direct", **kwargs)
+    return plan.chunking.get("engine", "")
+
+
+@settings(max_examples=examples(150))
+@given(problem=conv_problems(dtypes=("float32", "float64", "complex64", "complex128")))
+def test_kernel_matches_oracle(problem):
+    check(NUMPY, problem, "direct")
+
+
+@settings(max_examples=examples(40))
+@given(problem=conv_problems(dtypes=("float32", "float64")))
+def test_serial_build_matches_oracle(problem):
+    with xconv.thread_limit(1):
+        check(NUMPY, problem, "direct")
+
+
+def test_the_kernel_runs_for_direct_and_for_auto_on_filters_and_depthwise_layers():
+    assert _route((1, 3, 30, 30), (8, 3, 3, 3), "float32") == "numba rows"
+    depthwise = xconv.plan((4, 256, 56, 56), (256, 1, 3, 3), dtype="float32", padding=1, groups=256)
+    image = xconv.plan((1, 1, 1030, 1030), (1, 1, 7, 7), dtype="float64")
+    assert depthwise.algorithm == image.algorithm == "direct"
+    assert depthwise.chunking["engine"] == image.chunking["engine"] == "numba rows"
+    resnet = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1)
+    assert resnet.algorithm == "gemm"  # many channels: BLAS still wins
+    assert _route((1, 3, 30, 30), (8, 3, 3, 3), "float16") != "numba rows"  # not built
+
+
+def test_worker_threads_run_the_serial_build_concurrently():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 40, 37))
+    w = rng.standard_normal((6, 2, 5, 3))
+    kwargs = {"groups": 3, "stride": (1, 2), "padding": "same", "padding_mode": "circular"}
+    expected = reference_conv(x, w, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: xconv.conv(x, w, algorithm="direct", **kwargs), range(8)))
+    for y in results:
+        np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_long_rows_split_into_blocks():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 1, 3 * _numba.BLOCK + 17)).astype(np.float32)
+    w = rng.standard_normal((2, 1, 31)).astype(np.float32)
+    y = xconv.conv(x, w, algorithm="direct", padding=15, dilation=1)
+    expected = reference_conv(x.astype(np.float64), w.astype(np.float64), padding=15)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.fixture
+def without_numba(monkeypatch):
+    from xconv.planner import _plan
+
+    monkeypatch.setattr(_numba, "available", lambda: False)
+    _plan.cache_clear()  # plans made with numba must not answer
+    yield
+    _plan.cache_clear()
+
+
+def test_without_numba_the_planner_keeps_the_numpy_kernels(without_numba):
+    assert _route((4, 16, 20, 20), (16, 1, 3, 3), "float32", groups=16) == "depthwise windows"
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 4, 9, 9)), rng.standard_normal((4, 1, 3, 3))
+    np.testing.assert_allclose(
+        xconv.conv(x, w, groups=4, algorithm="direct"),
+        reference_conv(x, w, groups=4),
+        rtol=1e-12,
+        atol=1e-12,
+    )

@@ -1,0 +1,91 @@
+"""Compiled direct convolution (numba, optional): what BLAS serves badly.
+
+Depthwise and small-group layers, and convolutions with few channels and small kernels
+(an image filter, a short FIR), are a few multiply-adds per output: GEMM would have a
+depth of a few dozen, the NumPy direct path streams the whole array once per tap. Here
+each task computes one block of an output row: for every input channel of its group and
+every tap, one multiply-add of a contiguous (or strided) run of the padded input into a
+block-sized accumulator that stays in the L1 cache, which LLVM vectorizes.
+
+The kernel is compiled by numba on first use and cached on disk (`cache=True`), so a
+one-shot command pays the compilation once per machine, not per run. Without numba
+(`pip install "xconv[numba]"`) `available()` is False and the planner never routes here.
+Tasks run on numba's threads in the main thread (as many as `xconv`'s worker count); from
+any other thread (a Dask worker, a user's pool) the serial build runs, since numba's
+default threading layer does not take concurrent parallel launches.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import threading
+
+import numpy as np
+
+from ._threads import workers
+
+# outputs per task along the last axis: the accumulator stays in L1, tasks stay many
+BLOCK = 2048
+DTYPES = ("float32", "float64", "complex64", "complex128")
+
+
+@functools.cache
+def available() -> bool:
+    """Whether numba is installed (imported only when a kernel first runs)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def supports(dtype) -> bool:
+    return available() and np.dtype(dtype).name in DTYPES
+
+
+def conv_numba(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarray | None:
+    """Direct convolution of a padded `(N, C, *S)` input: `(N, F, *out)`, or None where the
+    kernel does not apply (dtypes it was not built for, mixed dtypes)."""
+    if x.dtype != weight.dtype or not supports(x.dtype):
+        return None
+    n, channels = x.shape[0], x.shape[1]
+    filters = weight.shape[0]
+    spatial = x.shape[2:]
+    out_spatial = tuple(out_spatial)
+    y = np.empty((n, filters, *out_spatial), dtype=x.dtype)
+    if y.size == 0:
+        return y
+    x = np.ascontiguousarray(x)
+    steps = [math.prod(spatial[i + 1 :]) for i in range(spec.rank)]
+    taps = np.zeros(1, dtype=np.int64)  # offsets of the kernel taps in a padded plane
+    for size, dilation, step in zip(spec.kernel_size, spec.dilation, steps, strict=True):
+        taps = (taps[:, None] + np.arange(size, dtype=np.int64) * (dilation * step)).ravel()
+    rows = np.zeros(1, dtype=np.int64)  # offsets of the output rows' first windows
+    for size, stride, step in zip(out_spatial[:-1], spec.stride[:-1], steps[:-1], strict=True):
+        rows = (rows[:, None] + np.arange(size, dtype=np.int64) * (stride * step)).ravel()
+    threads = workers()
+    parallel = threads > 1 and threading.current_thread() is threading.main_thread()
+    if parallel:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    _compiled(parallel)(
+        x.reshape(n, channels, -1),
+        np.ascontiguousarray(weight).reshape(filters, weight.shape[1], -1),
+        y.reshape(n, filters, len(rows), out_spatial[-1]),
+        rows,
+        taps,
+        spec.stride[-1],
+        filters // spec.groups,
+        BLOCK,
+    )
+    return y
+
+
+def _compiled(parallel: bool):
+    from . import _numba_kernels
+
+    if parallel:
+        return _numba_kernels.correlate_rows_parallel
+    return _numba_kernels.correlate_rows_serial
+
+
+__all__ = ["BLOCK", "available", "conv_numba", "supports"]
