@@ -93,6 +93,8 @@ def machine_info(peer_versions: dict[str, str]) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": _blas(),
+        "blas_kernel": _blas_kernel(),
+        "numba": _numba(),
         "git_commit": _git_commit(),
     }
     info.update(peer_versions)
@@ -127,6 +129,32 @@ def _blas() -> str:
         return f"{config.get('name')} {config.get('version')}"
     except Exception:  # the layout of show_config differs between NumPy versions
         return "?"
+
+
+def _blas_kernel() -> str:
+    """The kernel OpenBLAS chose for this CPU (or was pinned to: `OPENBLAS_CORETYPE`)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        kernels = {
+            f"{i.get('internal_api')} {i.get('architecture')}"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        }
+    except Exception:  # threadpoolctl missing or unable to inspect: say so
+        return "?"
+    return ", ".join(sorted(kernels)) or "?"
+
+
+def _numba() -> str:
+    """numba's version if xconv's compiled kernels are on, else why not."""
+    from xconv.backends.numpy import _numba as kernels
+
+    if not kernels.available():
+        return "off"
+    import numba
+
+    return numba.__version__
 
 
 def _git_commit() -> str:

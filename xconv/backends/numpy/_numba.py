@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 import threading
 
 import numpy as np
@@ -33,7 +34,10 @@ DTYPES = ("float32", "float64", "complex64", "complex128")
 
 @functools.cache
 def available() -> bool:
-    """Whether numba is installed (imported only when a kernel first runs)."""
+    """Whether numba is installed (imported only when a kernel first runs) and not switched
+    off by the environment variable `XCONV_NUMBA=0` (read once, at the first plan)."""
+    if os.environ.get("XCONV_NUMBA", "").strip() == "0":
+        return False
     return importlib.util.find_spec("numba") is not None
 
 
