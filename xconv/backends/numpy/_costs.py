@@ -23,10 +23,13 @@ class NumPyCosts(CostModel):
     # filters, a long FIR, a strided stem and a strided 1-D layer) on one and two threads:
     # ns per multiply-add on one thread (float32 and float64 alike: the runs vectorize),
     # the factor of a strided last axis (a gather), ns per inner loop (a row block, a
-    # channel, a tap), input and output elements at `copy_ns`, seconds per call
-    numba_mac_ns: float = 0.1
+    # channel, a tap), input and output elements at `copy_ns`, seconds per call. Measured
+    # on a slow day of the shared machine, then divided by 2.8: the GEMM engine's measured
+    # time over its modelled time on nine layers in the same hour (median; 1.0-3.7), so
+    # that both paths are priced on the reference constants' scale.
+    numba_mac_ns: float = 0.036
     numba_gather: float = 8.0
-    numba_loop_ns: float = 10.0
+    numba_loop_ns: float = 3.6
     numba_call_s: float = 3e-5
 
     @property
