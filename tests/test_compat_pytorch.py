@@ -139,6 +139,10 @@ def test_call_errors_name_the_problem():
         pytorch.Conv2d(3, 8, (3, 3, 3))
     with pytest.raises(ValueError, match="weight must have shape \\(8, 3, 3, 3\\)"):
         conv.set_weights(rand(8, 3, 3, 2), rand(8))
+    with pytest.raises(ValueError, match="bias=False: it has no bias"):
+        pytorch.Conv2d(3, 8, 3, bias=False).set_weights(rand(8, 3, 3, 3), rand(8))
+    with pytest.raises(ValueError, match="has a bias: give it with the weight"):
+        conv.set_weights(rand(8, 3, 3, 3))
     with pytest.raises(ValueError, match="output padding must be smaller"):
         pytorch.ConvTranspose2d(4, 8, 3, stride=2, output_padding=2)  # torch: at the call
 

@@ -177,6 +177,8 @@ class TorchLayer(CompatLayer):
                 raise ValueError(f"bias must have shape ({out},), got {shape_of(bias)}")
         elif self.use_bias and isinstance(self, _Module):
             raise ValueError(f"{type(self).__name__} has a bias: give it with the weight")
+        if bias is not None and not self.use_bias and isinstance(self, _Module):
+            raise ValueError(f"{type(self).__name__} was made with bias=False: it has no bias")
         self._weight, self._bias = weight, bias
         self.use_bias = bias is not None
 
