@@ -10,6 +10,16 @@ from collections.abc import Sequence
 
 Pair = tuple[int, int]
 
+# xconv's padding modes by the names `numpy.pad` gives them (as do `cupy.pad` and
+# `keras.ops.pad`)
+NUMPY_PAD_MODES = {
+    "constant": "constant",
+    "reflect": "reflect",
+    "symmetric": "symmetric",
+    "replicate": "edge",
+    "circular": "wrap",
+}
+
 # the widest padding each mode can take from an axis of n samples, per side
 _MAX_WIDTH = {
     "reflect": lambda n: n - 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 
 
@@ -17,3 +18,14 @@ def tap_window(tap, stride, dilation, out_spatial) -> tuple[slice, ...]:
         slice(t * d, t * d + (o - 1) * s + 1, s)
         for t, s, d, o in zip(tap, stride, dilation, out_spatial, strict=True)
     )
+
+
+def plane_offsets(sizes, spacings, spatial) -> list[int]:
+    """Offsets, in a C-order array of shape `spatial`, of the points of a grid of `sizes`
+    along its first axes, `spacings` samples apart, in C order: the kernel's taps
+    (`dilation` apart) or the first windows of the output rows (`stride` apart)."""
+    steps = [math.prod(spatial[i + 1 :]) for i in range(len(sizes))]
+    offsets = [0]
+    for size, spacing, step in zip(sizes, spacings, steps, strict=True):
+        offsets = [o + j * spacing * step for o in offsets for j in range(size)]
+    return offsets

@@ -28,8 +28,11 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..algorithms import GENERIC, Algorithm, Estimate
+from ..algorithms._taps import plane_offsets
 from ..algorithms.costs import CostModel, FFTCosts
 from ..config import get_workspace_limit
+from ..padding import NUMPY_PAD_MODES
+from . import _strided
 from .generic import Backend
 
 # Unmeasured: H100 SXM data-sheet rates (67 TFLOP/s float32 FMA without tensor cores,
@@ -62,15 +65,6 @@ GPU_COSTS = CostModel(
     ),
     source="H100 data-sheet rates, not measured (benchmarks/gpu_check.sh measures)",
 )
-
-# xconv's padding modes by cupy.pad's (NumPy's) names
-_PAD_MODES = {
-    "constant": "constant",
-    "reflect": "reflect",
-    "symmetric": "symmetric",
-    "replicate": "edge",
-    "circular": "wrap",
-}
 
 # share of the device's free memory one call may take as scratch
 _FREE_MEMORY_SHARE = 0.5
@@ -112,25 +106,12 @@ class CuPyBackend(Backend):
         widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
         if mode == "constant":
             return self.cp.pad(x, widths, mode="constant", constant_values=value)
-        return self.cp.pad(x, widths, mode=_PAD_MODES[mode])
+        return self.cp.pad(x, widths, mode=NUMPY_PAD_MODES[mode])
 
     def im2col(self, x, spec, out_spatial):
-        """One copy of a strided view `(N, C, *kernel, *out)` into the columns."""
-        cp = self.cp
-        n, channels = x.shape[0], x.shape[1]
-        columns = (n, spec.groups, channels // spec.groups * math.prod(spec.kernel_size), -1)
-        x = cp.ascontiguousarray(x)
-        steps = x.strides[2:]
-        view = cp.lib.stride_tricks.as_strided(
-            x,
-            (n, channels, *spec.kernel_size, *out_spatial),
-            (
-                *x.strides[:2],
-                *(d * t for d, t in zip(spec.dilation, steps, strict=True)),
-                *(s * t for s, t in zip(spec.stride, steps, strict=True)),
-            ),
+        return _strided.im2col(
+            self.cp, x, spec.kernel_size, spec.stride, spec.dilation, out_spatial, spec.groups
         )
-        return cp.reshape(view, columns)  # a copy: the view is not contiguous
 
     def assemble(self, shape, dtype, tiles):
         tiles = list(tiles)
@@ -146,22 +127,14 @@ class CuPyBackend(Backend):
             return 0.0
         return float(self.cp.abs(a).max())  # one scalar back; NaN propagates, as in NumPy
 
-    def matmul(self, a, b):
-        return self.cp.matmul(a, b)
-
-    def _transformable(self, x):
-        """cuFFT has no half-precision transforms of any length: float16 as float32 (as
-        scipy.fft does; the FFT path casts its result back)."""
-        return x.astype(self.cp.float32) if x.dtype == self.cp.float16 else x
-
     def rfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
-        return self.fft.rfftn(self._transformable(x), s=tuple(shape), axes=tuple(axes))
+        return self.fft.rfftn(x, s=tuple(shape), axes=tuple(axes))
 
     def irfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
         return self.fft.irfftn(x, s=tuple(shape), axes=tuple(axes))
 
     def fftn(self, x, shape: Sequence[int], axes: Sequence[int]):
-        return self.fft.fftn(self._transformable(x), s=tuple(shape), axes=tuple(axes))
+        return self.fft.fftn(x, s=tuple(shape), axes=tuple(axes))
 
     def ifftn(self, x, shape: Sequence[int], axes: Sequence[int]):
         return self.fft.ifftn(x, s=tuple(shape), axes=tuple(axes), overwrite_x=True)
@@ -170,25 +143,7 @@ class CuPyBackend(Backend):
         return _fast_length(self.fft, complex_)
 
     def overlap_frames(self, x, counts, hop, frame):
-        """Overlap-save frames `(n, *counts, C, *frame)` of `(n, C, *S)`: a strided view."""
-        cp = self.cp
-        rank = len(counts)
-        need = [(c - 1) * h + f for c, h, f in zip(counts, hop, frame, strict=True)]
-        short = [max(k - s, 0) for k, s in zip(need, x.shape[2:], strict=True)]
-        if any(short):
-            x = cp.pad(x, [(0, 0), (0, 0), *((0, s) for s in short)])
-        x = cp.ascontiguousarray(x)
-        steps = x.strides[2:]
-        return cp.lib.stride_tricks.as_strided(
-            x,
-            (x.shape[0], *counts, x.shape[1], *frame),
-            (
-                x.strides[0],
-                *(h * t for h, t in zip(hop, steps, strict=True)),
-                x.strides[1],
-                *steps[:rank],
-            ),
-        )
+        return _strided.overlap_frames(self.cp, x, counts, hop, frame)
 
     def contiguous(self, x):
         return self.cp.ascontiguousarray(x)
@@ -253,10 +208,8 @@ def conv_depthwise(backend: CuPyBackend, x, weight, spec, out_spatial):
     x = cp.ascontiguousarray(x)
     n, channels, *spatial = x.shape
     filters = weight.shape[0]
+    offsets = plane_offsets(spec.kernel_size, spec.dilation, spatial)
     steps = [math.prod(spatial[i + 1 :]) for i in range(spec.rank)]
-    offsets = [0]
-    for size, dilation, step in zip(spec.kernel_size, spec.dilation, steps, strict=True):
-        offsets = [o + j * dilation * step for o in offsets for j in range(size)]
     positions = math.prod(out_spatial)
     y = cp.empty((n, filters, *out_spatial), dtype=x.dtype)
     total = y.size

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ..padding import NUMPY_PAD_MODES
 from ..spec import ConvSpec
 from ._keras_args import keras_transpose_cropping
 from ._keras_layer import KerasLayer
@@ -83,15 +84,6 @@ def from_canonical(
     return layer, used
 
 
-# xconv's padding modes by the names keras.ops.pad (NumPy's np.pad) gives them
-_KERAS_PAD_MODES = {
-    "reflect": "'reflect'",
-    "symmetric": "'symmetric'",
-    "replicate": "'edge'",
-    "circular": "'wrap'",
-}
-
-
 def _padded_first(spec: ConvSpec) -> str:
     """The refusal of a padding mode or value, with the exact Keras construction."""
     mode = spec.padding_mode
@@ -100,7 +92,7 @@ def _padded_first(spec: ConvSpec) -> str:
         how = f"mode='constant', constant_values={spec.padding_value}"
     else:
         what = f"padding_mode={mode!r}"
-        how = f"mode={_KERAS_PAD_MODES[mode]}"
+        how = f"mode='{NUMPY_PAD_MODES[mode]}'"  # keras.ops.pad takes numpy.pad's names
     padding = static_padding(spec)
     if isinstance(padding, str):
         widths = f"the widths {padding!r} gives at stride {spec.stride} for the input's size"

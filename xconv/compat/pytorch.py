@@ -26,6 +26,7 @@ Choices where PyTorch is not xconv's business:
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, ClassVar
 
@@ -56,10 +57,14 @@ __all__ = [
     "manual_seed",
 ]
 
-_PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}
-_PADDING_MODES["circular"] = "circular"
-_DTYPES = {"float32": np.float32, "float64": np.float64, "float": np.float32}
-_DTYPES["double"] = np.float64
+# PyTorch's padding modes by xconv's names
+_PADDING_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
+_DTYPES = {"float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64}
 _stream = {"rng": np.random.default_rng()}
 
 
@@ -557,8 +562,6 @@ def from_text_call(name: str, args: tuple, options: dict) -> TorchLayer:
 
 
 def _bind(function, args: tuple, options: dict) -> dict:
-    import inspect
-
     try:
         return dict(inspect.signature(function).bind(*args, **options).arguments)
     except TypeError as error:

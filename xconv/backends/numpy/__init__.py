@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import _strided
 from ..generic import Backend
 from . import _arrays, _fft, _transposed
 from ._algorithms import ALGORITHMS
@@ -27,8 +28,8 @@ class NumPyBackend(Backend):
         return _arrays.pad(x, pads, mode, value)
 
     def im2col(self, x, spec, out_spatial):
-        return _arrays.im2col(
-            x, spec.kernel_size, spec.stride, spec.dilation, out_spatial, spec.groups
+        return _strided.im2col(
+            np, x, spec.kernel_size, spec.stride, spec.dilation, out_spatial, spec.groups
         )
 
     def assemble(self, shape, dtype, tiles):
@@ -50,7 +51,7 @@ class NumPyBackend(Backend):
         return _fast_length(complex_)
 
     def overlap_frames(self, x, counts, hop, frame):
-        return _fft.overlap_frames(x, counts, hop, frame)
+        return _strided.overlap_frames(np, x, counts, hop, frame)
 
     def max_abs(self, a) -> float:
         if a.size == 0:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import math
 import os
 import threading
 
 import numpy as np
 
+from ...algorithms._taps import plane_offsets
 from ._threads import workers
 
 # outputs per task along the last axis: the accumulator stays in L1, tasks stay many
@@ -58,13 +58,8 @@ def conv_numba(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarr
     if y.size == 0:
         return y
     x = np.ascontiguousarray(x)
-    steps = [math.prod(spatial[i + 1 :]) for i in range(spec.rank)]
-    taps = np.zeros(1, dtype=np.int64)  # offsets of the kernel taps in a padded plane
-    for size, dilation, step in zip(spec.kernel_size, spec.dilation, steps, strict=True):
-        taps = (taps[:, None] + np.arange(size, dtype=np.int64) * (dilation * step)).ravel()
-    rows = np.zeros(1, dtype=np.int64)  # offsets of the output rows' first windows
-    for size, stride, step in zip(out_spatial[:-1], spec.stride[:-1], steps[:-1], strict=True):
-        rows = (rows[:, None] + np.arange(size, dtype=np.int64) * (stride * step)).ravel()
+    taps = plane_offsets(spec.kernel_size, spec.dilation, spatial)
+    rows = plane_offsets(out_spatial[:-1], spec.stride[:-1], spatial)
     threads = workers()
     parallel = threads > 1 and threading.current_thread() is threading.main_thread()
     if parallel:
@@ -75,8 +70,8 @@ def conv_numba(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarr
         x.reshape(n, channels, -1),
         np.ascontiguousarray(weight).reshape(filters, weight.shape[1], -1),
         y.reshape(n, filters, len(rows), out_spatial[-1]),
-        rows,
-        taps,
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(taps, dtype=np.int64),
         spec.stride[-1],
         filters // spec.groups,
         BLOCK,
