@@ -5,7 +5,10 @@ Every row is channel-first float32. `op` says which xconv function it times:
 "backward" (`xconv.conv_vjp`: input and weight gradients of the forward layer), or
 "torch" / "jax": forward plus backward on that framework's own arrays (torch autograd;
 `jax.vjp` under `jax.jit`), xconv on those arrays against the framework's convolution.
-`target` names the speed target the row is held to (see `TARGETS`).
+`target` names the speed target the row is held to (see `TARGETS`). A `prepared` forward
+row times xconv through a plan (`xconv.plan`) called again with the same weight, which
+keeps the weight in its algorithm's form (the FFT spectrum), as a layer does; the peers
+run their usual forward call.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Workload:
     groups: int = 1
     op: str = "forward"
     target: str = "gemm"
+    prepared: bool = False
 
     @property
     def rank(self) -> int:
@@ -98,6 +102,8 @@ class Workload:
             parts.append(f"g{self.groups}")
         if self.op != "forward":
             parts.append(self.op)
+        if self.prepared:
+            parts.append("prepared")
         return " ".join(parts)
 
 
@@ -123,6 +129,8 @@ TARGETS: dict[str, tuple[Target, ...]] = {
     "torch-large": (Target("torch", 0.1),),
     "jax-native": (Target("jax", 1.1),),
     "jax-large": (Target("jax", 0.1),),
+    "multichannel": (Target("torch", 1 / 3),),
+    "multichannel-prepared": (Target("torch", 0.2),),
 }
 
 # 1x1 layers are also held to a fraction of the equivalent numpy.matmul's throughput
@@ -163,6 +171,11 @@ WORKLOADS: tuple[Workload, ...] = (
     _w("conv3d", 1, 16, 16, (32, 32, 32), 3, p=1),
     _w("vol15", 1, 1, 1, (96, 96, 96), 15, p=7, target="large"),
     _w("wav1d", 4, 1, 512, (16000,), 10, s=5),
+    # issue 17: large kernels over several channels, one-shot and with prepared weights
+    _w("mc21", 1, 8, 8, (256, 256), 21, p=10, target="multichannel"),
+    _w("mc21_prep", 1, 8, 8, (256, 256), 21, p=10, target="multichannel-prepared", prepared=True),
+    _w("mc9_3d", 1, 4, 4, (48, 48, 48), 9, p=4, target="multichannel"),
+    _w("mc9_3d_prep", 1, 4, 4, (48, 48, 48), 9, p=4, target="multichannel-prepared", prepared=True),
     # issue 4: rows whose xconv function may not exist yet are skipped
     _w("tconv4s2", 4, 64, 32, (28, 28), 4, s=2, p=1, op="transpose"),
     _w("resnet3x3_bwd", 4, 64, 64, (56, 56), 3, p=1, op="backward"),

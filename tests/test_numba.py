@@ -97,3 +97,57 @@ def test_without_numba_the_planner_keeps_the_numpy_kernels(without_numba):
         rtol=1e-12,
         atol=1e-12,
     )
+
+
+# -- the FFT path's channel mixing ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize(
+    ("frames", "groups", "per_group", "filters", "bins"),
+    [
+        (1, 1, 8, 8, 3 * _numba.MIX_BLOCK + 5),  # several bin blocks and a partial one
+        (3, 4, 2, 3, 17),
+        (2, 1, 1, 5, 40),
+    ],
+)
+def test_mixing_kernel_matches_the_sum_of_products(dtype, frames, groups, per_group, filters, bins):
+    rng = np.random.default_rng(3)
+
+    def spectra(*shape):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+
+    x, w = spectra(frames, groups, per_group, bins), spectra(groups, filters, per_group, bins)
+    expected = np.einsum("ngck,gfck->ngfk", x.astype(np.complex128), w.astype(np.complex128))
+    tolerance = 1e-5 if dtype == "complex64" else 1e-12
+    for y in (_numba.mix_spectra(x, w), _serially(_numba.mix_spectra, x, w)):
+        assert y.shape == (frames, groups, filters, bins) and y.dtype == dtype
+        np.testing.assert_allclose(y, expected, rtol=tolerance, atol=tolerance * per_group)
+
+
+def _serially(function, *args):
+    with xconv.thread_limit(1):
+        return function(*args)
+
+
+def test_mixing_kernel_declines_what_it_was_not_built_for():
+    real = np.ones((1, 1, 2, 4), np.float32)
+    assert _numba.mix_spectra(real, np.ones((1, 3, 2, 4), np.float32)) is None
+    mixed = np.ones((1, 1, 2, 4), np.complex64)
+    assert _numba.mix_spectra(mixed, np.ones((1, 3, 2, 4), np.complex128)) is None
+
+
+def test_multichannel_large_kernels_mix_by_the_kernel_and_match_the_oracle():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 8, 96, 96)).astype(np.float32)
+    w = rng.standard_normal((8, 8, 21, 21)).astype(np.float32)
+    plan = xconv.plan(x.shape, w.shape, dtype="float32", padding=10)
+    assert plan.algorithm == "fft" and plan.estimate.detail.route == "kernel"
+    expected = reference_conv(x.astype(np.float64), w.astype(np.float64), padding=10)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(xconv.conv(x, w, padding=10), expected, atol=2e-6 * scale)
+
+
+def test_without_numba_the_fft_path_mixes_as_before(without_numba):
+    plan = xconv.plan((1, 8, 96, 96), (8, 8, 21, 21), dtype="float32", padding=10)
+    assert plan.estimate.detail.route in ("product", "matmul")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from ._front import check_call, dispatch, spec_keywords
+from .algorithms.prepared import PreparedWeights
 from .planner import convolve
 from .spec import ConvSpec
 
@@ -81,6 +83,13 @@ def conv(
         ),
     )
     return dispatch(call, convolve)
+
+
+def conv_prepared(x, weight, bias, *, spec: ConvSpec, prepared: PreparedWeights, algorithm="auto"):
+    """`conv(x, weight, bias, spec=spec)`, keeping the weight in its algorithm's form in
+    `prepared` between calls (what the dialect layers run)."""
+    call = check_call("conv", x, weight, bias=bias, algorithm=algorithm, spec=spec)
+    return dispatch(call, functools.partial(convolve, prepared=prepared))
 
 
 def output_shape(

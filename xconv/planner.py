@@ -31,6 +31,7 @@ Transposed convolutions are costed (`plan_for` with a transposed spec) as their
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -40,6 +41,7 @@ from types import MappingProxyType
 
 from ._front import Call, check_call
 from .algorithms import Estimate, Problem
+from .algorithms.prepared import PreparedWeights
 from .backends import Backend, backend_named
 from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm, get_default_algorithm
 from .padding import check_padding_widths
@@ -66,7 +68,9 @@ class Plan:
     `(before, after)` padding and `output_shape` the canonical `(N, F, *O)` result.
 
     `plan(x, weight, bias=None)` runs the convolution it was made for on arrays of the
-    planned shapes and dtype, without planning again.
+    planned shapes and dtype, without planning again; a plan from `xconv.plan` keeps the
+    weight in its algorithm's form (the FFT path's spectrum) between calls and makes it
+    again when the weight changes (`prepared`, see `xconv.algorithms.prepared`).
     """
 
     algorithm: str
@@ -82,6 +86,9 @@ class Plan:
     padding: tuple[Pair, ...] | None = None
     output_shape: tuple[int, ...] | None = None
     estimate: Estimate | None = field(default=None, compare=False, repr=False)
+    prepared: PreparedWeights = field(
+        default_factory=PreparedWeights, init=False, compare=False, repr=False
+    )
 
     def __repr__(self) -> str:
         fields = [f"algorithm={self.algorithm!r}", f"reason={self.reason!r}"]
@@ -132,14 +139,17 @@ class Plan:
                 f"this plan is for backend, canonical input shape and dtype {planned}, "
                 f"got {found}: make a plan for these arrays"
             )
-        return convolve(call, self)
+        return convolve(call, self, self.prepared)
 
-    def execute(self, backend: Backend, x, weight, out_spatial=None):
+    def execute(self, backend: Backend, x, weight, out_spatial=None, prepared=None):
         """The planned correlation of an already padded canonical `x` (compute dtype), as
-        it was planned (`xconv.planner.execute` adds the FFT path's guards)."""
+        it was planned (`xconv.planner.execute` adds the FFT path's guards); `prepared`
+        keeps the weight's form for algorithms that make one."""
         out = tuple(out_spatial) if out_spatial is not None else self.output_shape[2:]
-        run = backend.algorithms[self.algorithm].run
-        return run(backend, x, weight, self.spec, out, self.estimate)
+        algorithm = backend.algorithms[self.algorithm]
+        if prepared is not None and algorithm.prepares:
+            return algorithm.run(backend, x, weight, self.spec, out, self.estimate, prepared)
+        return algorithm.run(backend, x, weight, self.spec, out, self.estimate)
 
 
 def _bytes(n: int | None) -> str:
@@ -226,7 +236,8 @@ def plan(
     check_padding_widths(shape[2:], spec.resolve_padding(shape[2:]), padding_mode)
     if algorithm == "auto":
         algorithm = get_default_algorithm()
-    return plan_for(spec, shape, dtype, _modelled(algorithm), backend=backend)
+    # a copy of the remembered plan: the caller's own prepared weights
+    return dataclasses.replace(plan_for(spec, shape, dtype, _modelled(algorithm), backend=backend))
 
 
 def plan_for(
@@ -314,16 +325,25 @@ def _modelled(algorithm: str) -> str:
 # ---------------------------------------------------------------------------- running
 
 
-def convolve(call: Call, plan_: Plan | None = None):
+def convolve(call: Call, plan_: Plan | None = None, prepared: PreparedWeights | None = None):
     """Run a checked `conv` call: pad once, run the plan (made here unless given), add
-    the bias, and return the result in the caller's layout."""
+    the bias, and return the result in the caller's layout. `prepared`: the caller's kept
+    weight forms (a plan's or a layer's)."""
     backend, spec = call.backend, call.spec
-    x = backend.pad(call.in_work_dtype(call.x), call.padding, spec.padding_mode, spec.padding_value)
+    algorithm = get_default_algorithm() if call.algorithm == "auto" else call.algorithm
+    chooses = plan_ is None and algorithm == "auto"  # xconv picks: never FFT on non-finite data
+    if plan_ is None and algorithm != "measure":
+        dtype = dtype_name(call.work)
+        plan_ = plan_for(spec, tuple(call.x.shape), dtype, algorithm, backend=backend)
+    # planned first, so that the padding lands in the layout the algorithm reads
+    layout = plan_.estimate.padded_layout if plan_ is not None and plan_.estimate else None
+    x = call.in_work_dtype(call.x)
+    x = backend.pad_for_run(x, call.padding, spec.padding_mode, spec.padding_value, layout)
     weight = call.in_work_dtype(call.weight)
     if plan_ is not None:
-        y = execute(plan_, backend, x, weight, call.out_spatial)
+        y = execute(plan_, backend, x, weight, call.out_spatial, chooses, prepared)
     else:
-        y = run(backend, x, weight, spec, call.out_spatial, call.algorithm, tuple(call.x.shape))
+        y = run(backend, x, weight, spec, call.out_spatial, algorithm, tuple(call.x.shape))
     return call.finish(call.add_bias(y))
 
 
@@ -353,7 +373,15 @@ def run(backend: Backend, x, weight, spec: ConvSpec, out_spatial, algorithm: str
     return forward(algorithm)
 
 
-def execute(plan_: Plan, backend: Backend, x, weight, out_spatial, chooses: bool = False):
+def execute(
+    plan_: Plan,
+    backend: Backend,
+    x,
+    weight,
+    out_spatial,
+    chooses: bool = False,
+    prepared: PreparedWeights | None = None,
+):
     """Run `plan_` on a padded `x`, with the two guards of the FFT path.
 
     - A transform mixes every sample of a frame into every output of it, so one NaN or
@@ -365,7 +393,7 @@ def execute(plan_: Plan, backend: Backend, x, weight, out_spatial, chooses: bool
     Both cost one reduction over `x` (and the small weight), on the FFT path only.
     """
     if plan_.algorithm != "fft":
-        return plan_.execute(backend, x, weight, out_spatial)
+        return plan_.execute(backend, x, weight, out_spatial, prepared)
     largest = backend.max_abs(x), backend.max_abs(weight)
     if chooses and not _finite(largest):
         fallback = _cheapest_besides_fft(plan_.estimates)
@@ -374,7 +402,7 @@ def execute(plan_: Plan, backend: Backend, x, weight, out_spatial, chooses: bool
     (x, x_scale), (weight, w_scale) = (
         _scaled_down(backend, a, m) for a, m in zip((x, weight), largest, strict=True)
     )
-    y = plan_.execute(backend, x, weight, out_spatial)
+    y = plan_.execute(backend, x, weight, out_spatial, prepared)
     for scale in (x_scale, w_scale):
         if scale != 1.0:
             y = y * scale

@@ -79,6 +79,11 @@ class Estimate:
 
     `chunking` is what a user reads (tiles, frames); `detail` is what the run follows
     (an FFT geometry, a GEMM layout), so a plan runs exactly as it was costed.
+
+    `padded_layout` (`"channels_first"` or `"channels_last"`) is the memory layout in
+    which the run wants its padded input, so that padding and any layout change are one
+    copy; it is set only by runs that keep no reference to that input after they return,
+    which lets a backend pad into a buffer it reuses between calls.
     """
 
     seconds: float
@@ -86,6 +91,7 @@ class Estimate:
     workspace_bytes: int
     chunking: Mapping[str, object] = field(default_factory=dict)
     detail: object = None
+    padded_layout: str | None = None
 
 
 Estimator = Callable[..., Estimate]
@@ -95,8 +101,10 @@ Runner = Callable[..., object]
 @dataclass(frozen=True)
 class Algorithm:
     """A named forward algorithm: `estimate(backend, problem)` and
-    `run(backend, x, weight, spec, out_spatial, estimate)`."""
+    `run(backend, x, weight, spec, out_spatial, estimate)`; with `prepares`, the run also
+    takes `prepared=` (a `PreparedWeights` or None) and keeps the weight's form there."""
 
     name: str
     estimate: Estimator
     run: Runner
+    prepares: bool = False

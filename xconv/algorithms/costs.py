@@ -65,9 +65,10 @@ class FFTCosts:
     costs `mix_product` per complex multiply-add as a sum of broadcast products (one core),
     or, as a batched matmul per frequency bin, `mix_matmul * (1 + 16 / c) * (1 + 4 / f) /
     blas_speedup` per multiply-add for `c` input and `f` output channels per group (BLAS is
-    slow on thin matrices), plus `copy` per element of both spectra transposed. `copy` is
-    also per element moved by framing and zero padding; `call` per chunk (Python and
-    allocation overhead).
+    slow on thin matrices), plus `copy` per element of both spectra transposed; with a
+    compiled mixing kernel (`Backend.mix_channels`), `mix_kernel` per multiply-add on all
+    cores plus `copy` per element of the three spectra. `copy` is also per element moved by
+    framing and zero padding; `call` per chunk (Python and allocation overhead).
     """
 
     axis_pass: float
@@ -82,6 +83,7 @@ class FFTCosts:
     blas_speedup: float
     copy: float
     call: float
+    mix_kernel: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ REFERENCE_COSTS = CostModel(
         blas_speedup=2.0,
         copy=0.25,
         call=100_000.0,
+        mix_kernel=0.5,  # the numba kernel on 2 threads, 4-64 channels (2026-12-02)
     ),
     source="NumPy 2.4 + OpenBLAS and SciPy 1.17 on 2 cores of a shared x86-64 VM",
 )

@@ -67,6 +67,7 @@ from ._overlap import fit, overlap_join
 from .base import Algorithm, Estimate, Problem
 from .costs import FFTCosts
 from .gemm import plan_tiles, tile_regions
+from .prepared import PreparedWeights
 
 # frames per chunk stop paying off long before this much scratch (the per-chunk overhead
 # is a fraction of a millisecond), so chunks stay below it even when the limit is higher
@@ -82,7 +83,8 @@ class FFTGeometry:
     count, `fft_shape` the transform size, `channels` the input channels after the phase
     split, `chunk` the `(batch, *blocks)` tile processed at once, `workspace_bytes` the
     modelled peak scratch, `seconds` the modelled time and `route` the channel mixing
-    (`"product"`: a sum of broadcast products; `"matmul"`: a batched matmul per bin).
+    (`"product"`: a sum of broadcast products; `"matmul"`: a batched matmul per bin;
+    `"kernel"`: the backend's compiled kernel, `Backend.mix_channels`).
     """
 
     phases: tuple[tuple[int, ...], ...]
@@ -122,12 +124,13 @@ def fft_geometry(
     limit: int,
     costs: FFTCosts,
     fast_length: FastLength = smooth_length,
+    kernel_mixing: bool = False,
 ) -> FFTGeometry:
     """Plan the FFT path for a padded input of `channels` channels and `out_spatial` outputs.
 
     `item_bytes` is the size of one compute-dtype element (complex included). The frame
     size minimises the modelled time among those whose scratch fits `limit` (the smallest
-    frames if none does).
+    frames if none does). `kernel_mixing`: the backend mixes channels by a compiled kernel.
     """
     # t * d mod s repeats with a period dividing s: the first min(k, s) taps say it all
     phases = tuple(
@@ -146,6 +149,7 @@ def fft_geometry(
         complex_=complex_,
         limit=limit,
         costs=costs,
+        kernel_mixing=kernel_mixing,
     )
     steps = 2 ** (0.25 * spec.rank)  # fewer lengths per octave as the search space grows
     options = [
@@ -195,6 +199,7 @@ class _Work:
     complex_: bool
     limit: int
     costs: FFTCosts
+    kernel_mixing: bool = False
 
     def frame_bytes(self, fft_shape) -> int:
         """Scratch per frame: frames, both spectra, mixing layouts, inverse output."""
@@ -235,9 +240,13 @@ class _Work:
         thin = (1 + 16 / per_group) * (1 + 4 / filters)
         matmul = macs * costs.mix_matmul * thin / costs.blas_speedup
         matmul += frames_ * bins * (self.channels + self.filters) * costs.copy
-        if per_group == 1 or product <= matmul:
+        if per_group == 1:  # an in-place product: nothing to sum
             return "product", product
-        return "matmul", matmul
+        routes = [("product", product), ("matmul", matmul)]
+        if self.kernel_mixing and costs.mix_kernel is not None:
+            spectra = frames_ * (self.channels + self.filters) + per_group * self.filters
+            routes.append(("kernel", macs * costs.mix_kernel + bins * spectra * costs.copy))
+        return min(routes, key=lambda route: route[1])
 
     def seconds(self, fft_shape, count) -> float:
         costs = self.costs
@@ -309,6 +318,7 @@ def estimate_fft(backend, problem: Problem) -> Estimate:
         limit=problem.limit,
         costs=backend.costs.fft,
         fast_length=backend.fast_length(problem.complex),
+        kernel_mixing=backend.compiled_mixing,
     )
     chunking = {
         "fft_shape": geometry.fft_shape,
@@ -326,8 +336,20 @@ def estimate_fft(backend, problem: Problem) -> Estimate:
     )
 
 
-def conv_fft(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], estimate):
-    """Convolution of a padded `(N, C, *S)` input by FFT; returns `(N, F, *out_spatial)`."""
+def conv_fft(
+    backend,
+    x,
+    weight,
+    spec: ConvSpec,
+    out_spatial: tuple[int, ...],
+    estimate,
+    prepared: PreparedWeights | None = None,
+):
+    """Convolution of a padded `(N, C, *S)` input by FFT; returns `(N, F, *out_spatial)`.
+
+    With `prepared` (a plan's or a layer's, on a backend that keeps them), the kernel
+    spectrum is made once per weight and geometry and reused while the weight is equal.
+    """
     xp = backend.xp
     n, channels = x.shape[0], x.shape[1]
     filters = weight.shape[0]
@@ -337,8 +359,15 @@ def conv_fft(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], e
     geometry = estimate.detail
     transforms = _Transforms(backend, complex_)
     x = _split_input(xp, x, spec, geometry)
-    kernel = _split_kernel(xp, weight, spec, geometry)
-    spectrum = _kernel_spectrum(backend, kernel, spec.groups, geometry, transforms)
+
+    def spectrum_of(w):
+        kernel = _split_kernel(xp, w, spec, geometry)
+        return _kernel_spectrum(backend, kernel, spec.groups, geometry, transforms)
+
+    if prepared is not None and backend.keeps_prepared_weights:
+        spectrum = prepared.form(xp, ("fft", spec, geometry, complex_), weight, spectrum_of)
+    else:
+        spectrum = spectrum_of(weight)
 
     def tiles():
         for region in tile_regions((n, *geometry.blocks), geometry.chunk):
@@ -363,7 +392,7 @@ def conv_fft(backend, x, weight, spec: ConvSpec, out_spatial: tuple[int, ...], e
     return backend.assemble((n, filters, *geometry.out), x.dtype, tiles())
 
 
-FFT = Algorithm("fft", estimate_fft, conv_fft)
+FFT = Algorithm("fft", estimate_fft, conv_fft, prepares=True)
 
 
 def _split_input(xp: ModuleType, x, spec: ConvSpec, geometry: FFTGeometry):
@@ -447,6 +476,10 @@ def _mix(backend, spectrum_x, spectrum_w, groups: int, route: str):
     n, channels, bins = spectrum_x.shape[0], spectrum_x.shape[1], spectrum_x.shape[2:]
     per_group = channels // groups
     flat = xp.reshape(spectrum_x, (n, groups, per_group, -1))
+    if route == "kernel":  # w: (g, F/g, C'/g, K), as for the products
+        y = backend.mix_channels(flat, spectrum_w)  # (n, g, F/g, K), or None: products
+        if y is not None:
+            return xp.reshape(y, (n, -1, *bins))
     if route == "matmul":  # w: (g, K, F/g, C'/g)
         rhs = backend.contiguous(xp.permute_dims(flat, (1, 3, 2, 0)))  # (g, K, C'/g, n)
         y = backend.matmul(spectrum_w, rhs)  # (g, K, F/g, n)

@@ -75,6 +75,7 @@ class CuPyBackend(Backend):
 
     name = "cupy"
     costs = GPU_COSTS
+    keeps_prepared_weights = True
 
     def __init__(self, xp: ModuleType, native: ModuleType | None = None, fft=None):
         super().__init__(xp)

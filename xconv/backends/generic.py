@@ -93,6 +93,13 @@ class Backend:
             return x
         return self._pad(x, pads, mode, value)
 
+    def pad_for_run(self, x, pads, mode: str, value, layout: str | None):
+        """`pad`, for a run whose plan asks for its padded input in `layout` (its
+        `Estimate.padded_layout`). A backend that lays out memory itself may return the
+        padded `(N, C, *S)` array as a view of a buffer in that layout, reused by the
+        next call: the run must not keep it. The default pads as usual."""
+        return self.pad(x, pads, mode, value)
+
     def _pad(self, x, pads, mode: str, value):
         xp = self.xp
         first = x.ndim - len(pads)
@@ -186,6 +193,17 @@ class Backend:
         """`a * b`, where `a` is scratch the caller no longer needs (a backend with mutable
         arrays may write the product into it)."""
         return a * b
+
+    compiled_mixing = False  # whether `mix_channels` has a kernel (the FFT path costs it)
+    # whether plans and layers may keep weight forms (`PreparedWeights`): eager arrays
+    # whose values can be compared on every call, not lazy graphs or traced values
+    keeps_prepared_weights = False
+
+    def mix_channels(self, spectra, weight_spectra):
+        """The FFT path's channel mixing by a compiled kernel: `(n, g, C/g, bins)` spectra
+        and `(g, F/g, C/g, bins)` weight spectra to `(n, g, F/g, bins)`, or None where the
+        backend has none (the path's own routes run)."""
+        return None
 
     def sum_of(self, terms: list):
         """The sum of equally shaped arrays."""

@@ -257,7 +257,9 @@ class KerasLayer(CompatLayer):
         dtype = self.compute_dtype
         weight, bias = self.canonical_weights()
         bias = None if bias is None else cast(bias, dtype)
-        y = run(self.spec, cast(x, dtype), cast(weight, dtype), bias)
+        y = run(
+            self.spec, cast(x, dtype), cast(weight, dtype), bias, prepared=self.prepared_weights
+        )
         y = self.activation(y)
         self._activity_losses = []
         if self.activity_regularizer is not None:

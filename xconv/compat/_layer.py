@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._arrays import array_namespace
-from ..forward import conv
+from ..algorithms.prepared import PreparedWeights
+from ..forward import conv, conv_prepared
 from ..spec import ConvSpec
 from ..transposed import conv_transpose
 
@@ -55,6 +56,15 @@ class CompatLayer:
     def has_bias(self) -> bool:
         """Whether the layer adds a bias (MATLAB layers always do)."""
         return True
+
+    @property
+    def prepared_weights(self) -> PreparedWeights:
+        """The weight in its algorithm's form (the FFT path's spectrum), kept between calls
+        and made again when the weight's values change."""
+        kept = self.__dict__.get("_prepared_weights")
+        if kept is None:
+            kept = self.__dict__["_prepared_weights"] = PreparedWeights()
+        return kept
 
 
 # -- arrays -----------------------------------------------------------------------------
@@ -129,13 +139,26 @@ def as_float_array(value, name: str, dtype: str = "float32"):
 # -- the one call path ------------------------------------------------------------------
 
 
-def run(spec: ConvSpec, x, weight, bias=None, *, algorithm: str = "auto"):
+def run(
+    spec: ConvSpec,
+    x,
+    weight,
+    bias=None,
+    *,
+    algorithm: str = "auto",
+    prepared: PreparedWeights | None = None,
+):
     """Apply the convolution that `spec` describes to canonical-layout arrays.
 
     `x` follows `spec.channels_last`; the weights are moved to `x`'s namespace and device.
+    `prepared`: the layer's kept weight forms (`CompatLayer.prepared_weights`).
     """
-    operation = conv_transpose if spec.transposed else conv
-    return operation(x, like(weight, x), like(bias, x), spec=spec, algorithm=algorithm)
+    weight, bias = like(weight, x), like(bias, x)
+    if spec.transposed:
+        return conv_transpose(x, weight, bias, spec=spec, algorithm=algorithm)
+    if prepared is None:
+        return conv(x, weight, bias, spec=spec, algorithm=algorithm)
+    return conv_prepared(x, weight, bias, spec=spec, prepared=prepared, algorithm=algorithm)
 
 
 def cast(x, dtype_name: str):

@@ -265,7 +265,13 @@ class MatlabLayer(CompatLayer):
         )
         dtype = "float64" if both_double else "float32"
         try:
-            y = run(self.spec, cast(x, dtype), cast(weight, dtype), cast(bias, dtype))
+            y = run(
+                self.spec,
+                cast(x, dtype),
+                cast(weight, dtype),
+                cast(bias, dtype),
+                prepared=self.prepared_weights,
+            )
         except ValueError as error:
             raise MatlabError(f"Layer '{self.Name}': {error}") from error
         return undo(y)

@@ -360,12 +360,12 @@ class ConvolutionLayer(CompatLayer):
         if x.ndim == rank + 2 and not _automatic(batch) and batch is not None:
             size = _positive_int(batch, "BatchSize")
             parts = [
-                run(self.spec, x[i : i + size, ...], weight, bias)
+                run(self.spec, x[i : i + size, ...], weight, bias, prepared=self.prepared_weights)
                 for i in range(0, x.shape[0], size)
             ]
             y = xp.concat(parts, axis=0)
         else:
-            y = run(self.spec, x, weight, bias)
+            y = run(self.spec, x, weight, bias, prepared=self.prepared_weights)
         return cast(y, "float32") if dtype == "float16" else y
 
     def __repr__(self) -> str:

@@ -233,7 +233,7 @@ class TorchLayer(CompatLayer):
             x = cast(x, dtype)
         if unbatched:
             x = xp.expand_dims(x, axis=0)
-        y = run(self.spec, x, self.weight, self.bias)
+        y = run(self.spec, x, self.weight, self.bias, prepared=self.prepared_weights)
         return y[0, ...] if unbatched else y
 
 

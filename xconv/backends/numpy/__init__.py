@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _strided
 from ..generic import Backend
-from . import _arrays, _fft, _transposed
+from . import _arrays, _fft, _numba, _transposed
 from ._algorithms import ALGORITHMS
 from ._costs import COSTS
 
@@ -23,9 +23,14 @@ class NumPyBackend(Backend):
     name = "numpy"
     costs = COSTS
     algorithms = ALGORITHMS
+    keeps_prepared_weights = True
 
     def _pad(self, x, pads, mode: str, value):
         return _arrays.pad(x, pads, mode, value)
+
+    def pad_for_run(self, x, pads, mode: str, value, layout: str | None):
+        padded = None if layout is None else _arrays.pad_for_run(x, pads, mode, value, layout)
+        return self.pad(x, pads, mode, value) if padded is None else padded
 
     def im2col(self, x, spec, out_spatial):
         return _strided.im2col(
@@ -71,6 +76,13 @@ class NumPyBackend(Backend):
         in: a spectrum is megabytes)."""
         fits = np.result_type(a, b) == a.dtype and np.broadcast_shapes(a.shape, b.shape) == a.shape
         return np.multiply(a, b, out=a) if fits and a.flags.writeable else a * b
+
+    @property
+    def compiled_mixing(self) -> bool:
+        return _numba.available()
+
+    def mix_channels(self, spectra, weight_spectra):
+        return _numba.mix_spectra(spectra, weight_spectra)
 
     def sum_of(self, terms: list):
         return terms[0] if len(terms) == 1 else _transposed.sum_of(terms)

@@ -30,6 +30,8 @@ from ._gemm import EnginePlan, conv_gemm_layout, plan_engine
 from ._threads import workers
 
 _DIRECT, _GEMM = GENERIC["direct"], GENERIC["gemm"]
+# the padded input's layout each kernel reads without another copy (see Estimate)
+_FIRST, _LAST = "channels_first", "channels_last"
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,12 @@ def estimate_direct(backend, problem: Problem) -> Estimate:
     if _numba.supports(problem.dtype) and not _empty(problem):
         seconds = _numba_seconds(backend.costs, problem)
         chunking = {"engine": "numba rows", "block": _numba.BLOCK}
-        return Estimate(seconds, generic.flops, 0, chunking, _Route("numba", generic))
+        route = _Route("numba", generic)
+        return Estimate(seconds, generic.flops, 0, chunking, route, _FIRST)
     if _one_channel_per_group(problem) and not _empty(problem):
         chunking = {"engine": "depthwise windows", **generic.chunking}
-        return dataclasses.replace(generic, chunking=chunking, detail=_Route("depthwise", generic))
+        route = _Route("depthwise", generic)
+        return dataclasses.replace(generic, chunking=chunking, detail=route, padded_layout=_LAST)
     return dataclasses.replace(generic, detail=_Route("generic", generic))
 
 
@@ -74,7 +78,7 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
         workspace = problem.batch * problem.filters * positions * problem.item_bytes
         route = _Route("depthwise", generic)
         chunking = {"engine": "depthwise windows"}
-        return Estimate(generic.seconds, generic.flops, workspace, chunking, route)
+        return Estimate(generic.seconds, generic.flops, workspace, chunking, route, _LAST)
     if _empty(problem) or not _blas_dtype(problem):
         chunking = {"engine": "im2col", **generic.chunking}
         return dataclasses.replace(generic, chunking=chunking, detail=_Route("generic", generic))
@@ -90,8 +94,9 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
         problem.limit,
     )
     route = _Route("engine", generic, engine, problem.limit)
+    layout = _FIRST if engine.pointwise else _LAST
     return Estimate(
-        generic.seconds, generic.flops, engine.workspace_bytes, engine.describe(), route
+        generic.seconds, generic.flops, engine.workspace_bytes, engine.describe(), route, layout
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ...padding import NUMPY_PAD_MODES
+from . import _scratch
 from ._threads import copyto
 
 
@@ -24,12 +25,43 @@ def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str, value) -> np.
     return _pad(x, [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads], mode, value)
 
 
+def pad_for_run(x: np.ndarray, pads, mode: str, value, layout: str) -> np.ndarray | None:
+    """`(N, C, *S)` x padded in one copy into this thread's reused buffer laid out as
+    `layout` ("channels_first" or "channels_last"), returned as a canonical view; x
+    itself where it is already laid out so and not padded; None for the modes that
+    `np.pad` serves (the caller pads as usual).
+
+    A fresh padded array costs a page fault per 4 KiB on its first write, and a GEMM
+    that works channel-last would copy it once more: here both are gone.
+    """
+    if mode != "constant" or x.ndim < 3:
+        return None
+    widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
+    source = x
+    if layout == "channels_last":
+        source, widths = np.moveaxis(x, 1, -1), [widths[0], *widths[2:], widths[1]]
+    if source.flags.c_contiguous and not any(p for pair in widths for p in pair):
+        return x
+    shape = tuple(
+        n + before + after for n, (before, after) in zip(source.shape, widths, strict=True)
+    )
+    buffer = _scratch.empty("padded input", shape, x.dtype)
+    _fill_constant(buffer, source, widths, value)
+    return np.moveaxis(buffer, -1, 1) if layout == "channels_last" else buffer
+
+
 def _pad(x: np.ndarray, widths: list, mode: str, value) -> np.ndarray:
     if mode != "constant":
         return np.pad(x, widths, mode=NUMPY_PAD_MODES[mode])
-    # np.pad's constant mode, minus its generality: fill the borders, copy the middle
     shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths, strict=True))
     out = np.empty(shape, dtype=x.dtype)
+    _fill_constant(out, x, widths, value)
+    return out
+
+
+def _fill_constant(out: np.ndarray, x: np.ndarray, widths: list, value) -> None:
+    """np.pad's constant mode into `out`, minus its generality: the borders, then the middle."""
+    shape = out.shape
     middle = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape, widths, strict=True))
     for axis, (before, after) in enumerate(widths):
         lead = middle[:axis]
@@ -38,7 +70,6 @@ def _pad(x: np.ndarray, widths: list, mode: str, value) -> np.ndarray:
         if after:
             out[(*lead, slice(shape[axis] - after, None))] = value
     copyto(out[middle], x)
-    return out
 
 
 def assemble(shape: Sequence[int], dtype, tiles: Iterable[tuple[tuple[slice, ...], np.ndarray]]):
