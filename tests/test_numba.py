@@ -50,7 +50,8 @@ def test_the_kernel_runs_for_direct_and_for_auto_on_filters_and_depthwise_layers
     depthwise = xconv.plan((4, 256, 56, 56), (256, 1, 3, 3), dtype="float32", padding=1, groups=256)
     image = xconv.plan((1, 1, 1030, 1030), (1, 1, 7, 7), dtype="float64")
     assert depthwise.algorithm == image.algorithm == "direct"
-    assert depthwise.chunking["engine"] == image.chunking["engine"] == "numba rows"
+    assert depthwise.chunking["engine"] == "numba planes"  # many planes: one per task
+    assert image.chunking["engine"] == "numba rows"  # one plane: its rows share the threads
     resnet = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1)
     assert resnet.algorithm == "gemm"  # many channels: BLAS still wins
     assert _route((1, 3, 30, 30), (8, 3, 3, 3), "float16") != "numba rows"  # not built
@@ -151,3 +152,67 @@ def test_multichannel_large_kernels_mix_by_the_kernel_and_match_the_oracle():
 def test_without_numba_the_fft_path_mixes_as_before(without_numba):
     plan = xconv.plan((1, 8, 96, 96), (8, 8, 21, 21), dtype="float32", padding=10)
     assert plan.estimate.detail.route in ("product", "matmul")
+
+
+# -- the plane kernel (stride 1: each task pads its group's planes and runs them wide) -------
+
+
+def _planes_whenever_stride_one(spec, *args) -> bool:
+    return all(s == 1 for s in spec.stride)
+
+
+@settings(max_examples=examples(120))
+@given(problem=conv_problems(dtypes=("float32", "float64", "complex64", "complex128")))
+def test_plane_kernel_matches_oracle(problem):
+    from xconv.planner import _plan
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_numba, "uses_planes", _planes_whenever_stride_one)
+        _plan.cache_clear()
+        try:
+            check(NUMPY, problem, "direct")
+            with xconv.thread_limit(1):
+                check(NUMPY, problem, "direct")
+        finally:
+            _plan.cache_clear()
+
+
+def test_plane_kernel_runs_on_depthwise_and_grouped_layers_and_pads_itself():
+    depthwise = xconv.plan((4, 256, 56, 56), (256, 1, 3, 3), dtype="float32", padding=1, groups=256)
+    grouped = xconv.plan((4, 128, 28, 28), (128, 4, 3, 3), dtype="float32", padding=1, groups=32)
+    for plan in (depthwise, grouped):
+        assert plan.algorithm == "direct" and plan.chunking["engine"] == "numba planes"
+        assert plan.estimate.padded_layout == "unpadded"
+    reflect = xconv.plan(
+        (4, 8, 20, 20), (8, 1, 3, 3), dtype="float32", padding=1, groups=8, padding_mode="reflect"
+    )
+    assert reflect.estimate.padded_layout == "channels_first"  # padded first, as before
+    strided = xconv.plan((4, 8, 20, 20), (8, 1, 3, 3), dtype="float32", stride=2, groups=8)
+    assert strided.chunking["engine"] == "numba rows"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"padding": ((2, 0), (1, 3)), "padding_value": -1.5, "groups": 4},
+        {"padding": "same", "dilation": (2, 3), "groups": 8},
+        {"padding": 1, "groups": 2, "padding_mode": "circular"},
+    ],
+)
+def test_plane_kernel_pads_with_the_layers_value_and_mode(kwargs):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 8, 17, 11))
+    w = rng.standard_normal((8, 8 // kwargs["groups"], 3, 2))
+    plan = xconv.plan(x.shape, w.shape, dtype="float64", algorithm="direct", **kwargs)
+    assert plan.chunking["engine"] == "numba planes"
+    np.testing.assert_allclose(plan(x, w), reference_conv(x, w, **kwargs), rtol=1e-12, atol=1e-12)
+
+
+def test_an_unpadded_input_is_padded_when_the_kernel_declines(monkeypatch):
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((4, 6, 9, 9)), rng.standard_normal((6, 3, 3, 3))
+    kwargs = {"padding": 2, "groups": 2, "padding_value": 0.5}
+    plan = xconv.plan(x.shape, w.shape, dtype="float64", algorithm="direct", **kwargs)
+    assert plan.estimate.padded_layout == "unpadded"
+    monkeypatch.setattr(_numba, "conv_numba", lambda *args: None)  # e.g. a dtype it lacks
+    np.testing.assert_allclose(plan(x, w), reference_conv(x, w, **kwargs), rtol=1e-12, atol=1e-12)

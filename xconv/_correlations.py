@@ -25,10 +25,10 @@ def transposed_window(backend: Backend, y, weight, spec: ConvSpec, start, size, 
     With GEMM chosen (by the user, or by the planner for the transposed problem) and a
     stride, every tap's contribution comes from one matmul over the whole batch followed
     by a col2im (`transposed_gemm`); otherwise each output phase is a stride-1 forward
-    correlation (`transposed.transpose_window`), run by `algorithm` or planned on its own. Along an axis whose stride exceeds
-    the dilated kernel the kernel copies do not overlap: that axis is computed at a stride
-    of the kernel extent and spread out with zeros (`_spread`), so the work does not grow
-    with the stride.
+    correlation (`transposed.transpose_window`), run by `algorithm` or planned on its
+    own. Along an axis whose stride exceeds the dilated kernel the kernel copies do not
+    overlap: that axis is computed at a stride of the kernel extent and spread out with
+    zeros (`_spread`), so the work does not grow with the stride.
     """
     if any(s > e for s, e in zip(spec.stride, spec.dilated_kernel, strict=True)):
         return _spread(backend, y, weight, spec, start, size, algorithm)

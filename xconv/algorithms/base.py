@@ -83,7 +83,9 @@ class Estimate:
     `padded_layout` (`"channels_first"` or `"channels_last"`) is the memory layout in
     which the run wants its padded input, so that padding and any layout change are one
     copy; it is set only by runs that keep no reference to that input after they return,
-    which lets a backend pad into a buffer it reuses between calls.
+    which lets a backend pad into a buffer it reuses between calls. `"unpadded"`: the run
+    pads constant padding itself where it is handed the input before padding (it must
+    still accept a padded one, as every run does).
     """
 
     seconds: float

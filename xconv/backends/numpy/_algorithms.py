@@ -4,10 +4,11 @@
   when the plan is made; a depthwise layer runs the depthwise kernel (`_direct`) instead
   (its GEMM would have depth `prod(kernel)` and one filter per group); without a BLAS for
   the dtype, the generic im2col GEMM.
-- `"direct"`: with numba installed, the compiled row kernel (`_numba`) for every layer it
-  is built for (costed by its own constants, so the planner picks it where BLAS serves
-  badly: depthwise and small groups, few channels with small kernels); else the
-  depthwise kernel for one input channel per group, else the generic sums.
+- `"direct"`: with numba installed, the compiled plane or row kernel (`_numba`) for every
+  layer it is built for (costed by its own constants, so the planner picks it where BLAS
+  serves badly: depthwise and small groups, few channels with small kernels); the plane
+  kernel takes the input unpadded (`Estimate.padded_layout`) and pads task by task. Else
+  the depthwise kernel for one input channel per group, else the generic sums.
 - `"fft"`: the generic FFT path on `scipy.fft` (the backend's transforms).
 
 The planner ranks algorithms by the generic cost formulas (priced with this backend's
@@ -24,14 +25,16 @@ import numpy as np
 
 from ...algorithms import GENERIC, Algorithm, Estimate, Problem
 from . import _numba
+from ._arrays import pad
 from ._blas import available
 from ._direct import conv_direct
 from ._gemm import EnginePlan, conv_gemm_layout, plan_engine
 from ._threads import workers
 
 _DIRECT, _GEMM = GENERIC["direct"], GENERIC["gemm"]
-# the padded input's layout each kernel reads without another copy (see Estimate)
-_FIRST, _LAST = "channels_first", "channels_last"
+# the padded input's layout each kernel reads without another copy (see Estimate), or
+# none: the numba plane kernel takes the input unpadded and pads it task by task
+_FIRST, _LAST, _UNPADDED = "channels_first", "channels_last", "unpadded"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,16 @@ class _Route:
     generic: Estimate  # the generic algorithm's estimate (its run follows it)
     engine: EnginePlan | None = None
     limit: int = 0
+    # the numba plane kernel pads in its own cache: the input's size before padding, and
+    # the padding a run applies when it is handed that unpadded input
+    unpadded: tuple[int, ...] | None = None
+    padding: tuple[tuple[int, int], ...] = ()
+
+    def padding_of(self, x) -> tuple[tuple[int, int], ...] | None:
+        """The padding `x` still needs: None when it arrives padded."""
+        if self.unpadded is None or tuple(x.shape[2:]) != self.unpadded:
+            return None
+        return self.padding if any(p for pair in self.padding for p in pair) else None
 
 
 def _empty(problem: Problem) -> bool:
@@ -59,10 +72,23 @@ def _blas_dtype(problem: Problem) -> bool:
 def estimate_direct(backend, problem: Problem) -> Estimate:
     generic = _DIRECT.estimate(backend, problem)
     if _numba.supports(problem.dtype) and not _empty(problem):
-        seconds = _numba_seconds(backend.costs, problem)
-        chunking = {"engine": "numba rows", "block": _numba.BLOCK}
-        route = _Route("numba", generic)
-        return Estimate(seconds, generic.flops, 0, chunking, route, _FIRST)
+        spec = problem.spec
+        planes = _numba.uses_planes(
+            spec,
+            problem.batch,
+            problem.channels,
+            problem.padded_shape[2:],
+            problem.out_spatial,
+            problem.item_bytes,
+        )
+        seconds = _numba_seconds(backend.costs, problem, planes)
+        if planes and spec.padding_mode == "constant":
+            unpadded = tuple(problem.input_shape[2:])
+            route = _Route("numba", generic, unpadded=unpadded, padding=problem.padding)
+            chunking = {"engine": "numba planes", "padded": "per task"}
+            return Estimate(seconds, generic.flops, 0, chunking, route, _UNPADDED)
+        chunking = {"engine": "numba planes" if planes else "numba rows", "block": _numba.BLOCK}
+        return Estimate(seconds, generic.flops, 0, chunking, _Route("numba", generic), _FIRST)
     if _one_channel_per_group(problem) and not _empty(problem):
         chunking = {"engine": "depthwise windows", **generic.chunking}
         route = _Route("depthwise", generic)
@@ -100,30 +126,44 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
     )
 
 
-def _numba_seconds(costs, problem: Problem) -> float:
+def _numba_seconds(costs, problem: Problem, planes: bool) -> float:
     """The compiled kernel on `workers()` threads: multiply-adds at its measured rate (a
     strided last axis gathers), a start per inner loop, the input and output streamed
-    (per byte: float64 moves twice float32's)."""
+    (per byte: float64 moves twice float32's). The plane kernel starts one loop per tap
+    and plane (the row kernel one per tap and row block) and multiplies the row ends too."""
     spec = problem.spec
-    rows = problem.batch * problem.filters * math.prod(problem.out_spatial[:-1])
-    tasks = rows * -(-problem.out_spatial[-1] // _numba.BLOCK)
+    out = problem.out_spatial
+    rows = problem.batch * problem.filters * math.prod(out[:-1])
     per_group = problem.channels // spec.groups
-    loops = tasks * per_group * math.prod(spec.kernel_size)
-    per_mac = costs.numba_mac_ns * (4.0 if problem.complex else 1.0)
+    taps = math.prod(spec.kernel_size)
+    macs = problem.flops // 2
+    if planes:
+        tasks = problem.batch * spec.groups
+        loops = problem.batch * problem.filters * per_group * taps
+        wide = problem.padded_shape[-1] / out[-1]
+        macs = macs * wide
+    else:
+        tasks = rows * -(-out[-1] // _numba.BLOCK)
+        loops = tasks * per_group * taps
+    per_mac = costs.numba_plane_mac_ns if planes else costs.numba_mac_ns
+    per_mac *= 4.0 if problem.complex else 1.0
     if spec.stride[-1] > 1:
         per_mac *= costs.numba_gather
-    elements = math.prod(problem.padded_shape) + rows * problem.out_spatial[-1]
+    elements = math.prod(problem.padded_shape) + rows * out[-1]
     streamed = elements * costs.copy_ns * problem.item_bytes / 4  # float32 = 4 bytes
-    ns = problem.flops // 2 * per_mac + loops * costs.numba_loop_ns + streamed
+    ns = macs * per_mac + loops * costs.numba_loop_ns + streamed
     return ns / min(workers(), max(tasks, 1)) * 1e-9 + costs.numba_call_s
 
 
 def run_direct(backend, x, weight, spec, out_spatial, estimate: Estimate):
     route = estimate.detail
+    padding = route.padding_of(x)
     if route.kernel == "numba":
-        y = _numba.conv_numba(x, weight, spec, out_spatial)
+        y = _numba.conv_numba(x, weight, spec, out_spatial, padding, spec.padding_value)
         if y is not None:
             return y
+    if padding is not None:  # handed unpadded for the plane kernel, which declined
+        x = pad(x, padding, "constant", spec.padding_value)
     if route.kernel == "depthwise":
         y = conv_direct(x, weight, spec, out_spatial)
         if y is not None:

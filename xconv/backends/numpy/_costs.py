@@ -31,6 +31,11 @@ class NumPyCosts(CostModel):
     numba_gather: float = 8.0
     numba_loop_ns: float = 3.6
     numba_call_s: float = 3e-5
+    # the plane kernel (stride 1, `_numba.uses_planes`): ns per multiply-add on one thread,
+    # row ends included. Measured 0.10-0.13 on 8-64-channel 3x3 layers (2026-12-02), whose
+    # reads of each tap's plane come from L2, then divided by 1.75, the GEMM engine's
+    # measured over modelled time on the same layers in the same hour.
+    numba_plane_mac_ns: float = 0.07
 
     @property
     def engine_peak(self) -> float:

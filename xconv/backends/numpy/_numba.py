@@ -2,10 +2,18 @@
 
 Depthwise and small-group layers, and convolutions with few channels and small kernels
 (an image filter, a short FIR), are a few multiply-adds per output: GEMM would have a
-depth of a few dozen, the NumPy direct path streams the whole array once per tap. Here
-each task computes one block of an output row: for every input channel of its group and
-every tap, one multiply-add of a contiguous (or strided) run of the padded input into a
-block-sized accumulator that stays in the L1 cache, which LLVM vectorizes.
+depth of a few dozen, the NumPy direct path streams the whole array once per tap. Two
+kernels, both vectorized by LLVM:
+
+- planes (stride 1, enough images times groups to share out): a task takes one group of
+  one image, pads the group's input planes into a local buffer in its own cache (constant
+  padding never makes a padded copy of the whole input), and computes each filter's plane
+  "wide", as one run over the padded plane per input channel and tap, dropping the row
+  ends: 2-3x faster than the row kernel plus a padded copy on depthwise and 4-channel
+  groups (measured), no faster than BLAS beyond about 16 channels per group.
+- rows (strides, or few planes): a task computes one block of an output row: for every
+  input channel of its group and every tap, one multiply-add of a contiguous (or strided)
+  run of the padded input into a block-sized accumulator that stays in the L1 cache.
 
 The kernel is compiled by numba on first use and cached on disk (`cache=True`), so a
 one-shot command pays the compilation once per machine, not per run. Without numba
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import os
 import threading
 
@@ -30,6 +39,7 @@ from ._threads import workers
 # outputs per task along the last axis: the accumulator stays in L1, tasks stay many
 BLOCK = 2048
 MIX_BLOCK = 1024  # bins per mixing task (complex): one group's blocks of x and w fit L2
+PLANE_BYTES = 1 << 20  # a plane task's padded input planes and accumulator: within L2
 DTYPES = ("float32", "float64", "complex64", "complex128")
 
 
@@ -46,24 +56,40 @@ def supports(dtype) -> bool:
     return available() and np.dtype(dtype).name in DTYPES
 
 
-def conv_numba(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarray | None:
-    """Direct convolution of a padded `(N, C, *S)` input: `(N, F, *out)`, or None where the
-    kernel does not apply (dtypes it was not built for, mixed dtypes)."""
+def conv_numba(
+    x: np.ndarray, weight: np.ndarray, spec, out_spatial, padding=None, value=0
+) -> np.ndarray | None:
+    """Direct convolution: `(N, F, *out)`, or None where the kernel does not apply (dtypes
+    it was not built for, mixed dtypes).
+
+    `x` is the padded `(N, C, *S)` input, or with `padding` (`(before, after)` pairs) the
+    unpadded one, to be padded with the constant `value`: the plane kernel pads each
+    task's planes in its own cache, the row kernel gets a padded copy first.
+    """
     if x.dtype != weight.dtype or not supports(x.dtype):
         return None
     n, channels = x.shape[0], x.shape[1]
     filters = weight.shape[0]
-    spatial = x.shape[2:]
     out_spatial = tuple(out_spatial)
     y = np.empty((n, filters, *out_spatial), dtype=x.dtype)
     if y.size == 0:
         return y
     x = np.ascontiguousarray(x)
-    taps = plane_offsets(spec.kernel_size, spec.dilation, spatial)
-    rows = plane_offsets(out_spatial[:-1], spec.stride[:-1], spatial)
+    pads = tuple(tuple(p) for p in padding) if padding is not None else ((0, 0),) * spec.rank
+    padded = tuple(m + b + a for m, (b, a) in zip(x.shape[2:], pads, strict=True))
+    w = np.ascontiguousarray(weight).reshape(filters, weight.shape[1], -1)
+    if uses_planes(spec, n, channels, padded, out_spatial, x.itemsize):
+        _run_planes(x, w, y, spec, pads, padded, out_spatial, value)
+        return y
+    if padding is not None:
+        from ._arrays import pad
+
+        x = pad(x, pads, "constant", value)
+    taps = plane_offsets(spec.kernel_size, spec.dilation, padded)
+    rows = plane_offsets(out_spatial[:-1], spec.stride[:-1], padded)
     _compiled("correlate_rows", _parallel())(
         x.reshape(n, channels, -1),
-        np.ascontiguousarray(weight).reshape(filters, weight.shape[1], -1),
+        w,
         y.reshape(n, filters, len(rows), out_spatial[-1]),
         np.asarray(rows, dtype=np.int64),
         np.asarray(taps, dtype=np.int64),
@@ -72,6 +98,48 @@ def conv_numba(x: np.ndarray, weight: np.ndarray, spec, out_spatial) -> np.ndarr
         BLOCK,
     )
     return y
+
+
+def uses_planes(spec, batch: int, channels: int, padded, out_spatial, itemsize: int) -> bool:
+    """Whether the plane kernel runs: stride 1, a task (one group of one image) for every
+    thread twice over, and a task's padded planes and accumulator within `PLANE_BYTES`."""
+    if any(s != 1 for s in spec.stride) or batch * spec.groups < 2 * workers():
+        return False
+    per_group = channels // spec.groups
+    wide = _wide(padded, out_spatial)
+    return (per_group * math.prod(padded) + wide) * itemsize <= PLANE_BYTES
+
+
+def _wide(padded, out_spatial) -> int:
+    """Positions of the padded plane from the first output to the last, row ends included."""
+    rows = plane_offsets(out_spatial[:-1], (1,) * (len(out_spatial) - 1), padded)
+    return rows[-1] + out_spatial[-1]
+
+
+def _run_planes(x, w, y, spec, pads, padded, out_spatial, value) -> None:
+    spatial = x.shape[2:]
+    ones = (1,) * (len(spatial) - 1)
+    origin = sum(b * math.prod(padded[i + 1 :]) for i, (b, _) in enumerate(pads))
+    in_rows = plane_offsets(spatial[:-1], ones, spatial)
+    pad_rows = [origin + r for r in plane_offsets(spatial[:-1], ones, padded)]
+    taps = plane_offsets(spec.kernel_size, spec.dilation, padded)
+    out_rows = plane_offsets(out_spatial[:-1], ones, padded)
+    geometry = (
+        spatial[-1],
+        out_spatial[-1],
+        math.prod(padded),
+        _wide(padded, out_spatial),
+        w.shape[0] // spec.groups,
+    )
+    n, filters = y.shape[:2]
+    _compiled("correlate_planes", _parallel())(
+        x.reshape(n, x.shape[1], -1),
+        w,
+        y.reshape(n, filters, -1),
+        *(np.asarray(a, dtype=np.int64) for a in (in_rows, pad_rows, taps, out_rows)),
+        geometry,
+        x.dtype.type(value),
+    )
 
 
 def mix_spectra(x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
@@ -110,4 +178,13 @@ def _compiled(name: str, parallel: bool):
     return getattr(_numba_kernels, f"{name}_{'parallel' if parallel else 'serial'}")
 
 
-__all__ = ["BLOCK", "MIX_BLOCK", "available", "conv_numba", "mix_spectra", "supports"]
+__all__ = [
+    "BLOCK",
+    "MIX_BLOCK",
+    "PLANE_BYTES",
+    "available",
+    "conv_numba",
+    "mix_spectra",
+    "supports",
+    "uses_planes",
+]

@@ -87,3 +87,54 @@ def mix_spectra_serial(x, w, y, block):
     frames, groups, _, bins = x.shape
     for task in range(frames * groups * ((bins + block - 1) // block)):
         _mix_block(x, w, y, block, task)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _plane_task(x, w, y, in_rows, pad_rows, taps, out_rows, geometry, value, task):
+    """Every output plane of one group of one image, at stride 1.
+
+    The group's input planes are padded into a local buffer (`value` around them), then
+    each filter's plane is computed "wide": one run over the padded rows per tap, the
+    extra positions at the ends of rows computed and dropped, so a tap costs one loop over
+    the plane rather than one per output row.
+    """
+    width_in, width_out, padded_size, wide, filters_per_group = geometry
+    per_group, taps_count = w.shape[1], w.shape[2]
+    groups = w.shape[0] // filters_per_group
+    j = task % groups
+    i = task // groups
+    planes = np.empty((per_group, padded_size), dtype=x.dtype)
+    for c in range(per_group):
+        plane = planes[c]
+        plane[:] = value
+        source = x[i, j * per_group + c]
+        for r in range(in_rows.shape[0]):
+            plane[pad_rows[r] : pad_rows[r] + width_in] = source[in_rows[r] : in_rows[r] + width_in]
+    acc = np.empty(wide, dtype=y.dtype)
+    for k in range(filters_per_group):
+        f = j * filters_per_group + k
+        acc[:] = 0
+        for c in range(per_group):
+            plane = planes[c]
+            for t in range(taps_count):
+                weight = w[f, c, t]
+                run = plane[taps[t] : taps[t] + wide]
+                for q in range(wide):
+                    acc[q] += weight * run[q]
+        out = y[i, f]
+        for r in range(out_rows.shape[0]):
+            out[r * width_out : (r + 1) * width_out] = acc[out_rows[r] : out_rows[r] + width_out]
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def correlate_planes_parallel(x, w, y, in_rows, pad_rows, taps, out_rows, geometry, value):
+    tasks = x.shape[0] * (w.shape[0] // geometry[4])
+    for task in prange(tasks):
+        _plane_task(x, w, y, in_rows, pad_rows, taps, out_rows, geometry, value, task)
+
+
+@njit(cache=True, nogil=True)
+def correlate_planes_serial(x, w, y, in_rows, pad_rows, taps, out_rows, geometry, value):
+    tasks = x.shape[0] * (w.shape[0] // geometry[4])
+    for task in range(tasks):
+        _plane_task(x, w, y, in_rows, pad_rows, taps, out_rows, geometry, value, task)
