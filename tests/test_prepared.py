@@ -3,6 +3,8 @@ own layout: results against the float64 oracle, reuse only while the weight is e
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import numpy as np
 import pytest
 from reference import reference_conv
@@ -107,6 +109,17 @@ def test_plans_keep_their_own_forms_and_one_shot_calls_keep_none(monkeypatch):
     for _ in range(2):
         _close(xconv.conv(x, w, padding=PADDING), x, w)
     assert len(made) == 4  # one per plan, one per functional call
+
+
+def test_a_plan_shared_between_threads_gives_each_the_right_result():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(X_SHAPE)
+    weights = [rng.standard_normal(W_SHAPE) for _ in range(3)]
+    plan = xconv.plan(X_SHAPE, W_SHAPE, dtype="float64", padding=PADDING)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: (i, plan(x, weights[i % 3])), range(12)))
+    for i, y in results:
+        _close(y, x, weights[i % 3])
 
 
 def test_non_fft_plans_prepare_nothing():

@@ -11,6 +11,7 @@ change, including one made in place, so nothing has to be invalidated by hand.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
@@ -19,10 +20,12 @@ MAX_FORMS = 4
 
 
 class PreparedWeights:
-    """The forms algorithms made of one holder's weights, most recent last."""
+    """The forms algorithms made of one holder's weights, most recent last. Safe to share
+    between threads (a layer called from several): the worst case makes a form twice."""
 
     def __init__(self) -> None:
         self._forms: OrderedDict[Hashable, tuple[object, object]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._forms)
@@ -31,17 +34,19 @@ class PreparedWeights:
         """`make(weight)`, or the form made for `key` from an equal weight before."""
         kept = self._forms.get(key)
         if kept is not None and _equal(xp, kept[0], weight):
-            self._forms.move_to_end(key)
             return kept[1]
         made = make(weight)
-        self._forms[key] = (xp.asarray(weight, copy=True), made)
-        self._forms.move_to_end(key)
-        while len(self._forms) > MAX_FORMS:
-            self._forms.popitem(last=False)
+        copy = xp.asarray(weight, copy=True)
+        with self._lock:
+            self._forms.pop(key, None)
+            self._forms[key] = (copy, made)  # the most recent last
+            while len(self._forms) > MAX_FORMS:
+                self._forms.popitem(last=False)
         return made
 
     def clear(self) -> None:
-        self._forms.clear()
+        with self._lock:
+            self._forms.clear()
 
 
 def _equal(xp, kept, weight) -> bool:
