@@ -43,12 +43,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output", type=Path, default=Path(__file__).parent, help="folder for results.md/json"
     )
     parser.add_argument(
+        "--numba",
+        choices=("on", "off"),
+        default="on",
+        help="off: xconv without its compiled kernels, as with XCONV_NUMBA=0 (the header says)",
+    )
+    parser.add_argument(
         "--device",
         choices=("cpu", "gpu"),
         default="cpu",
         help="gpu: xconv on CuPy against cuDNN and cupyx.scipy (gpu_results.md/json)",
     )
     args = parser.parse_args(argv)
+    if args.numba == "off":  # read once, when xconv first plans: before any import of it
+        os.environ["XCONV_NUMBA"] = "0"
     if args.quick:
         args.repeat = MIN_REPEAT
     if args.repeat < MIN_REPEAT:
