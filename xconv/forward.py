@@ -85,9 +85,11 @@ def conv(
     return dispatch(call, convolve)
 
 
-def conv_prepared(x, weight, bias, *, spec: ConvSpec, prepared: PreparedWeights, algorithm="auto"):
+def conv_prepared(
+    x, weight, bias, *, spec: ConvSpec, prepared: PreparedWeights | None, algorithm="auto"
+):
     """`conv(x, weight, bias, spec=spec)`, keeping the weight in its algorithm's form in
-    `prepared` between calls (what the dialect layers run)."""
+    `prepared` between calls (what the dialect layers run; None keeps nothing)."""
     call = check_call("conv", x, weight, bias=bias, algorithm=algorithm, spec=spec)
     return dispatch(call, functools.partial(convolve, prepared=prepared))
 

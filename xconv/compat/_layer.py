@@ -15,7 +15,7 @@ import numpy as np
 
 from .._arrays import array_namespace
 from ..algorithms.prepared import PreparedWeights
-from ..forward import conv, conv_prepared
+from ..forward import conv_prepared
 from ..spec import ConvSpec
 from ..transposed import conv_transpose
 
@@ -156,8 +156,6 @@ def run(
     weight, bias = like(weight, x), like(bias, x)
     if spec.transposed:
         return conv_transpose(x, weight, bias, spec=spec, algorithm=algorithm)
-    if prepared is None:
-        return conv(x, weight, bias, spec=spec, algorithm=algorithm)
     return conv_prepared(x, weight, bias, spec=spec, prepared=prepared, algorithm=algorithm)
 
 

@@ -45,8 +45,9 @@ class _Route:
     generic: Estimate  # the generic algorithm's estimate (its run follows it)
     engine: EnginePlan | None = None
     limit: int = 0
-    # the numba plane kernel pads in its own cache: the input's size before padding, and
-    # the padding a run applies when it is handed that unpadded input
+    planes: bool = False  # numba: the plane kernel (else the row kernel)
+    # the plane kernel pads in its own cache: the input's size before padding, and the
+    # padding a run applies when it is handed that unpadded input
     unpadded: tuple[int, ...] | None = None
     padding: tuple[tuple[int, int], ...] = ()
 
@@ -84,11 +85,14 @@ def estimate_direct(backend, problem: Problem) -> Estimate:
         seconds = _numba_seconds(backend.costs, problem, planes)
         if planes and spec.padding_mode == "constant":
             unpadded = tuple(problem.input_shape[2:])
-            route = _Route("numba", generic, unpadded=unpadded, padding=problem.padding)
+            route = _Route(
+                "numba", generic, planes=True, unpadded=unpadded, padding=problem.padding
+            )
             chunking = {"engine": "numba planes", "padded": "per task"}
             return Estimate(seconds, generic.flops, 0, chunking, route, _UNPADDED)
         chunking = {"engine": "numba planes" if planes else "numba rows", "block": _numba.BLOCK}
-        return Estimate(seconds, generic.flops, 0, chunking, _Route("numba", generic), _FIRST)
+        route = _Route("numba", generic, planes=planes)
+        return Estimate(seconds, generic.flops, 0, chunking, route, _FIRST)
     if _one_channel_per_group(problem) and not _empty(problem):
         chunking = {"engine": "depthwise windows", **generic.chunking}
         route = _Route("depthwise", generic)
@@ -159,7 +163,9 @@ def run_direct(backend, x, weight, spec, out_spatial, estimate: Estimate):
     route = estimate.detail
     padding = route.padding_of(x)
     if route.kernel == "numba":
-        y = _numba.conv_numba(x, weight, spec, out_spatial, padding, spec.padding_value)
+        y = _numba.conv_numba(
+            x, weight, spec, out_spatial, route.planes, padding, spec.padding_value
+        )
         if y is not None:
             return y
     if padding is not None:  # handed unpadded for the plane kernel, which declined

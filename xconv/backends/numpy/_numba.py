@@ -34,6 +34,7 @@ import threading
 import numpy as np
 
 from ...algorithms._taps import plane_offsets
+from ._arrays import pad
 from ._threads import workers
 
 # outputs per task along the last axis: the accumulator stays in L1, tasks stay many
@@ -57,12 +58,13 @@ def supports(dtype) -> bool:
 
 
 def conv_numba(
-    x: np.ndarray, weight: np.ndarray, spec, out_spatial, padding=None, value=0
+    x: np.ndarray, weight: np.ndarray, spec, out_spatial, planes: bool, padding=None, value=0
 ) -> np.ndarray | None:
     """Direct convolution: `(N, F, *out)`, or None where the kernel does not apply (dtypes
     it was not built for, mixed dtypes).
 
-    `x` is the padded `(N, C, *S)` input, or with `padding` (`(before, after)` pairs) the
+    `planes` (the plan's `uses_planes`) runs the plane kernel, else the row kernel. `x` is
+    the padded `(N, C, *S)` input, or with `padding` (`(before, after)` pairs) the
     unpadded one, to be padded with the constant `value`: the plane kernel pads each
     task's planes in its own cache, the row kernel gets a padded copy first.
     """
@@ -78,12 +80,10 @@ def conv_numba(
     pads = tuple(tuple(p) for p in padding) if padding is not None else ((0, 0),) * spec.rank
     padded = tuple(m + b + a for m, (b, a) in zip(x.shape[2:], pads, strict=True))
     w = np.ascontiguousarray(weight).reshape(filters, weight.shape[1], -1)
-    if uses_planes(spec, n, channels, padded, out_spatial, x.itemsize):
+    if planes:
         _run_planes(x, w, y, spec, pads, padded, out_spatial, value)
         return y
     if padding is not None:
-        from ._arrays import pad
-
         x = pad(x, pads, "constant", value)
     taps = plane_offsets(spec.kernel_size, spec.dilation, padded)
     rows = plane_offsets(out_spatial[:-1], spec.stride[:-1], padded)
