@@ -28,7 +28,7 @@ from strategies import ConvProblem, conv_problems, examples, random_array
 import xconv
 from xconv.algorithms import _fft_sizes, _overlap, fft
 from xconv.algorithms.fft import fft_geometry
-from xconv.backends import backend_named
+from xconv.backends import backend_named, generic_backend
 from xconv.spec import ConvSpec
 
 # max |error| / max(sum |x| |w|): the documented bounds (float64: the issue's 1e-10)
@@ -244,6 +244,52 @@ def test_overlap_frames_numpy_matches_generic(strict_ns, counts):
         np.testing.assert_array_equal(
             native[(slice(None), *index)], padded[(slice(None), slice(None), *window)]
         )
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize(
+    "block, sizes, counts",
+    [
+        ((7,), (20,), (3,)),
+        ((7,), (21,), (3,)),
+        ((4, 5), (9, 15), (3, 3)),
+        ((2, 3, 2), (3, 6, 4), (2, 2, 2)),
+    ],
+)
+def test_assemble_frames_writes_each_frames_first_outputs(backend_name, block, sizes, counts):
+    """Output `i` (per dimension) is output `i % block` of frame `i // block`; the last
+    frame is cut where the region ends. Two regions side by side along the batch."""
+    ns = get_namespace(backend_name)
+    rank = len(block)
+    rng = np.random.default_rng(3)
+    frames = [rng.standard_normal((1, *counts, 2, *(b + 3 for b in block))) for _ in range(2)]
+    regions = [(slice(i, i + 1), slice(None), *(slice(0, s) for s in sizes)) for i in range(2)]
+    backend = backend_named("numpy") if backend_name == "numpy" else generic_backend(ns.xp)
+    tiles = ((r, ns.asarray(f)) for r, f in zip(regions, frames, strict=True))
+    out = ns.to_numpy(backend.assemble_frames((2, 2, *sizes), None, tiles, block))
+    for batch, f in enumerate(frames):
+        for index in np.ndindex(*sizes):
+            frame = tuple(i // b for i, b in zip(index, block, strict=True))
+            within = tuple(i % b for i, b in zip(index, block, strict=True))
+            np.testing.assert_array_equal(
+                out[(batch, slice(None), *index)], f[(0, *frame, slice(None), *within)]
+            )
+    assert out.shape == (2, 2, *sizes) and rank == len(sizes)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5])
+def test_frames_tail_padded_with_the_input(value):
+    """The FFT plan asks for zeros past the padded input where its last frames read
+    (`Estimate.padded_tail`); those frames' extra outputs never reach the result. A
+    non-zero padding value is not extended (the run pads the tail itself)."""
+    rng = np.random.default_rng(4)
+    x, w = rng.uniform(-1, 1, (2, 3, 5000)), rng.uniform(-1, 1, (4, 3, 61))
+    kw = dict(padding=((20, 40),), padding_value=value)
+    with xconv.workspace_limit(2**18):  # many frames, several chunks
+        plan = xconv.plan(x.shape, w.shape, dtype="float64", algorithm="fft", **kw)
+        assert plan.estimate.padded_tail[0] > 0 and math.prod(plan.chunking["frames"]) > 4
+        problem = ConvProblem(x=x, weight=w, bias=None, kwargs=kw)
+        assert_fft_accurate(run_fft(NUMPY, problem), problem)
 
 
 def geometry(spec: ConvSpec, x_shape, limit=2**28, dtype_bytes=4):

@@ -50,6 +50,21 @@ def test_auto_keeps_an_infinity_local_in_1d_transposed_and_gradients():
     assert np.isfinite(grad_x).all()
 
 
+def test_auto_falls_back_without_the_fft_frames_tail():
+    """The FFT plan pads zeros past the input for its last frames; when a NaN sends the
+    call to a direct sum, that sum reads the padded input only."""
+    x = np.random.default_rng(5).random((1, 1, 100_000))
+    x[..., 700] = np.nan
+    w = np.ones((1, 1, 2001))
+    plan = xconv.plan(x.shape, w.shape, dtype="float64", padding="same")
+    assert plan.algorithm == "fft" and plan.estimate.padded_tail[0] > 0
+    y = xconv.conv(x, w, padding="same")
+    nan = np.isnan(y)
+    assert y.shape == x.shape and nan.sum() == 1701  # outputs 0..1700 hold sample 700
+    expected = reference_conv(np.nan_to_num(x, nan=0.0), w, padding=1000)
+    np.testing.assert_allclose(y[~nan], expected[~nan], rtol=1e-10)
+
+
 def test_float32_fft_does_not_overflow_when_the_result_is_finite():
     x = np.full((1, 1, 2048, 2048), 1e34, np.float32)
     w = np.full((1, 1, 31, 31), 1 / 961, np.float32)

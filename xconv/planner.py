@@ -336,9 +336,14 @@ def convolve(call: Call, plan_: Plan | None = None, prepared: PreparedWeights | 
         dtype = dtype_name(call.work)
         plan_ = plan_for(spec, tuple(call.x.shape), dtype, algorithm, backend=backend)
     # planned first, so that the padding lands in the layout the algorithm reads
-    layout = plan_.estimate.padded_layout if plan_ is not None and plan_.estimate else None
+    estimate = plan_.estimate if plan_ is not None else None
+    layout = estimate.padded_layout if estimate else None
+    pads = call.padding
+    zeros = spec.padding_mode == "constant" and spec.padding_value == 0
+    if estimate and estimate.padded_tail and zeros:  # zeros the run would add in a copy
+        pads = [(b, a + t) for (b, a), t in zip(pads, estimate.padded_tail, strict=True)]
     x = call.in_work_dtype(call.x)
-    x = backend.pad_for_run(x, call.padding, spec.padding_mode, spec.padding_value, layout)
+    x = backend.pad_for_run(x, pads, spec.padding_mode, spec.padding_value, layout)
     weight = call.in_work_dtype(call.weight)
     if plan_ is not None:
         y = execute(plan_, backend, x, weight, call.out_spatial, chooses, prepared)
@@ -398,7 +403,7 @@ def execute(
     if chooses and not _finite(largest):
         fallback = _cheapest_besides_fft(plan_.estimates)
         other = plan_for(plan_.spec, plan_.input_shape, plan_.dtype, fallback, backend=backend)
-        return other.execute(backend, x, weight, out_spatial)
+        return other.execute(backend, _read_part(x, plan_.spec, out_spatial), weight, out_spatial)
     (x, x_scale), (weight, w_scale) = (
         _scaled_down(backend, a, m) for a, m in zip((x, weight), largest, strict=True)
     )
@@ -419,6 +424,21 @@ def finite_choice(
     if _finite([backend.max_abs(a) for a in arrays]):
         return chosen
     return _cheapest_besides_fft(plan_for(spec, shape, dtype, backend=backend).estimates)
+
+
+def _read_part(x, spec: ConvSpec, out_spatial):
+    """The part of a padded `x` that a forward correlation reads (not the FFT path's
+    frames' tail, `Estimate.padded_tail`)."""
+    spatial = x.shape[2:]
+    needed = [
+        min((o - 1) * s + (k - 1) * d + 1, n) if o > 0 else n
+        for o, s, k, d, n in zip(
+            out_spatial, spec.stride, spec.kernel_size, spec.dilation, spatial, strict=True
+        )
+    ]
+    if list(spatial) == needed:
+        return x
+    return x[(slice(None), slice(None), *(slice(0, m) for m in needed))]
 
 
 def _finite(largest) -> bool:

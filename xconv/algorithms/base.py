@@ -86,6 +86,11 @@ class Estimate:
     which lets a backend pad into a buffer it reuses between calls. `"unpadded"`: the run
     pads constant padding itself where it is handed the input before padding (it must
     still accept a padded one, as every run does).
+
+    `padded_tail` (per spatial dimension) is how many samples past the padded input's end
+    the run reads and then discards (the FFT path's last overlap-save frames): where the
+    padding is zeros the caller may pad that much further, which saves the run a copy
+    that would extend the input. A run must accept the input with or without them.
     """
 
     seconds: float
@@ -94,6 +99,7 @@ class Estimate:
     chunking: Mapping[str, object] = field(default_factory=dict)
     detail: object = None
     padded_layout: str | None = None
+    padded_tail: tuple[int, ...] = ()
 
 
 Estimator = Callable[..., Estimate]

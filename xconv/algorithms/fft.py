@@ -63,7 +63,7 @@ from array_api_compat import device
 
 from ..spec import ConvSpec
 from ._fft_sizes import FastLength, candidate_lengths, smooth_length
-from ._overlap import fit, overlap_join
+from ._overlap import fit
 from .base import Algorithm, Estimate, Problem
 from .costs import FFTCosts
 from .gemm import plan_tiles, tile_regions
@@ -327,12 +327,26 @@ def estimate_fft(backend, problem: Problem) -> Estimate:
         "chunk": geometry.chunk,
         "phases": tuple(len(p) for p in geometry.phases),
     }
+    # the run keeps no reference to its padded input (its output is assembled afresh)
     return Estimate(
         geometry.seconds * problem.slowdown,
         geometry.flops,
         geometry.workspace_bytes,
         chunking,
         detail=geometry,
+        padded_layout="channels_first",
+        padded_tail=_frames_tail(problem.spec, geometry),
+    )
+
+
+def _frames_tail(spec: ConvSpec, geometry: FFTGeometry) -> tuple[int, ...]:
+    """Samples the last overlap-save frames read past the padded input, per dimension
+    (at stride 1; the polyphase split of a strided dimension copies the input anyway)."""
+    return tuple(
+        n * b - o if s == 1 else 0
+        for n, b, o, s in zip(
+            geometry.blocks, geometry.block, geometry.out, spec.stride, strict=True
+        )
     )
 
 
@@ -369,39 +383,41 @@ def conv_fft(
     else:
         spectrum = spectrum_of(weight)
 
+    available = x.shape[2:]  # the padded length, and the frames' tail where it was padded
+
     def tiles():
         for region in tile_regions((n, *geometry.blocks), geometry.chunk):
             batch, block_region = region[0], region[1:]
             window = tuple(
                 slice(r.start * b, min(r.stop * b + q - 1, m))
                 for r, b, q, m in zip(
-                    block_region, geometry.block, geometry.taps, geometry.length, strict=True
+                    block_region, geometry.block, geometry.taps, available, strict=True
                 )
             )
             source = x[(batch, slice(None), *window, ...)]
             counts = tuple(r.stop - r.start for r in block_region)
-            block = _blocks(backend, source, spectrum, spec.groups, geometry, counts, transforms)
+            frames = _frames(backend, source, spectrum, spec.groups, geometry, counts, transforms)
             out_region = tuple(
                 slice(r.start * b, min(r.stop * b, o))
                 for r, b, o in zip(block_region, geometry.block, geometry.out, strict=True)
             )
-            sizes = tuple(s.stop - s.start for s in out_region)
-            block = block[(slice(None), slice(None), *(slice(0, s) for s in sizes))]
-            yield (batch, slice(None), *out_region), block
+            yield (batch, slice(None), *out_region), frames
 
-    return backend.assemble((n, filters, *geometry.out), x.dtype, tiles())
+    return backend.assemble_frames((n, filters, *geometry.out), x.dtype, tiles(), geometry.block)
 
 
 FFT = Algorithm("fft", estimate_fft, conv_fft, prepares=True)
 
 
 def _split_input(xp: ModuleType, x, spec: ConvSpec, geometry: FFTGeometry):
-    """Polyphase components of the input as extra channels `(N, C * phases, *length)`."""
-    for axis, (s, phases, m) in enumerate(
-        zip(spec.stride, geometry.phases, geometry.length, strict=True), start=2
+    """Polyphase components of the input as extra channels `(N, C * phases, *length)`;
+    a stride-1 dimension keeps the frames' tail where the input has it."""
+    tail = _frames_tail(spec, geometry)
+    for axis, (s, phases, m, t) in enumerate(
+        zip(spec.stride, geometry.phases, geometry.length, tail, strict=True), start=2
     ):
         if s == 1:
-            x = fit(xp, x, axis, m)
+            x = fit(xp, x, axis, min(max(x.shape[axis], m), m + t))
             continue
         x = fit(xp, x, axis, m * s)
         parts = [x[(*(slice(None),) * axis, slice(p, p + (m - 1) * s + 1, s), ...)] for p in phases]
@@ -452,10 +468,11 @@ def _kernel_spectrum(backend, kernel, groups: int, geometry, transforms: _Transf
     return spectrum
 
 
-def _blocks(backend, x, spectrum, groups: int, geometry, counts, transforms):
+def _frames(backend, x, spectrum, groups: int, geometry, counts, transforms):
     """Outputs of `counts` overlap-save frames per dimension of the window `x`.
 
-    Returns `(n, F, *(count * block))`.
+    Returns `(n, *counts, F, *fft_shape)`: the first `block` outputs of each frame are
+    exact (`Backend.assemble_frames` joins them).
     """
     xp = backend.xp
     n, channels = x.shape[0], x.shape[1]
@@ -466,8 +483,7 @@ def _blocks(backend, x, spectrum, groups: int, geometry, counts, transforms):
         backend, xp.reshape(spectrum_x, (-1, channels, *bins)), spectrum, groups, geometry.route
     )
     y = transforms.inverse(y, geometry.fft_shape)  # (n * prod(counts), F, *fft_shape)
-    y = xp.reshape(y, (n, *counts, *y.shape[1:]))
-    return overlap_join(xp, y, counts, geometry.block)
+    return xp.reshape(y, (n, *counts, *y.shape[1:]))
 
 
 def _mix(backend, spectrum_x, spectrum_w, groups: int, route: str):

@@ -22,7 +22,7 @@ from array_api_compat import device, is_lazy_array
 
 from ..algorithms import GENERIC, Algorithm
 from ..algorithms._fft_sizes import FastLength, smooth_length
-from ..algorithms._overlap import overlap_frames
+from ..algorithms._overlap import overlap_frames, overlap_join
 from ..algorithms._taps import kernel_taps, tap_window
 from ..algorithms.costs import REFERENCE_COSTS, CostModel
 from ..config import get_workspace_limit
@@ -133,6 +133,21 @@ class Backend:
         if len(tiles) == 1:
             return tiles[0][1]
         return _concat_grid(self.xp, tiles, axis=0)
+
+    def assemble_frames(self, shape, dtype, tiles, block: Sequence[int]):
+        """`assemble` for the FFT path's overlap-save tiles: each `(region, frames)` has
+        frames `(n, *counts, F, *L)` whose first `block` outputs per dimension, joined
+        and cut to the region's size, are the region's values."""
+        xp = self.xp
+
+        def joined():
+            for region, frames in tiles:
+                rank = len(block)
+                y = overlap_join(xp, frames, frames.shape[1 : 1 + rank], block)
+                sizes = (slice(0, r.stop - r.start) for r in region[2:])
+                yield region, y[(slice(None), slice(None), *sizes)]
+
+        return self.assemble(shape, dtype, joined())
 
     def max_abs(self, a) -> float | None:
         """The largest magnitude in `a` (NaN if it holds a NaN), or None where the value

@@ -42,6 +42,9 @@ class NumPyBackend(Backend):
     def assemble(self, shape, dtype, tiles):
         return _arrays.assemble(shape, dtype, tiles)
 
+    def assemble_frames(self, shape, dtype, tiles, block):
+        return _arrays.assemble_frames(shape, dtype, tiles, block)
+
     def rfftn(self, x, shape: Sequence[int], axes: Sequence[int]):
         return _fft.rfftn(x, shape, axes)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -78,3 +79,47 @@ def assemble(shape: Sequence[int], dtype, tiles: Iterable[tuple[tuple[slice, ...
     for region, block in tiles:
         out[region] = block
     return out
+
+
+def assemble_frames(shape: Sequence[int], dtype, tiles, block: Sequence[int]) -> np.ndarray:
+    """`Backend.assemble_frames`: the valid outputs of overlap-save frames written straight
+    into one preallocated array (one copy; joining the frames first would be two).
+
+    Per dimension a region holds whole frames and perhaps a cut last one, so each tile is
+    written in at most `2**rank` pieces, each a strided copy of `(n, F, *counts, *block)`.
+    """
+    out = np.empty(tuple(shape), dtype=dtype)
+    rank = len(block)
+    for region, frames in tiles:
+        target = out[region]  # (n, F, *sizes)
+        choices = [_frame_pieces(size, b) for size, b in zip(target.shape[2:], block, strict=True)]
+        for pieces in itertools.product(*choices):
+            source = frames[
+                (slice(None), *(p[0] for p in pieces), slice(None), *(p[1] for p in pieces))
+            ]  # (n, *counts, F, *lengths) -> (n, F, c1, l1, c2, l2, ...)
+            source = source.transpose(
+                0, rank + 1, *(i for d in range(rank) for i in (1 + d, rank + 2 + d))
+            )
+            copyto(_split_axes(target[(slice(None), slice(None), *(p[2] for p in pieces))],
+                               source.shape), source)  # fmt: skip
+    return out
+
+
+def _frame_pieces(size: int, block: int) -> list[tuple[slice, slice, slice]]:
+    """(frames, outputs per frame, output range) of the whole frames and the cut last one."""
+    whole, rest = divmod(size, block)
+    pieces = []
+    if whole:
+        pieces.append((slice(0, whole), slice(0, block), slice(0, whole * block)))
+    if rest:
+        pieces.append((slice(whole, whole + 1), slice(0, rest), slice(whole * block, size)))
+    return pieces
+
+
+def _split_axes(view: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """`view` `(n, F, *(c * l))` seen as `(n, F, c1, l1, c2, l2, ...)`, always a view (a
+    reshape could copy, and the writes would be lost)."""
+    strides = list(view.strides[:2])
+    for axis, length in zip(range(2, view.ndim), shape[3::2], strict=True):
+        strides += [view.strides[axis] * length, view.strides[axis]]
+    return np.lib.stride_tricks.as_strided(view, shape=tuple(shape), strides=strides)
