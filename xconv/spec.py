@@ -24,6 +24,8 @@ Pair = tuple[int, int]
 
 
 def _is_int(value: object) -> bool:
+    if type(value) is int:  # the common case, without the slower ABC check
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -36,7 +38,7 @@ def per_dimension(value: object, rank: int, name: str, *, minimum: int) -> tuple
     """Normalise an int or a sequence of `rank` ints to a tuple, checking the lower bound."""
     if _is_int(value):
         values = (int(value),) * rank
-    elif isinstance(value, Sequence) and not isinstance(value, str):
+    elif type(value) is tuple or (isinstance(value, Sequence) and not isinstance(value, str)):
         if len(value) != rank or not all(_is_int(v) for v in value):
             raise ValueError(
                 f"{name} must be an int or {rank} ints (one per spatial dimension), got {value!r}"
