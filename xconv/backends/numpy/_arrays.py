@@ -100,8 +100,8 @@ def assemble_frames(shape: Sequence[int], dtype, tiles, block: Sequence[int]) ->
             source = source.transpose(
                 0, rank + 1, *(i for d in range(rank) for i in (1 + d, rank + 2 + d))
             )
-            copyto(_split_axes(target[(slice(None), slice(None), *(p[2] for p in pieces))],
-                               source.shape), source)  # fmt: skip
+            part = target[(slice(None), slice(None), *(p[2] for p in pieces))]
+            copyto(_split_axes(part, source.shape), source)
     return out
 
 
