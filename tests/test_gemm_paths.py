@@ -221,6 +221,22 @@ def test_layout_choice_is_valid_for_the_benchmark_layers():
         assert groups % chosen.fused == 0
 
 
+@pytest.mark.parametrize(
+    "x_shape, filters, merged",
+    [
+        ((4, 64, 58, 58), 64, False),  # resnet3x3: one GEMM per image measured 0.87x
+        ((8, 128, 30, 30), 128, False),  # 0.86x
+        ((32, 64, 16, 16), 64, True),  # small images: merged measured 0.71x of per image
+        ((16, 32, 30, 30), 32, True),  # 0.89x
+        ((1, 64, 58, 58), 64, False),  # one image: nothing to merge
+    ],
+)
+def test_merged_gemms_only_where_each_images_product_is_small(x_shape, filters, merged):
+    out = tuple(n - 2 for n in x_shape[2:])
+    layout = choose_layout(x_shape, (3, 3), (1, 1), (1, 1), out, filters, 1)
+    assert layout.merge_batch is merged
+
+
 # ---------------------------------------------------------------------------- depthwise
 
 
