@@ -7,11 +7,12 @@ The matmul runs on `y` laid out on a zero-padded grid, flattened per image; a ta
 contribution to one output phase (`p mod s`) is then a shift of the grid, i.e. one
 contiguous slice of the flattened columns, and each phase is a sum of such slices. No
 column matrix is gathered (the forward im2col), no zeros are multiplied beyond the grid's
-margins, and the phases are interleaved once at the end. The images of a batch sit side
-by side in the grid, so the whole batch is one product per group: few, large BLAS calls,
-which also keep their speed when other processes compete for the cores. `None` is
-returned when even one image's columns exceed the workspace (the caller then runs the
-polyphase route of `transposed.py`, whose forward correlations tile).
+margins, and the phases are interleaved once at the end. Small images sit side by side
+in one grid, so that several share a product per group (few BLAS calls, each long enough
+to pay for its overhead); an image whose product is long enough on its own gets its own
+(no permuting copies of the batch's grid). `None` is returned when even one image's
+columns exceed the workspace (the caller then runs the polyphase route of
+`transposed.py`, whose forward correlations tile).
 """
 
 from __future__ import annotations
