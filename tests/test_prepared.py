@@ -79,6 +79,17 @@ def test_forms_are_kept_per_key_and_the_oldest_goes_first():
     assert len(prepared) == 0
 
 
+def test_a_form_used_again_is_kept_longest():
+    """The least recently used form goes first: a hit counts as a use."""
+    prepared, w = PreparedWeights(), np.ones(3)
+    for key in range(MAX_FORMS):
+        prepared.form(np, key, w, lambda a, key=key: key)
+    assert prepared.form(np, 0, w, lambda a: "made again") == 0  # a hit
+    prepared.form(np, MAX_FORMS, w, lambda a: MAX_FORMS)  # evicts key 1, not key 0
+    assert prepared.form(np, 0, w, lambda a: "made again") == 0
+    assert prepared.form(np, 1, w, lambda a: "made again") == "made again"
+
+
 # -- plans -----------------------------------------------------------------------------------
 
 

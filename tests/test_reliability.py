@@ -65,6 +65,17 @@ def test_auto_falls_back_without_the_fft_frames_tail():
     np.testing.assert_allclose(y[~nan], expected[~nan], rtol=1e-10)
 
 
+def test_the_fallback_reads_only_what_a_correlation_reads():
+    from xconv.planner import _read_part
+    from xconv.spec import ConvSpec
+
+    x = np.zeros((1, 1, 30, 12))
+    spec = ConvSpec((3, 2), stride=(2, 1), dilation=(2, 1))
+    # outputs (10, 11): rows up to 9 * 2 + 2 * 2 = 22, columns up to 10 + 1 = 11
+    assert _read_part(x, spec, (10, 11)).shape == (1, 1, 23, 12)
+    assert _read_part(x[..., :23, :], spec, (10, 11)).shape == (1, 1, 23, 12)
+
+
 def test_float32_fft_does_not_overflow_when_the_result_is_finite():
     x = np.full((1, 1, 2048, 2048), 1e34, np.float32)
     w = np.full((1, 1, 31, 31), 1 / 961, np.float32)

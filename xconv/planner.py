@@ -41,6 +41,7 @@ from types import MappingProxyType
 
 from ._front import Call, check_call
 from .algorithms import Estimate, Problem
+from .algorithms.gemm import input_window
 from .algorithms.prepared import PreparedWeights
 from .backends import Backend, backend_named
 from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm, get_default_algorithm
@@ -429,16 +430,12 @@ def finite_choice(
 def _read_part(x, spec: ConvSpec, out_spatial):
     """The part of a padded `x` that a forward correlation reads (not the FFT path's
     frames' tail, `Estimate.padded_tail`)."""
-    spatial = x.shape[2:]
-    needed = [
-        min((o - 1) * s + (k - 1) * d + 1, n) if o > 0 else n
-        for o, s, k, d, n in zip(
-            out_spatial, spec.stride, spec.kernel_size, spec.dilation, spatial, strict=True
-        )
-    ]
-    if list(spatial) == needed:
+    if 0 in out_spatial:
         return x
-    return x[(slice(None), slice(None), *(slice(0, m) for m in needed))]
+    window = input_window(spec, [slice(0, o) for o in out_spatial])
+    if all(w.stop >= n for w, n in zip(window, x.shape[2:], strict=True)):
+        return x
+    return x[(slice(None), slice(None), *window)]
 
 
 def _finite(largest) -> bool:

@@ -34,6 +34,9 @@ class PreparedWeights:
         """`make(weight)`, or the form made for `key` from an equal weight before."""
         kept = self._forms.get(key)
         if kept is not None and _equal(xp, kept[0], weight):
+            with self._lock:
+                if key in self._forms:  # the most recently used last
+                    self._forms.move_to_end(key)
             return kept[1]
         made = make(weight)
         copy = xp.asarray(weight, copy=True)

@@ -138,11 +138,10 @@ class Backend:
         """`assemble` for the FFT path's overlap-save tiles: each `(region, frames)` has
         frames `(n, *counts, F, *L)` whose first `block` outputs per dimension, joined
         and cut to the region's size, are the region's values."""
-        xp = self.xp
+        xp, rank = self.xp, len(block)
 
         def joined():
             for region, frames in tiles:
-                rank = len(block)
                 y = overlap_join(xp, frames, frames.shape[1 : 1 + rank], block)
                 sizes = (slice(0, r.stop - r.start) for r in region[2:])
                 yield region, y[(slice(None), slice(None), *sizes)]
