@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from namespaces import NUMPY, Namespace, NumpyNamespace, StrictNamespace, TorchNamespace
+from namespaces import (
+    NUMPY,
+    Namespace,
+    NumpyNamespace,
+    StrictNamespace,
+    TorchNamespace,
+    get_namespace,
+)
 from reference import reference_conv
 from reference_transposed import (
     reference_conv_transpose,
@@ -19,6 +26,7 @@ from reference_transposed import (
 from strategies import ALL_DTYPES, examples, random_array, result_dtype
 
 import xconv
+from xconv.backends import backend_named, generic_backend
 from xconv.planner import ALGORITHMS as PLANNER_ALGORITHMS
 
 ALGORITHMS = tuple(a for a in ("direct", "gemm", "fft", "auto") if a in PLANNER_ALGORITHMS)
@@ -480,3 +488,40 @@ def test_gemm_under_small_workspaces(limit, problem):
     """Columns per batch chunk, or the polyphase route when one image does not fit."""
     with xconv.workspace_limit(limit):
         check(NUMPY, problem, "gemm")
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize(
+    "stride, size, terms",
+    [
+        ((2,), (9,), (1, 2)),
+        ((2, 3), (7, 9), (1, 2, 3, 1, 1, 4)),
+        ((3, 2), (5, 4), (2, 1, 1, 3, 1, 1)),
+    ],
+)
+def test_assemble_phases_sums_each_phase_into_its_place(backend_name, stride, size, terms):
+    """Output `i` (per dimension) is row `i // s` of the sum of phase `i % s`'s terms; the
+    last rows of a phase are cut where the region ends. Two regions along the batch."""
+    ns = get_namespace(backend_name)
+    rng = np.random.default_rng(5)
+    rows = tuple(-(-m // s) for m, s in zip(size, stride, strict=True))
+    phases = [
+        [[rng.standard_normal((1, 2, *rows)) for _ in range(count)] for count in terms]
+        for _ in range(2)
+    ]
+    regions = [(slice(i, i + 1), slice(None), *(slice(0, m) for m in size)) for i in range(2)]
+    backend = backend_named("numpy") if backend_name == "numpy" else generic_backend(ns.xp)
+    tiles = (
+        (region, [[ns.asarray(t) for t in phase] for phase in tile])
+        for region, tile in zip(regions, phases, strict=True)
+    )
+    out = ns.to_numpy(backend.assemble_phases((2, 2, *size), ns.dtype("float64"), tiles, stride))
+    assert out.shape == (2, 2, *size)
+    for batch, tile in enumerate(phases):
+        for index in np.ndindex(*size):
+            phase = np.ravel_multi_index(
+                [i % s for i, s in zip(index, stride, strict=True)], stride
+            )
+            row = tuple(i // s for i, s in zip(index, stride, strict=True))
+            expected = sum(t[(0, slice(None), *row)] for t in tile[phase])
+            np.testing.assert_allclose(out[(batch, slice(None), *index)], expected, rtol=1e-15)

@@ -203,6 +203,27 @@ class Backend:
         merged = xp.permute_dims(stacked, order)
         return xp.reshape(merged, (n, c, *(r * s for r, s in zip(rows, stride, strict=True))))
 
+    def assemble_phases(self, shape, dtype, tiles, stride: Sequence[int]):
+        """`assemble` for the transposed GEMM's output phases: each `(region, phases)` has,
+        per output phase (C order over `stride`'s phases), the terms `(n, C, *rows)` whose
+        sum is that phase's block; the blocks interleaved and cut to the region's size are
+        the region's values. A backend with mutable arrays may write each sum into place
+        (the terms may then be scratch that the next tile overwrites)."""
+
+        def interleaved():
+            for region, phases in tiles:
+                blocks = [self.sum_of(terms) for terms in phases]
+                y = blocks[0] if len(blocks) == 1 else self.interleave(blocks, stride)
+                sizes = (slice(0, r.stop - r.start) for r in region[2:])
+                yield region, y[(slice(None), slice(None), *sizes)]
+
+        return self.assemble(shape, dtype, interleaved())
+
+    def scratch_matmul(self, a, b):
+        """`a @ b` for a caller done with the product before its thread asks for the next
+        one: a backend with mutable arrays may return it in a buffer it reuses."""
+        return self.matmul(a, b)
+
     def multiply_scratch(self, a, b):
         """`a * b`, where `a` is scratch the caller no longer needs (a backend with mutable
         arrays may write the product into it)."""

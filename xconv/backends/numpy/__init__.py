@@ -76,6 +76,12 @@ class NumPyBackend(Backend):
     def interleave(self, blocks: list, stride: Sequence[int]):
         return _transposed.interleave(blocks, stride)
 
+    def assemble_phases(self, shape, dtype, tiles, stride):
+        return _transposed.assemble_phases(shape, dtype, tiles, stride)
+
+    def scratch_matmul(self, a, b):
+        return _transposed.scratch_matmul(a, b)
+
     def multiply_scratch(self, a, b):
         """In place where the product has `a`'s shape and dtype (no fresh array to fault
         in: a spectrum is megabytes)."""
