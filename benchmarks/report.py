@@ -148,7 +148,10 @@ def _blas_kernel() -> str:
 
 def _numba() -> str:
     """numba's version if xconv's compiled kernels are on, else why not."""
-    from xconv.backends.numpy import _numba as kernels
+    try:
+        from xconv.backends.numpy import _numba as kernels
+    except ImportError:  # an xconv from before its compiled kernels (a "before" run)
+        return "absent"
 
     if not kernels.available():
         return "off"

@@ -1,8 +1,9 @@
 """Timing peers against each other in one process, and xconv's peak memory.
 
-Peers take turns (xconv, torch, scipy, jax, xconv, ...) so that a slow spell of a shared
-machine hits all of them alike; each gets warm-up calls first (JIT compilation, plan
-caches, first-touch page faults) and the median of the timed calls is reported.
+Peers take turns (xconv, torch, jax; torch, jax, xconv; ...: each opens as many rounds)
+so that a slow spell of a shared machine hits all of them alike; each gets warm-up calls
+first (JIT compilation, plan caches, first-touch page faults) and the median of the timed
+calls is reported.
 """
 
 from __future__ import annotations
@@ -33,11 +34,17 @@ def time_alternating(
         for run in runs.values():
             run()
     timings = {name: Timing() for name in runs}
+    names = list(runs)
     enabled = gc.isenabled()
     gc.disable()  # a collection inside one peer's call would be charged to it alone
     try:
-        for _ in range(repeat):
-            for name, run in runs.items():
+        for turn in range(repeat):
+            # the first call of a round follows the collection (tens of ms of one busy
+            # core, the others idle) and ran 15-40% slower on the 2-core VM: every peer
+            # opens as many rounds
+            shift = turn % len(names)
+            for name in names[shift:] + names[:shift]:
+                run = runs[name]
                 start = time.perf_counter()
                 result = run()
                 timings[name].samples_ms.append((time.perf_counter() - start) * 1e3)
