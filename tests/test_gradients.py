@@ -8,6 +8,8 @@ PyTorch autograd, and central finite differences of the reference.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -404,10 +406,16 @@ def test_conv_transpose_vjp_errors():
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("size", [(9, 8), (24, 30)])
-def test_conv_vjp_wide_channels_match_torch(algorithm, groups, size):
+@pytest.mark.parametrize("call_ns", [0.0, 1e9])
+def test_conv_vjp_wide_channels_match_torch(monkeypatch, algorithm, groups, size, call_ns):
     """Enough channels per group for the matmul routes of channel mixing; the larger size
     takes the weight gradient's flattened-grid GEMM (few margin samples), the smaller its
-    im2col GEMM."""
+    im2col GEMM. A free BLAS call gives the grid one product per image, a costly one lays
+    the images side by side in one grid."""
+    from xconv.backends.numpy import NumPyBackend
+
+    costs = dataclasses.replace(NumPyBackend.costs, gemm_call_ns=call_ns)
+    monkeypatch.setattr(NumPyBackend, "costs", costs)
     rng = np.random.default_rng(13)
     problem = ConvProblem(
         x=rng.standard_normal((3, 12, *size)),

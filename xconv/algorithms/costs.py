@@ -115,6 +115,12 @@ class CostModel:
     fft: FFTCosts
     source: str = ""
 
+    @property
+    def call_flops(self) -> float:
+        """FLOPs a product does on all cores in the time of one call's overhead: products
+        smaller than this gain from sharing one call with others."""
+        return self.gemm_peak * self.blas_speedup * self.gemm_call_ns * 1e-9
+
 
 REFERENCE_COSTS = CostModel(
     gemm_peak=167e9,

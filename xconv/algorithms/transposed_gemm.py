@@ -76,10 +76,8 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
     # images share one product only while a product would be over faster than a call's
     # overhead: on NumPy one product per image ran 0.79-0.87x of the whole batch's time
     # on tconv4s2 (no permuting copies of the batch's grid, smaller columns)
-    costs = backend.costs
-    enough = costs.gemm_peak * costs.blas_speedup * costs.gemm_call_ns * 1e-9
     image_flops = 2 * taps * c_per * groups * f_per * math.prod(extent)
-    chunk = max(1, min(limit // per_image, math.ceil(enough / image_flops)))
+    chunk = max(1, min(limit // per_image, math.ceil(backend.costs.call_flops / image_flops)))
 
     w = xp.reshape(weight, (groups, f_per, c_per, taps))
     w = xp.reshape(xp.permute_dims(w, (0, 3, 2, 1)), (groups, taps * c_per, f_per))
