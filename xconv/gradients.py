@@ -91,7 +91,11 @@ def _conv_vjp(call: Call):
     backend, spec, pads, spatial = call.backend, call.spec, call.padding, call.spatial
     mode, algorithm = spec.padding_mode, call.algorithm
     grad, w = call.in_work_dtype(call.grad), call.in_work_dtype(call.weight)
-    padded = backend.pad(call.in_work_dtype(call.x), pads, mode, spec.padding_value)
+    # the padded input stays inside this call: a reused buffer where the backend has one
+    x = call.in_work_dtype(call.x)
+    padded = backend.pad_for_run(
+        x, pads, mode, spec.padding_value, "channels_first", buffer="gradient input"
+    )
     shape = tuple(call.x.shape)
     weight_algorithm = weight_gradient_algorithm(backend, spec, shape, algorithm, grad, padded)
     both = None

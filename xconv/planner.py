@@ -353,12 +353,23 @@ def convolve(call: Call, plan_: Plan | None = None, prepared: PreparedWeights | 
     return call.finish(call.add_bias(y))
 
 
-def run(backend: Backend, x, weight, spec: ConvSpec, out_spatial, algorithm: str, input_shape):
+def run(
+    backend: Backend,
+    x,
+    weight,
+    spec: ConvSpec,
+    out_spatial,
+    algorithm: str,
+    input_shape,
+    zeros=None,
+):
     """Run the forward correlation of a padded `(N, C, *S)` `x` as `algorithm` says.
 
     `input_shape` is the shape before padding (what the plan is made for). "auto" follows
     `plan_for`; "measure" times the candidates on the first call for these shapes, dtype,
-    parameters and namespace and reuses the winner afterwards.
+    parameters and namespace and reuses the winner afterwards. `zeros`: padding `x` still
+    needs (`(before, after)` per spatial axis; `input_shape` is then the padded shape),
+    added in the layout the chosen plan reads.
     """
     if algorithm == "auto":
         algorithm = get_default_algorithm()
@@ -367,10 +378,15 @@ def run(backend: Backend, x, weight, spec: ConvSpec, out_spatial, algorithm: str
 
     def forward(name: str):
         chosen = plan_for(spec, input_shape, dtype, name, backend=backend)
-        return execute(chosen, backend, x, weight, out_spatial, chooses)
+        source = x
+        if zeros is not None and any(p for pair in zeros for p in pair):
+            layout = chosen.estimate.padded_layout
+            layout = None if layout == "unpadded" else layout  # the plan's spec pads nothing
+            source = backend.pad_for_run(x, zeros, "constant", 0, layout)
+        return execute(chosen, backend, source, weight, out_spatial, chooses)
 
     if algorithm == "measure":
-        key = (tuple(x.shape), tuple(weight.shape), dtype, spec, backend.xp.__name__)
+        key = (tuple(input_shape), tuple(weight.shape), dtype, spec, backend.xp.__name__)
         known = measured(key)
         if known is not None:
             return forward(known)
@@ -460,11 +476,17 @@ def _scaled_down(backend: Backend, a, largest: float | None):
 
 
 def run_forward(backend: Backend, algorithm: str) -> Callable:
-    """`correlate(x, w, spec, out_spatial)`: a forward correlation of an unpadded-spec `x`
-    by `algorithm`, planned for its own shapes (for the transposed and gradient paths)."""
+    """`correlate(x, w, spec, out_spatial, pads=None)`: a forward correlation of an
+    unpadded-spec `x` by `algorithm`, planned for its own shapes (for the transposed and
+    gradient paths). `pads`: zeros `x` still needs around its trailing axes, padded into
+    the layout the chosen plan reads (the NumPy GEMM engine's channel-last buffer: no
+    fresh padded array and no second copy)."""
 
-    def correlate(x, w, spec: ConvSpec, out_spatial):
-        return run(backend, x, w, spec, tuple(out_spatial), algorithm, tuple(x.shape))
+    def correlate(x, w, spec: ConvSpec, out_spatial, pads=None):
+        shape = tuple(x.shape)
+        if pads is not None:
+            shape = (*shape[:2], *(m + b + a for m, (b, a) in zip(shape[2:], pads, strict=True)))
+        return run(backend, x, w, spec, tuple(out_spatial), algorithm, shape, pads)
 
     return correlate
 

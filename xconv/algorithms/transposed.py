@@ -68,6 +68,13 @@ def phase_count(stride: int, size: int) -> int:
 
 def window(backend, x, bounds: Sequence[tuple[int, int]]):
     """`x[..., lo:hi, ...]` on the trailing axes, with zeros where `[lo, hi)` leaves `x`."""
+    cut, pads = window_parts(backend, x, bounds)
+    return backend.pad(cut, pads)
+
+
+def window_parts(backend, x, bounds: Sequence[tuple[int, int]]):
+    """`window` as `(part of x, zero padding it still needs)`: the part a view of `x`, or
+    zeros (no padding) where the window misses `x` entirely."""
     xp = backend.xp
     first = x.ndim - len(bounds)
     cut, pads = [], []
@@ -76,11 +83,10 @@ def window(backend, x, bounds: Sequence[tuple[int, int]]):
         a, b = min(max(lo, 0), n), max(min(hi, n), 0)
         if a >= b:  # the window misses x entirely
             shape = (*x.shape[:first], *(h - lo for lo, h in bounds))
-            return xp.zeros(shape, dtype=x.dtype, device=device(x))
+            return xp.zeros(shape, dtype=x.dtype, device=device(x)), [(0, 0)] * len(bounds)
         cut.append(slice(a, b))
         pads.append((a - lo, hi - b))
-    x = x[(..., *cut)]
-    return backend.pad(x, pads)
+    return x[(..., *cut)], pads
 
 
 def forward_weight(xp, weight, groups: int):
@@ -105,7 +111,8 @@ def transpose_window(
 
     `y` is `(N, F, *O)`, `weight` the forward weight `(F, C/g, *k)` of `spec` (whose
     kernel, stride, dilation and groups are used); the result is `(N, C, *size)`.
-    `run_forward(x, w, phase_spec, out_spatial)` runs each phase's forward correlation.
+    `run_forward(x, w, phase_spec, out_spatial, pads)` runs each phase's forward
+    correlation of `x` padded with zeros by `pads`.
     """
     xp = backend.xp
     n, groups = y.shape[0], spec.groups
@@ -131,9 +138,10 @@ def transpose_window(
             in_channels=y.shape[1],
             out_channels=channels,
         )
-        source = window(backend, y, [(p.lo, p.hi) for p in combo])
+        # padded by the run, into the layout its plan reads
+        source, pads = window_parts(backend, y, [(p.lo, p.hi) for p in combo])
         w = back[(slice(None), slice(None), *(p.taps for p in combo))]
-        blocks.append(run_forward(source, w, phase_spec, rows))
+        blocks.append(run_forward(source, w, phase_spec, rows, pads))
     steps = tuple(phase_count(s, m) for s, m in zip(spec.stride, size, strict=True))
     return interleave(backend, blocks, steps, size)
 

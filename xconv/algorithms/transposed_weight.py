@@ -104,7 +104,9 @@ def _gemm_grid(backend, x, grad, spec: ConvSpec, out_spatial):
         (k - 1) * d * st for k, d, st in zip(spec.kernel_size, spec.dilation, strides, strict=True)
     )
     margins = [(0, p - o) for p, o in zip(spatial, out_spatial, strict=True)]
-    padded_grad = backend.pad(grad, margins)
+    padded_grad = backend.pad_for_run(
+        grad, margins, "constant", 0, "channels_first", buffer="gradient grid"
+    )
     side_by_side = n > 1 and 2 * f_per * c_per * (math.prod(spatial) - reach) < (
         backend.costs.call_flops
     )

@@ -93,11 +93,15 @@ class Backend:
             return x
         return self._pad(x, pads, mode, value)
 
-    def pad_for_run(self, x, pads, mode: str, value, layout: str | None):
+    def pad_for_run(
+        self, x, pads, mode: str, value, layout: str | None, buffer: str = "padded input"
+    ):
         """`pad`, for a run whose plan asks for its padded input in `layout` (its
-        `Estimate.padded_layout`). A backend that lays out memory itself may return the
-        padded `(N, C, *S)` array as a view of a buffer in that layout, reused by the
-        next call: the run must not keep it. The default pads as usual."""
+        `Estimate.padded_layout`), or for any caller done with the result before its
+        thread next asks for the same `buffer`. A backend that lays out memory itself may
+        return the padded `(N, C, *S)` array as a view of a buffer in that layout, reused
+        by the next call for `buffer`: the caller must not keep it. The default pads as
+        usual."""
         return self.pad(x, pads, mode, value)
 
     def _pad(self, x, pads, mode: str, value):

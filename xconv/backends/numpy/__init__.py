@@ -28,10 +28,12 @@ class NumPyBackend(Backend):
     def _pad(self, x, pads, mode: str, value):
         return _arrays.pad(x, pads, mode, value)
 
-    def pad_for_run(self, x, pads, mode: str, value, layout: str | None):
+    def pad_for_run(self, x, pads, mode: str, value, layout: str | None, buffer="padded input"):
         if layout == "unpadded" and mode == "constant":
             return x  # the run pads it itself (the numba plane kernel, task by task)
-        padded = None if layout is None else _arrays.pad_for_run(x, pads, mode, value, layout)
+        padded = None
+        if layout is not None:
+            padded = _arrays.pad_for_run(x, pads, mode, value, layout, buffer)
         return self.pad(x, pads, mode, value) if padded is None else padded
 
     def im2col(self, x, spec, out_spatial):

@@ -26,8 +26,10 @@ def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str, value) -> np.
     return _pad(x, [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads], mode, value)
 
 
-def pad_for_run(x: np.ndarray, pads, mode: str, value, layout: str) -> np.ndarray | None:
-    """`(N, C, *S)` x padded in one copy into this thread's reused buffer laid out as
+def pad_for_run(
+    x: np.ndarray, pads, mode: str, value, layout: str, buffer: str = "padded input"
+) -> np.ndarray | None:
+    """`(N, C, *S)` x padded in one copy into this thread's reused `buffer` laid out as
     `layout` ("channels_first" or "channels_last"), returned as a canonical view; x
     itself where it is already laid out so and not padded; None for the modes that
     `np.pad` serves (the caller pads as usual).
@@ -46,9 +48,9 @@ def pad_for_run(x: np.ndarray, pads, mode: str, value, layout: str) -> np.ndarra
     shape = tuple(
         n + before + after for n, (before, after) in zip(source.shape, widths, strict=True)
     )
-    buffer = _scratch.empty("padded input", shape, x.dtype)
-    _fill_constant(buffer, source, widths, value)
-    return np.moveaxis(buffer, -1, 1) if layout == "channels_last" else buffer
+    padded = _scratch.empty(buffer, shape, x.dtype)
+    _fill_constant(padded, source, widths, value)
+    return np.moveaxis(padded, -1, 1) if layout == "channels_last" else padded
 
 
 def _pad(x: np.ndarray, widths: list, mode: str, value) -> np.ndarray:
