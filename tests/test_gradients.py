@@ -521,3 +521,30 @@ def test_default_algorithm_context(forced):
     with xconv.default_algorithm(forced):
         check_conv_vjp(NUMPY, problem, "auto")
         check_transpose_vjp(NUMPY, transposed, "auto")
+
+
+@pytest.mark.parametrize("algorithm", ["gemm", "auto"])
+def test_gradients_keep_their_values_after_the_next_call(algorithm):
+    """The padded input, the padded gradient and the windows of the input gradient live in
+    buffers the NumPy backend reuses: gradients returned earlier must not change when the
+    next call fills those buffers with other data."""
+    rng = np.random.default_rng(21)
+    kw = dict(
+        stride=1,
+        padding=1,
+        dilation=1,
+        groups=1,
+        padding_mode="constant",
+        padding_value=0.0,
+        channels_last=False,
+    )
+    problems, results = [], []
+    for _ in range(2):
+        x, w = rng.standard_normal((2, 8, 20, 20)), rng.standard_normal((6, 8, 3, 3))
+        problem = ConvProblem(x=x, weight=w, bias=None, kwargs=kw)
+        gy = rng.standard_normal(reference_conv(x, w, **kw).shape)
+        problems.append((problem, gy))
+        results.append(xconv.conv_vjp(gy, x, w, algorithm=algorithm, **kw))
+    for (problem, gy), got in zip(problems, results, strict=True):
+        for a, b in zip(got, _torch_conv_grads(problem, gy), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
