@@ -251,51 +251,6 @@ def test_absurd_outputs_are_refused_before_any_work():
         xconv.conv_transpose(np.ones((1, 1, 3)), np.ones((1, 1, 2)), stride=10**30)
 
 
-# ---------------------------------------------------------------------------- processes
-
-
-def _blas_threads(queue) -> None:
-    from xconv.backends.numpy import _blas
-
-    pool = _blas._numpy_pool()
-    queue.put(None if pool is None else pool.info()[0]["num_threads"])
-
-
-def test_a_fork_during_a_gemm_keeps_the_blas_threads():
-    import multiprocessing
-    import threading
-
-    from xconv.backends.numpy import _blas
-
-    if _blas._numpy_pool() is None or not hasattr(multiprocessing, "get_context"):
-        pytest.skip("NumPy's OpenBLAS is not reachable here")
-    original = _blas._numpy_pool().info()[0]["num_threads"]
-    if original == 1:
-        pytest.skip("a one-thread BLAS cannot show the difference")
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with _blas.one_thread_each():
-            inside.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    inside.wait(30)
-    try:
-        context = multiprocessing.get_context("fork")
-        queue = context.Queue()
-        child = context.Process(target=_blas_threads, args=(queue,))
-        child.start()
-        in_child = queue.get(timeout=60)
-        child.join(60)
-    finally:
-        release.set()
-        holder.join(30)
-    assert in_child == original
-    assert _blas._numpy_pool().info()[0]["num_threads"] == original
-
-
 # ---------------------------------------------------------------------------- the CLI
 
 

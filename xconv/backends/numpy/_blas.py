@@ -17,12 +17,10 @@ products, must share one pool. Where NumPy's BLAS cannot be found (an unknown bu
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,72 +59,6 @@ def _numpy_ilp64() -> bool | None:
         return None
     text = " ".join(str(v) for v in blas.values())
     return "USE64BITINT" in text or "ilp64" in text.lower() or "64_" in text
-
-
-def _numpy_pool():
-    """threadpoolctl's controller of the OpenBLAS that `gemm` calls, or None."""
-    found = _cblas_gemm(np.dtype(np.float32)) or _cblas_gemm(np.dtype(np.float64))
-    pools = _blas_pools()
-    if found is None or pools is None:
-        return None
-    mine = pools.select(filepath=found[3]._name)  # NumPy's library only, not SciPy's
-    return mine if [p.internal_api for p in mine.lib_controllers] == ["openblas"] else None
-
-
-_limit_lock = threading.Lock()
-_limit_users = 0
-_limiter = None
-
-
-def splits_well() -> bool:
-    """Whether `one_thread_each` works: several single-threaded calls beat a threaded one.
-
-    OpenBLAS threads the thin GEMMs of a convolution (many rows, few filters) poorly:
-    one single-threaded call per core, each on a share of the rows, ran nearly twice as
-    fast (measured). Only OpenBLAS's thread count is known how to set.
-    """
-    return _numpy_pool() is not None
-
-
-@contextlib.contextmanager
-def one_thread_each() -> Iterator[None]:
-    """BLAS runs single-threaded in the block, for callers that split the work themselves.
-
-    OpenBLAS (pthreads) has one process-wide thread count, so this sets it to 1 while any
-    caller is inside and restores it when the last one leaves, as threadpoolctl's limits
-    do; products that other threads compute meanwhile run on one core.
-    """
-    global _limit_users, _limiter
-    pool = _numpy_pool()
-    if pool is None:
-        yield
-        return
-    with _limit_lock:
-        if _limit_users == 0:
-            _limiter = pool.limit(limits=1)
-        _limit_users += 1
-    try:
-        yield
-    finally:
-        with _limit_lock:
-            _limit_users -= 1
-            if _limit_users == 0:
-                _limiter.restore_original_limits()
-                _limiter = None
-
-
-def _restore_in_child() -> None:
-    """A child forked while some thread held `one_thread_each` inherits OpenBLAS at one
-    thread, and no thread of its own will ever leave the block: restore the count."""
-    global _limit_lock, _limit_users, _limiter
-    limiter, _limit_users, _limiter = _limiter, 0, None
-    _limit_lock = threading.Lock()  # the parent's lock may have been held at the fork
-    if limiter is not None:
-        limiter.restore_original_limits()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_restore_in_child)
 
 
 @functools.cache

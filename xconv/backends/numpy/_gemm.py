@@ -32,12 +32,11 @@ import numpy as np
 
 from ...config import get_workspace_limit
 from . import _scratch, _threads
-from ._blas import available, gemm, one_thread_each, splits_well
+from ._blas import available, gemm
 from ._costs import COSTS
 
 _TILE_BYTES = 32 << 20  # preferred workspace per tile: larger gains nothing
 _MAX_FUSED = 64  # block-diagonal fusion beyond this many groups never pays
-_SPLIT_FLOPS = 4e6  # below this a product is over before a second thread starts
 _CALL_FLOPS = 4e6  # a GEMM call of this many FLOP runs at half its speed (see `_merges`)
 _MERGE_PENALTY = 0.15  # one merged call over the images, against one call per image
 
@@ -344,51 +343,19 @@ def _run_tile(x, blocks, geo: _Geometry, merge: bool, batch: slice, rows, out) -
     else:
         spans = [(i * rows_per_image, last + 1, flat_out[i]) for i in range(n)]
 
-    def work(part) -> None:
-        for start, count, target in part:
-            for t, (phase, offset, _) in enumerate(taps):
-                window = source[phase, start + offset : start + offset + count]
-                for j in range(g):
-                    gemm(
-                        window[:, j * depth : (j + 1) * depth],
-                        blocks[t, j].T,
-                        target[:count, j * fg : (j + 1) * fg],
-                        accumulate=t > 0,
-                    )
-
-    flops = 2 * sum(count for _, count, _ in spans) * depth * geo.filters * len(taps)
-    parts = _share_rows(spans, _threads.workers() if flops >= _SPLIT_FLOPS else 1)
-    if len(parts) == 1:
-        work(parts[0])
-        return
-    with one_thread_each():
-        _threads.run([lambda part=part: work(part) for part in parts])
-
-
-def _share_rows(spans, parts: int) -> list[list]:
-    """Cut (start, rows, target) spans into `parts` lists of nearly equal rows.
-
-    Output rows are independent, so each thread computes its rows over all taps: the
-    threads never meet, and each one's output stays in its core's cache from one tap
-    to the next.
-    """
-    if parts <= 1 or not splits_well():
-        return [spans]
-    total = sum(count for _, count, _ in spans)
-    share = -(-total // parts)
-    out: list[list] = [[]]
-    room = share
+    # every product on NumPy's threaded BLAS: splitting the rows between threads, each
+    # with a one-thread BLAS (the global count lowered per call), ran 1.25-1.45x slower on
+    # the benchmark layers with OpenBLAS's Haswell kernels (alternating, 2-core EPYC)
     for start, count, target in spans:
-        done = 0
-        while done < count:
-            if room == 0:
-                out.append([])
-                room = share
-            take = min(room, count - done)
-            out[-1].append((start + done, take, target[done : done + take]))
-            done += take
-            room -= take
-    return out
+        for t, (phase, offset, _) in enumerate(taps):
+            window = source[phase, start + offset : start + offset + count]
+            for j in range(g):
+                gemm(
+                    window[:, j * depth : (j + 1) * depth],
+                    blocks[t, j].T,
+                    target[:count, j * fg : (j + 1) * fg],
+                    accumulate=t > 0,
+                )
 
 
 def _replace_rows(geo: _Geometry, padded0: int, out0: int) -> _Geometry:
