@@ -87,6 +87,20 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
     whole = math.prod(extent)
 
     steps = tuple(phase_count(s, m) for s, m in zip(spec.stride, size, strict=True))
+    # per output phase, (tap, grid offset) of each of its terms; None: no tap reaches it
+    phase_terms = []
+    for combo in itertools.product(*(g[1] for g in geometry)):
+        if any(phase is None for phase in combo):
+            phase_terms.append(None)
+            continue
+        pairs_of_phase = []
+        for pairs in itertools.product(*combo):  # one (tap, shift) per axis
+            tap = sum(t * ks for (t, _), ks in zip(pairs, kernel_strides, strict=True))
+            offset = sum(
+                (sh + b) * st for (_, sh), (b, _), st in zip(pairs, margins, strides, strict=True)
+            )
+            pairs_of_phase.append((tap, offset))
+        phase_terms.append(pairs_of_phase)
 
     def tiles():
         for first in range(0, n, chunk):
@@ -100,18 +114,11 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
             cols = xp.reshape(backend.scratch_matmul(w, grid), (groups, taps, c_per, -1))
             block = (m, groups * c_per, *rows)
             phases = []
-            for combo in itertools.product(*(g[1] for g in geometry)):
-                if any(phase is None for phase in combo):
+            for pairs_of_phase in phase_terms:
+                if pairs_of_phase is None:
                     phases.append([xp.zeros(block, dtype=y.dtype, device=device(y))])
                     continue
-                terms = []
-                for pairs in itertools.product(*combo):  # one (tap, shift) per axis
-                    tap = sum(t * ks for (t, _), ks in zip(pairs, kernel_strides, strict=True))
-                    offset = sum(
-                        (sh + b) * st
-                        for (_, sh), (b, _), st in zip(pairs, margins, strides, strict=True)
-                    )
-                    terms.append(cols[:, tap, :, offset : offset + span(m)])
+                terms = [cols[:, t, :, o : o + span(m)] for t, o in pairs_of_phase]
                 if m > 1:  # summed, then back to one grid per image
                     total = backend.pad(backend.sum_of(terms), [(0, whole - length)])
                     total = xp.reshape(total, (groups, c_per, m, whole))[..., :length]
