@@ -344,7 +344,7 @@ def _run_tile(x, blocks, geo: _Geometry, merge: bool, batch: slice, rows, out) -
         spans = [(i * rows_per_image, last + 1, flat_out[i]) for i in range(n)]
 
     # every product on NumPy's threaded BLAS: splitting the rows between threads, each
-    # with a one-thread BLAS (the global count lowered per call), ran 1.25-1.45x slower on
+    # with a one-thread BLAS (the global count lowered per call), ran 1.05-1.8x slower on
     # the benchmark layers with OpenBLAS's Haswell kernels (alternating, 2-core EPYC)
     for start, count, target in spans:
         for t, (phase, offset, _) in enumerate(taps):
