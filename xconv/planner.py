@@ -361,14 +361,14 @@ def run(
     out_spatial,
     algorithm: str,
     input_shape,
-    zeros=None,
+    pads=None,
 ):
     """Run the forward correlation of a padded `(N, C, *S)` `x` as `algorithm` says.
 
     `input_shape` is the shape before padding (what the plan is made for). "auto" follows
     `plan_for`; "measure" times the candidates on the first call for these shapes, dtype,
-    parameters and namespace and reuses the winner afterwards. `zeros`: padding `x` still
-    needs (`(before, after)` per spatial axis; `input_shape` is then the padded shape),
+    parameters and namespace and reuses the winner afterwards. `pads`: zero padding `x`
+    still needs (`(before, after)` per spatial axis; `input_shape` is then the padded shape),
     added in the layout the chosen plan reads.
     """
     if algorithm == "auto":
@@ -379,10 +379,10 @@ def run(
     def forward(name: str):
         chosen = plan_for(spec, input_shape, dtype, name, backend=backend)
         source = x
-        if zeros is not None and any(p for pair in zeros for p in pair):
+        if pads is not None and any(p for pair in pads for p in pair):
             layout = chosen.estimate.padded_layout
             layout = None if layout == "unpadded" else layout  # the plan's spec pads nothing
-            source = backend.pad_for_run(x, zeros, "constant", 0, layout)
+            source = backend.pad_for_run(x, pads, "constant", 0, layout)
         return execute(chosen, backend, source, weight, out_spatial, chooses)
 
     if algorithm == "measure":
@@ -478,7 +478,7 @@ def _scaled_down(backend: Backend, a, largest: float | None):
 def run_forward(backend: Backend, algorithm: str) -> Callable:
     """`correlate(x, w, spec, out_spatial, pads=None)`: a forward correlation of an
     unpadded-spec `x` by `algorithm`, planned for its own shapes (for the transposed and
-    gradient paths). `pads`: zeros `x` still needs around its trailing axes, padded into
+    gradient paths). `pads`: zero padding `x` still needs on its trailing axes, added in
     the layout the chosen plan reads (the NumPy GEMM engine's channel-last buffer: no
     fresh padded array and no second copy)."""
 

@@ -74,8 +74,8 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
     if per_image > limit:
         return None
     # images share one product only while a product would be over faster than a call's
-    # overhead: on NumPy one product per image ran 0.79-0.87x of the whole batch's time
-    # on tconv4s2 (no permuting copies of the batch's grid, smaller columns)
+    # overhead: sharing copies the batch's grid and permutes the sums back (on NumPy, with
+    # the columns in a reused buffer, tconv4s2 per image and as one batch ran alike)
     image_flops = 2 * taps * c_per * groups * f_per * math.prod(extent)
     chunk = max(1, min(limit // per_image, math.ceil(backend.costs.call_flops / image_flops)))
 
@@ -112,13 +112,14 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
                 grid = xp.permute_dims(grid, (1, 2, 0, 3))
             grid = xp.reshape(grid, (groups, f_per, -1))
             cols = xp.reshape(backend.scratch_matmul(w, grid), (groups, taps, c_per, -1))
+            span = (m - 1) * whole + length  # up to the last image's last output
             block = (m, groups * c_per, *rows)
             phases = []
             for pairs_of_phase in phase_terms:
                 if pairs_of_phase is None:
                     phases.append([xp.zeros(block, dtype=y.dtype, device=device(y))])
                     continue
-                terms = [cols[:, t, :, o : o + span(m)] for t, o in pairs_of_phase]
+                terms = [cols[:, t, :, o : o + span] for t, o in pairs_of_phase]
                 if m > 1:  # summed, then back to one grid per image
                     total = backend.pad(backend.sum_of(terms), [(0, whole - length)])
                     total = xp.reshape(total, (groups, c_per, m, whole))[..., :length]
@@ -126,9 +127,6 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
                 phases.append([as_block(term, m) for term in terms])
             region = (slice(first, first + m), slice(None), *(slice(0, e) for e in size))
             yield region, phases
-
-    def span(m: int) -> int:
-        return (m - 1) * whole + length  # up to the last image's last output
 
     def as_block(term, m: int):
         """A term on the grid `(m, C, rows[0] * line)` as `(m, C, *rows)`."""

@@ -107,9 +107,8 @@ def _gemm_grid(backend, x, grad, spec: ConvSpec, out_spatial):
     padded_grad = backend.pad_for_run(
         grad, margins, "constant", 0, "channels_first", buffer="gradient grid"
     )
-    side_by_side = n > 1 and 2 * f_per * c_per * (math.prod(spatial) - reach) < (
-        backend.costs.call_flops
-    )
+    image_flops = 2 * f_per * c_per * (math.prod(spatial) - reach)
+    side_by_side = n > 1 and image_flops < backend.costs.call_flops
     if side_by_side:
         flat_x = _side_by_side(xp, x, groups)  # (groups, C/g, n * grid)
         length = n * math.prod(spatial) - reach  # every output's grid position is below this

@@ -147,8 +147,7 @@ class Backend:
         def joined():
             for region, frames in tiles:
                 y = overlap_join(xp, frames, frames.shape[1 : 1 + rank], block)
-                sizes = (slice(0, r.stop - r.start) for r in region[2:])
-                yield region, y[(slice(None), slice(None), *sizes)]
+                yield region, _cut_to(region, y)
 
         return self.assemble(shape, dtype, joined())
 
@@ -218,8 +217,7 @@ class Backend:
             for region, phases in tiles:
                 blocks = [self.sum_of(terms) for terms in phases]
                 y = blocks[0] if len(blocks) == 1 else self.interleave(blocks, stride)
-                sizes = (slice(0, r.stop - r.start) for r in region[2:])
-                yield region, y[(slice(None), slice(None), *sizes)]
+                yield region, _cut_to(region, y)
 
         return self.assemble(shape, dtype, interleaved())
 
@@ -266,6 +264,12 @@ def _pad_constant(xp: ModuleType, x, axis: int, before: int, after: int, value):
     parts = [block(before)] if before else []
     parts += [x, block(after)] if after else [x]
     return xp.concat(parts, axis=axis)
+
+
+def _cut_to(region: tuple[slice, ...], y):
+    """`y` `(n, C, *S)` cut to the spatial size of the tile `region` (batch, channels,
+    *spatial slices)."""
+    return y[(slice(None), slice(None), *(slice(0, r.stop - r.start) for r in region[2:]))]
 
 
 def _concat_grid(xp: ModuleType, tiles: list, axis: int):
