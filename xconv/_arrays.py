@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device, is_numpy_array
 
 __all__ = [
     "array_namespace",
     "checked_kind",
     "compute_dtype",
     "from_canonical",
+    "is_array",
     "itemsize",
+    "one_namespace",
     "to_canonical",
 ]
 
@@ -95,3 +97,32 @@ def from_canonical(xp: ModuleType, y, batched: bool, channels_last: bool):
     if channels_last:
         y = xp.permute_dims(y, (0, *range(2, y.ndim), 1))
     return y if batched else y[0, ...]
+
+
+def is_array(a) -> bool:
+    return hasattr(a, "shape") and hasattr(a, "dtype")
+
+
+def one_namespace(named: dict, lead: str) -> tuple[ModuleType, dict]:
+    """The arrays' namespace, and the arrays; a NumPy array given beside arrays of one
+    other library is moved to that library (and to the device of `named[lead]`, or of
+    the first other array). Arrays of two other libraries: TypeError naming them."""
+    try:
+        return array_namespace(*named.values()), named
+    except TypeError:
+        pass
+    others = {name: a for name, a in named.items() if not is_numpy_array(a)}
+    try:
+        xp = array_namespace(*others.values())
+    except TypeError:
+        libraries = ", ".join(f"{name} ({type(a).__module__})" for name, a in others.items())
+        raise TypeError(
+            f"{libraries} come from different array libraries: pass arrays of one library "
+            "(NumPy arrays are moved to the other one's)"
+        ) from None
+    first = others[lead] if lead in others else next(iter(others.values()))
+    moved = {
+        name: xp.asarray(a, device=device(first)) if is_numpy_array(a) else a
+        for name, a in named.items()
+    }
+    return xp, moved

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
-from array_api_compat import device, is_numpy_array
-
 from ._arrays import (
-    array_namespace,
     checked_kind,
     compute_dtype,
     from_canonical,
+    is_array,
+    one_namespace,
     result_dtype,
     to_canonical,
 )
@@ -107,7 +106,11 @@ def check_call(
     gradient = operation.endswith("_vjp")
     named = {"grad_output": grad_output} if gradient else {}
     named.update(x=x, weight=weight, bias=bias)
-    xp, named = _one_namespace(named)
+    for name, array in named.items():
+        if not ((array is None and name == "bias") or is_array(array)):
+            raise TypeError(f"{name} must be an array, got {type(array).__name__}")
+    xp, moved = one_namespace({k: a for k, a in named.items() if a is not None}, lead="x")
+    named = {**named, **moved}
     x, weight, bias = named["x"], named["weight"], named["bias"]
     grad_output = named.get("grad_output")
     check_algorithm(algorithm)
@@ -183,35 +186,6 @@ def spec_keywords(spec: ConvSpec | None, **options) -> dict:
     if changed:
         raise TypeError(f"pass either spec or {', '.join(changed)}, not both")
     return {}
-
-
-def _one_namespace(named: dict) -> tuple[ModuleType, dict]:
-    """The arrays' namespace, and the arrays; a NumPy array given beside arrays of another
-    library is moved to that library and to the device of `x`."""
-    given = {name: a for name, a in named.items() if a is not None or name != "bias"}
-    for name, array in given.items():
-        if not (hasattr(array, "shape") and hasattr(array, "dtype")):
-            raise TypeError(f"{name} must be an array, got {type(array).__name__}")
-    try:
-        return array_namespace(*given.values()), named
-    except TypeError:
-        pass
-    others = {name: a for name, a in given.items() if not is_numpy_array(a)}
-    try:
-        xp = array_namespace(*others.values())
-    except TypeError:
-        libraries = ", ".join(f"{name} ({type(a).__module__})" for name, a in others.items())
-        raise TypeError(
-            f"{libraries} come from different array libraries: pass arrays of one library "
-            "(NumPy arrays are moved to the other one's)"
-        ) from None
-    lead = named["x"] if "x" in others else next(iter(others.values()))
-    moved = {
-        name: xp.asarray(a, device=device(lead)) if is_numpy_array(a) else a
-        for name, a in named.items()
-        if a is not None
-    }
-    return xp, {**named, **moved}
 
 
 def _spec(weight, transposed: bool, spec: ConvSpec | None, options: dict) -> ConvSpec:

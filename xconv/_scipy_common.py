@@ -4,56 +4,104 @@ over the axes that are not filtered, run by `xconv.conv` on any array-API array.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 from types import ModuleType
 
-from ._arrays import array_namespace
+from ._arrays import is_array, one_namespace
 from .forward import conv
 
 
-def namespace_of(*arrays) -> ModuleType:
-    """The arrays' namespace (NumPy for lists and scalars, as SciPy reads them)."""
-    real = [a for a in arrays if hasattr(a, "shape") and hasattr(a, "dtype")]
-    if not real:
+def operands(**named) -> tuple:
+    """The namespace and the operands as its arrays, in the order given: lists and
+    scalars are read as NumPy reads them, and NumPy arrays given beside arrays of one
+    other library (weights beside Dask, torch or JAX data) are moved to that library, as
+    `xconv.conv` moves them; arrays of two other libraries are a TypeError naming both."""
+    import numpy as np
+
+    arrays = {}
+    for name, a in named.items():
+        if not is_array(a):
+            a = np.asarray(a)
+            if a.dtype == object:
+                raise TypeError(f"{name} must be numeric, got objects")
+        arrays[name] = a
+    xp, arrays = one_namespace(arrays, lead=next(iter(named)))
+    return (xp, *arrays.values())
+
+
+def result_dtype(xp: ModuleType, *arrays):
+    """NumPy's promotion of the arrays' dtypes (SciPy promotes as NumPy does), as a dtype
+    of `xp`: strict libraries that refuse to mix kinds get NumPy's answer too."""
+    try:
+        return xp.result_type(*(a.dtype for a in arrays))
+    except TypeError:
         import numpy as np
 
-        return array_namespace(np.asarray(0.0))
-    return array_namespace(*real)
+        name = np.result_type(*(np.dtype(dtype_name(a.dtype)) for a in arrays)).name
+        return getattr(xp, name)
 
 
-def as_array(xp: ModuleType, a, name: str):
-    """`a` as an array of `xp` (lists and scalars too); bool and object data are refused."""
-    if not (hasattr(a, "shape") and hasattr(a, "dtype")):
-        import numpy as np
-
-        a = np.asarray(a)
-        if a.dtype == object:
-            raise TypeError(f"{name} must be numeric, got objects")
-        a = xp.asarray(a)
-    if xp.isdtype(a.dtype, "bool"):
-        raise TypeError(f"{name} must be numeric, got bool")
-    return a
+def dtype_name(dtype) -> str:
+    return str(getattr(dtype, "name", None) or dtype).rsplit(".", 1)[-1].strip("'<>")
 
 
-def normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
-    """Distinct axes in `[-ndim, ndim)`, as non-negative ints in the order given."""
-    if axes is None:
-        return tuple(range(ndim))
-    if isinstance(axes, int) or hasattr(axes, "__index__"):
-        axes = [axes]
-    out = []
-    for axis in axes:
-        try:
-            axis = operator.index(axis)
-        except TypeError:
-            raise TypeError(f"{name} must be ints, got {axis!r}") from None
-        if not -ndim <= axis < ndim:
-            raise ValueError(f"{name} {axis} is out of range for {ndim}-d input")
-        out.append(axis % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} must be distinct, got {tuple(axes)}")
-    return tuple(out)
+def is_extended(dtype) -> bool:
+    """NumPy's long double and its complex (computed here in float64 precision)."""
+    return dtype_name(dtype) in ("float128", "float96", "longdouble", "complex256",
+                                 "complex192", "clongdouble")  # fmt: skip
+
+
+def to_integer(xp: ModuleType, y, dtype, *, rounding: str):
+    """`y` (real floats) as integers of `dtype`, wrapping out-of-range values as C's
+    casts do in SciPy's direct sums and ndimage's stores: `"round"` to nearest, `"trunc"`
+    toward zero (ndimage's cast). Through int64, which wraps modulo the type's range;
+    uint64 casts directly (values above 2**63 do not fit int64), as the platform's C
+    cast does."""
+    import numpy as np
+
+    y = xp.round(y) if rounding == "round" else xp.trunc(y)
+    name = dtype_name(dtype)
+    if name == "bool":  # ndimage's bool is an unsigned char: the low byte decides
+        return xp.astype(xp.astype(y, xp.int64), xp.uint8) != 0
+    with np.errstate(invalid="ignore"):  # NumPy warns on the casts it wraps
+        wrapped = xp.astype(xp.astype(y, xp.int64), dtype)
+        if name != "uint64":
+            return wrapped
+        # uint64: negative values wrap through int64, [0, 2**64) cast directly, and
+        # larger values give 0, as NumPy's (x86-64's) cast does; the same on every library
+        direct = xp.astype(xp.where((y >= 0) & (y < 2.0**64), y, 0.0), dtype)
+        return xp.where(y < 0, wrapped, direct)
+
+
+def finite(xp: ModuleType, *arrays) -> bool | None:
+    """Whether every value is finite; None where the values are not at hand (a traced
+    JAX array, a lazy Dask array)."""
+    from .backends import backend_for
+
+    arrays = [a for a in arrays if not xp.isdtype(a.dtype, ("integral", "bool"))]
+    largest = [backend_for(xp).max_abs(a) for a in arrays]
+    if any(m is None for m in largest):
+        return None
+    return all(math.isfinite(m) for m in largest)
+
+
+def pad_constant(xp: ModuleType, x, axes: Sequence[int], pads, value):
+    """`x` padded with `value` over `axes` by joining filled blocks (for values that
+    `xconv.conv`'s padding takes only when finite: NaN and infinities)."""
+    for axis, (before, after) in zip(axes, pads, strict=True):
+        parts = []
+        for width in (before, after):
+            shape = list(x.shape)
+            shape[axis] = width
+            parts.append(xp.full(tuple(shape), value, dtype=x.dtype, device=_device(x)))
+        x = xp.concat([parts[0], x, parts[1]], axis=axis)
+    return x
+
+
+def _device(x):
+    from array_api_compat import device
+
+    return device(x)
 
 
 def correlate_axes(

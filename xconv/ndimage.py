@@ -24,12 +24,23 @@ array([14, 24,  4, 13, 12, 36, 27,  0])
 
 from __future__ import annotations
 
+import cmath
 import operator
+import warnings
+from collections.abc import Iterable
 
 import numpy as np
-from array_api_compat import is_array_api_obj
 
-from ._scipy_common import as_array, correlate_axes, extend, namespace_of, normalize_axes
+from ._arrays import is_array
+from ._scipy_common import (
+    correlate_axes,
+    dtype_name,
+    extend,
+    is_extended,
+    operands,
+    pad_constant,
+    to_integer,
+)
 
 # ndimage's mode names -> xconv's padding modes
 MODES = {
@@ -42,6 +53,11 @@ MODES = {
     "constant": "constant",
     "grid-constant": "constant",
 }
+
+
+class ArgumentError(RuntimeError, ValueError):
+    """A bad argument: ndimage raises RuntimeError for these, Python's convention (and
+    dask-image) ValueError; this is both, so either `except` catches it."""
 
 
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
@@ -87,24 +103,25 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 
 
 def _filter1d(input, weights, axis, output, mode, cval, origin, *, flip):
-    xp = namespace_of(input, weights)
-    w = as_array(xp, weights, "weights")
-    if w.ndim != 1:
-        raise ValueError(f"weights must be 1-D, got {w.ndim}-D")
-    return _filter(input, w, output, mode, cval, origin, (axis,), flip=flip)
+    _, x, w = operands(input=input, weights=weights)
+    if w.ndim != 1 or w.shape[0] == 0:
+        raise ArgumentError(f"no filter weights given: weights must be 1-D, got {w.ndim}-D")
+    if not _is_int(origin):
+        raise TypeError(f"origin must be an int, got {origin!r}")
+    return _filter(x, w, output, mode, cval, origin, (axis,), flip=flip)
 
 
 def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
-    xp = namespace_of(input, weights)
-    x, w = as_array(xp, input, "input"), as_array(xp, weights, "weights")
-    axes = normalize_axes(axes, x.ndim)
-    if w.ndim != len(axes):
-        raise RuntimeError(  # ndimage's own error class for this mistake
-            f"weights must have {len(axes)} dimensions (one per filtered axis of input), "
-            f"got {w.ndim}"
-        )
-    if any(n == 0 for n in w.shape):
-        raise ValueError("weights must not be empty")
+    xp, x, w = operands(input=input, weights=weights)
+    complex_data = any(xp.isdtype(a.dtype, "complex floating") for a in (x, w))
+    if isinstance(cval, (complex, np.complexfloating)) and not xp.isdtype(
+        x.dtype, "complex floating"
+    ):
+        raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+    out_dtype = _output_dtype(xp, output, x.dtype, complex_data)
+    axes = _axes(axes, x.ndim)
+    if sum(n > 0 for n in w.shape) != len(axes):
+        raise ArgumentError(f"weights.ndim ({w.ndim}) must match len(axes) ({len(axes)})")
     padding_mode = _mode(mode)
     origins = _origins(origin, len(axes))
     # as in ndimage: the weights' dimensions follow the axes in increasing order, each
@@ -119,11 +136,17 @@ def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
         w = xp.conj(w)
     for o, n in zip(origins, sizes, strict=True):
         if not -(n // 2) <= o <= (n - 1) // 2:
-            raise ValueError(f"origin {o} is invalid for weights of size {n}")
-    out_dtype = _output_dtype(xp, output, x.dtype)
+            raise ValueError(
+                f"Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] "
+                f"<= (weights.shape[k]-1) // 2, got {o} for weights of size {n}"
+            )
+    if any(n == 0 for n in x.shape):  # nothing to filter
+        return _store(xp, xp.astype(x, _work_dtype(xp, x, w, out_dtype)), output, out_dtype)
     work = _work_dtype(xp, x, w, out_dtype)
     x, w = xp.astype(x, work), xp.astype(w, work)
     pads = [(n // 2 + o, n - 1 - n // 2 - o) for n, o in zip(sizes, origins, strict=True)]
+    if padding_mode == "constant" and not cmath.isfinite(complex(cval)):
+        x, pads, cval = pad_constant(xp, x, axes, pads, cval), [(0, 0)] * len(axes), 0
     x, pads = extend(xp, x, axes, pads, padding_mode)
     shape = tuple(w.shape[axes.index(i)] if i in axes else 1 for i in range(x.ndim))
     kernel = xp.reshape(w, shape)
@@ -131,58 +154,107 @@ def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
     return _store(xp, y, output, out_dtype)
 
 
-def _mode(mode: str) -> str:
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _axes(axes, ndim: int) -> tuple[int, ...]:
+    """ndimage's axes: an int or ints (TypeError otherwise), in range, distinct."""
+    if axes is None:
+        return tuple(range(ndim))
+    values = list(axes) if isinstance(axes, Iterable) else [axes]
+    values = [operator.index(a) for a in values]
+    for a in values:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"specified axis: {a} is out of range")
+    values = [a % ndim for a in values]
+    if len(set(values)) != len(values):
+        raise ValueError("axes must be unique")
+    return tuple(values)
+
+
+def _mode(mode) -> str:
+    if not isinstance(mode, str) and isinstance(mode, Iterable):
+        raise ArgumentError("A sequence of modes is not supported")
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {tuple(MODES)}, got {mode!r}")
+        raise ArgumentError(f"boundary mode not supported: mode must be one of {tuple(MODES)}, "
+                            f"got {mode!r}")  # fmt: skip
     return MODES[mode]
 
 
 def _origins(origin, count: int) -> tuple[int, ...]:
     values = [origin] * count if np.ndim(origin) == 0 else list(origin)
     if len(values) != count:
-        raise ValueError(f"origin must be an int or {count} ints, got {origin!r}")
-    try:
-        return tuple(operator.index(v) for v in values)
-    except TypeError:
-        raise TypeError(f"origin must be ints, got {origin!r}") from None
+        raise ArgumentError(
+            f"sequence argument must have length equal to input rank: origin needs {count} "
+            f"values, got {origin!r}"
+        )
+    if not all(_is_int(v) for v in values):
+        raise TypeError(f"origin must be ints, got {origin!r}")
+    return tuple(int(v) for v in values)
 
 
-def _output_dtype(xp, output, input_dtype):
-    if output is None:
-        return input_dtype
-    if _is_array(output):
+def _output_dtype(xp, output, input_dtype, complex_data: bool):
+    """ndimage's output dtype: the input's (complex when the data are), a dtype given
+    (promoted to complex, with ndimage's warning, for complex data), or an array's."""
+    if is_array(output) and not isinstance(output, type):
+        if complex_data and not xp.isdtype(output.dtype, "complex floating"):
+            raise ArgumentError("output must have complex dtype")
         return output.dtype
+    if output is None:
+        dtype = input_dtype
+        if complex_data and not xp.isdtype(dtype, "complex floating"):
+            name = np.promote_types(np.dtype(dtype_name(dtype)), np.complex64).name
+            dtype = getattr(xp, name)
+        return dtype
     try:
-        return np.dtype(output) if xp.__name__.endswith("numpy") else output
+        name = np.dtype(getattr(output, "name", None) or dtype_name(output)).name
     except TypeError:
         raise TypeError(f"output must be None, a dtype or an array, got {output!r}") from None
-
-
-def _is_array(output) -> bool:
-    """An output array (a scalar type such as `np.float32` looks like one)."""
-    return not isinstance(output, type) and is_array_api_obj(output)
+    if complex_data and not name.startswith("complex"):
+        warnings.warn("promoting specified output dtype to complex", UserWarning, stacklevel=4)
+        name = np.promote_types(name, np.complex64).name
+    return getattr(xp, name) if not is_extended(name) else np.dtype(name)
 
 
 def _work_dtype(xp, x, w, out_dtype):
-    """float64 for integer data (exact sums below 2**53), complex when any side is."""
-    dtypes = [d for d in (x.dtype, w.dtype) if not xp.isdtype(d, "integral")] or [xp.float64]
+    """float64 for integer and bool data (exact sums below 2**53) and for long double
+    (its precision is not kept), complex when any side is."""
+
+    def real_kind(d):
+        return xp.isdtype(d, ("integral", "bool")) or is_extended(d)
+
+    dtypes = [d for d in (x.dtype, w.dtype) if not real_kind(d)] or [xp.float64]
     work = xp.result_type(*dtypes, xp.float32)
-    if any(xp.isdtype(d, "integral") for d in (x.dtype, w.dtype, out_dtype)):
+    if any(real_kind(d) for d in (x.dtype, w.dtype, out_dtype)):
         work = xp.result_type(work, xp.float64)
+    if any(xp.isdtype(d, "complex floating") or "complex" in dtype_name(d)
+           for d in (x.dtype, w.dtype)):  # fmt: skip
+        work = xp.result_type(work, xp.complex64)
     return work
 
 
 def _store(xp, y, output, out_dtype):
-    if xp.isdtype(out_dtype, "integral"):
-        y = xp.trunc(y) if not xp.isdtype(y.dtype, "complex floating") else xp.real(y)
-    elif not xp.isdtype(out_dtype, "complex floating") and xp.isdtype(y.dtype, "complex floating"):
-        raise RuntimeError("a complex result cannot be written to a real output")
-    y = xp.astype(y, out_dtype)
-    if _is_array(output):
+    if xp.isdtype(y.dtype, "complex floating") and not _is_complex_dtype(out_dtype):
+        y = xp.real(y)
+    if _is_integer_dtype(xp, out_dtype):
+        y = to_integer(xp, y, out_dtype, rounding="trunc")
+    else:
+        y = xp.astype(y, out_dtype) if not is_extended(out_dtype) else np.asarray(y, out_dtype)
+    if is_array(output) and not isinstance(output, type):
         if tuple(output.shape) != tuple(y.shape):
-            raise RuntimeError(
-                f"output has shape {tuple(output.shape)}, the result {tuple(y.shape)}"
+            raise ArgumentError(
+                f"output shape not correct: output has shape {tuple(output.shape)}, "
+                f"the result {tuple(y.shape)}"
             )
         output[...] = y
         return output
     return y
+
+
+def _is_complex_dtype(dtype) -> bool:
+    return "complex" in dtype_name(dtype)
+
+
+def _is_integer_dtype(xp, dtype) -> bool:
+    return not is_extended(dtype) and xp.isdtype(dtype, ("integral", "bool"))

@@ -26,13 +26,25 @@ array([2. , 3.5, 3. ])
 
 from __future__ import annotations
 
+import cmath
 import math
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from ._scipy_common import as_array, correlate_axes, extend, namespace_of, normalize_axes
+from ._scipy_common import (
+    correlate_axes,
+    dtype_name,
+    extend,
+    finite,
+    is_extended,
+    operands,
+    pad_constant,
+    result_dtype,
+    to_integer,
+)
 from .planner import plan_for
 from .spec import ConvSpec
 
@@ -40,6 +52,18 @@ MODES = ("full", "same", "valid")
 METHODS = ("auto", "direct", "fft")
 BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "circular", "circular": "circular",
               "symm": "symmetric", "symmetric": "symmetric"}  # fmt: skip
+# SciPy's messages, which SciPy's users (and SciPy's tests) match
+MODE_ERROR = "Acceptable mode flags are 'valid', 'same', or 'full'."
+FFT_MODE_ERROR = "acceptable mode flags are 'valid', 'same', or 'full'"
+METHOD_ERROR = "Acceptable method flags are 'auto', 'direct', or 'fft'."
+VALID_ERROR = "For 'valid' mode, one must be at least as large as the other in every dimension"
+BOUNDARY_ERROR = (
+    "Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), and 'symmetric' (or 'symm')."
+)
+NONFINITE_WARNING = (
+    "Use of fft convolution on input with NAN or inf results in NAN or inf output. "
+    "Consider using method='direct' instead."
+)
 
 
 def convolve(in1, in2, mode: str = "full", method: str = "auto"):
@@ -51,7 +75,7 @@ def convolve(in1, in2, mode: str = "full", method: str = "auto"):
     array([[3],
            [7]])
     """
-    return _run(in1, in2, mode, _check_method(method), conjugate=False)
+    return _run(in1, in2, mode, method, conjugate=False)
 
 
 def correlate(in1, in2, mode: str = "full", method: str = "auto"):
@@ -63,12 +87,13 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto"):
     >>> signal.correlate(np.array([1j, 2, 3]), np.array([1j]))
     array([1.+0.j, 0.-2.j, 0.-3.j])
     """
-    return _run(in1, in2, mode, _check_method(method), conjugate=True)
+    return _run(in1, in2, mode, method, conjugate=True)
 
 
 def fftconvolve(in1, in2, mode: str = "full", axes=None):
     """N-d convolution by FFT over `axes` (default all), the other axes broadcasting
-    (`scipy.signal.fftconvolve`).
+    (`scipy.signal.fftconvolve`). Integer and bool inputs give float64, float16 gives
+    float32, as SciPy's FFTs do.
 
     >>> import numpy as np
     >>> from xconv import signal
@@ -76,13 +101,13 @@ def fftconvolve(in1, in2, mode: str = "full", axes=None):
     array([[ 1.,  0.,  0.,  0., -1.],
            [ 1.,  0.,  0.,  0., -1.]])
     """
-    return _run(in1, in2, mode, "fft", conjugate=False, axes=axes, fft_function=True)
+    return _run_fft(in1, in2, mode, axes)
 
 
 def oaconvolve(in1, in2, mode: str = "full", axes=None):
     """`fftconvolve` by overlap-add in SciPy; here the same FFT path, which splits long
     inputs into overlap-save frames itself (`scipy.signal.oaconvolve`)."""
-    return _run(in1, in2, mode, "fft", conjugate=False, axes=axes, fft_function=True)
+    return _run_fft(in1, in2, mode, axes)
 
 
 def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0):
@@ -109,15 +134,15 @@ def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
     (`scipy.signal.choose_conv_method`), from xconv's planner; with `measure=True`,
     `(method, {"fft": seconds, "direct": seconds})` from timing both.
 
+    Unlike SciPy's, the choice is `"direct"` for data holding NaN or infinity, whose
+    FFT would spread them over every output.
+
     >>> import numpy as np
     >>> from xconv import signal
     >>> signal.choose_conv_method(np.ones(10**5), np.ones(999))
     'fft'
     """
-    xp = namespace_of(in1, in2)
-    x, k = as_array(xp, in1, "in1"), as_array(xp, in2, "in2")
-    _check_mode(mode)
-    _check_ndim(x, k)
+    xp, x, k = operands(in1=in1, in2=in2)
     if measure:
         times = {}
         for method in ("fft", "direct"):
@@ -131,35 +156,102 @@ def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
 # -- the work ---------------------------------------------------------------------------------
 
 
-def _run(in1, in2, mode: str, method: str, *, conjugate: bool, axes=None, fft_function=False):
-    """`convolve`, or `correlate` (`conjugate`), with SciPy's operand swap for `valid`;
-    `axes` and `fft_function` for `fftconvolve` and `oaconvolve`."""
-    xp = namespace_of(in1, in2)
-    x, k = as_array(xp, in1, "in1"), as_array(xp, in2, "in2")
-    _check_mode(mode)
-    _check_ndim(x, k)
-    if x.ndim == 0:  # two scalars
+def _run(in1, in2, mode: str, method: str, *, conjugate: bool):
+    """`convolve`, or `correlate` (`conjugate`), with SciPy's checks in SciPy's order and
+    its operand swap for `valid`."""
+    xp, x, k = operands(in1=in1, in2=in2)
+    if x.ndim == k.ndim == 0:  # two scalars
         return x * (xp.conj(k) if conjugate and _is_complex(xp, k) else k)
-    axes = tuple(sorted(normalize_axes(axes, x.ndim)))
+    if x.ndim != k.ndim:
+        raise ValueError(
+            "in1 and in2 should have the same dimensionality"
+            if conjugate
+            else "volume and kernel should have the same dimensionality"
+        )
+    if mode not in MODES:
+        raise ValueError(MODE_ERROR)
+    if method not in METHODS:
+        raise ValueError(METHOD_ERROR)
+    dtype = result_dtype(xp, x, k)
+    axes = tuple(range(x.ndim))
     if _empty(x) or _empty(k):
-        return xp.zeros((0,) * x.ndim, dtype=_result_dtype(xp, x, k))
-    if fft_function:  # SciPy's FFT functions: unit axes broadcast before anything
-        axes = _without_unit_axes(x, k, axes)
+        return xp.zeros(_empty_shape(x, k, mode), dtype=dtype)
     swapped = mode == "valid" and _swap_needed(x, k, axes)
     if swapped:
         x, k = k, x
     if conjugate:  # correlate: the convolution with in2 reversed (every axis), conjugated
-        k = xp.flip(k, axis=tuple(range(k.ndim)))
+        k = xp.flip(k, axis=axes)
         k = xp.conj(k) if _is_complex(xp, k) else k
-    if method == "auto":
-        method = _auto_method(xp, x, k)
-    if method == "fft":  # an FFT convolves only where both operands are longer than 1
+    chosen = _auto_method(xp, x, k) if method == "auto" else method
+    if method == "fft" and finite(xp, x, k) is False:  # SciPy's warning, on the inputs
+        warnings.warn(NONFINITE_WARNING, RuntimeWarning, stacklevel=3)
+    if chosen == "fft":  # an FFT convolves only where both operands are longer than 1
         axes = _without_unit_axes(x, k, axes)
-    y = _convolve(xp, x, k, mode, method, axes)
+    y = _convolve(xp, x, k, mode, chosen, axes, dtype)
     if swapped and conjugate:  # SciPy's correlate of swapped operands, turned back
         y = xp.flip(y, axis=tuple(range(y.ndim)))
         y = xp.conj(y) if _is_complex(xp, y) else y
     return y
+
+
+def _run_fft(in1, in2, mode: str, axes):
+    """`fftconvolve` and `oaconvolve`: SciPy's checks, then the FFT over `axes`."""
+    xp, x, k = operands(in1=in1, in2=in2)
+    if x.ndim == k.ndim == 0:
+        return x * k
+    if x.ndim != k.ndim:
+        raise ValueError("in1 and in2 should have the same dimensionality")
+    if _empty(x) or _empty(k):
+        return xp.asarray([])  # SciPy's answer for every empty operand
+    given = axes is not None
+    axes = _fft_axes(axes, x.ndim)
+    if given and not axes:
+        raise ValueError("when provided, axes cannot be empty")
+    axes = _without_unit_axes(x, k, axes)  # unit axes broadcast, as in SciPy
+    for a in range(x.ndim):
+        if a not in axes and x.shape[a] != k.shape[a] and 1 not in (x.shape[a], k.shape[a]):
+            raise ValueError(
+                f"incompatible shapes for in1 and in2: {tuple(x.shape)} and {tuple(k.shape)}"
+            )
+    swapped = mode == "valid" and _swap_needed(x, k, axes)
+    if swapped:
+        x, k = k, x
+    if mode not in MODES:
+        raise ValueError(FFT_MODE_ERROR)
+    dtype = result_dtype(xp, x, k)  # no axis to transform: SciPy multiplies, no FFT
+    return _convolve(xp, x, k, mode, "fft", axes, _fft_dtype(xp, dtype) if axes else dtype)
+
+
+def _fft_dtype(xp, dtype):
+    """SciPy's FFTs give float64 for integers and bool, float32 for float16."""
+    name = dtype_name(dtype)
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return xp.float64
+    return xp.float32 if name == "float16" else dtype
+
+
+def _fft_axes(axes, ndim: int) -> tuple[int, ...]:
+    """SciPy's FFT axes: an int or ints, in range, distinct; sorted."""
+    if axes is None:
+        return tuple(range(ndim))
+    values = [axes] if _is_int(axes) else list(axes) if _iterable(axes) else None
+    if values is None or not all(_is_int(a) for a in values):
+        raise ValueError("axes must be a scalar or iterable of integers")
+    values = [int(a) for a in values]
+    if any(not -ndim <= a < ndim for a in values):
+        raise ValueError("axes exceeds dimensionality of input")
+    values = [a % ndim for a in values]
+    if len(set(values)) != len(values):
+        raise ValueError("all axes must be unique")
+    return tuple(sorted(values))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _iterable(value) -> bool:
+    return isinstance(value, Sequence) or hasattr(value, "__iter__")
 
 
 def _without_unit_axes(x, k, axes) -> tuple[int, ...]:
@@ -168,35 +260,51 @@ def _without_unit_axes(x, k, axes) -> tuple[int, ...]:
     return tuple(a for a in axes if x.shape[a] != 1 and k.shape[a] != 1)
 
 
-def _convolve(xp, x, k, mode, method, axes):
+def _convolve(xp, x, k, mode, method, axes, dtype):
     k = xp.flip(k, axis=axes) if axes else k
     pads = [_pads(mode, k.shape[a]) for a in axes]
     same = tuple(x.shape) if mode == "same" else None
-    return _correlate(xp, x, k, pads, method, axes, same=same)
+    return _correlate(xp, x, k, pads, method, axes, dtype, same=same)
 
 
-def _correlate(xp, x, k, pads, method, axes, *, boundary="constant", fill=0, same=None):
+def _correlate(xp, x, k, pads, method, axes, dtype, *, boundary="constant", fill=0, same=None):
     """The correlation over `axes` padded by `pads` (the other axes broadcast, and keep
-    the size `same` where given), in SciPy's result dtype."""
-    dtype = _result_dtype(xp, x, k)
-    integer = xp.isdtype(dtype, "integral")
-    # both operands in the result dtype (SciPy promotes int32 with float32 to float64);
-    # integers sum exactly in float64 (below 2**53)
-    work = xp.float64 if integer else dtype
+    the size `same` where given), returned as `dtype`."""
+    work = _work_dtype(xp, dtype, mixed=_mixes_integers(xp, x, k))
     x, k = xp.astype(x, work, copy=False), xp.astype(k, work, copy=False)
-    algorithm = {"fft": "fft", "direct": "auto"}[method]
-    if method == "direct":
-        algorithm = _direct_algorithm(x, k, axes, pads)
+    if boundary == "constant" and not cmath.isfinite(complex(fill)):
+        x, pads, fill = pad_constant(xp, x, axes, pads, fill), [(0, 0)] * len(axes), 0
+        method = "direct"  # an FFT would spread the fill's NaN or infinity everywhere
+    algorithm = "fft" if method == "fft" else _direct_algorithm(x, k, axes, pads)
     if axes:
         y = correlate_axes(xp, x, k, axes, pads, mode=boundary, value=fill, algorithm=algorithm)
     else:  # nothing left to convolve: every axis broadcasts
         y = x * k
     if same is not None:  # the broadcast axes too keep in1's size, centred
         y = y[tuple(_centre(n, m) for n, m in zip(y.shape, same, strict=True))]
-    if integer:
-        y = xp.round(y) if method == "fft" else y
-        return xp.astype(y, dtype)
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return to_integer(xp, y, dtype, rounding="round")
     return xp.astype(y, dtype, copy=False)
+
+
+def _mixes_integers(xp, x, k) -> bool:
+    return any(xp.isdtype(a.dtype, ("integral", "bool")) for a in (x, k))
+
+
+def _work_dtype(xp, dtype, mixed: bool = False):
+    """What the sums run in: float64 for integers and bool (exact below 2**53), and for
+    integers with floats (`mixed`: the integers keep their precision, the result rounds
+    once), float32 for float16 (as SciPy's FFTs), float64 precision for long double."""
+    name = dtype_name(dtype)
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return xp.float64
+    if mixed:
+        return xp.complex128 if xp.isdtype(dtype, "complex floating") else xp.float64
+    if name == "float16":
+        return xp.float32
+    if is_extended(dtype):
+        return xp.complex128 if "complex" in name or name == "clongdouble" else xp.float64
+    return dtype
 
 
 def _centre(size: int, wanted: int) -> slice:
@@ -214,17 +322,28 @@ def _pads(mode: str, taps: int) -> tuple[int, int]:
     return 0, 0
 
 
+def _empty_shape(x, k, mode: str) -> tuple[int, ...]:
+    if mode == "same":
+        return tuple(x.shape)
+    pairs = zip(x.shape, k.shape, strict=True)
+    if mode == "full":
+        return tuple(n + m - 1 if n and m else 0 for n, m in pairs)
+    return tuple(abs(n - m) + 1 if n and m else 0 for n, m in pairs)
+
+
 def _run2d(in1, in2, mode: str, boundary: str, fillvalue, *, flip: bool):
-    xp = namespace_of(in1, in2)
-    x, k = as_array(xp, in1, "in1"), as_array(xp, in2, "in2")
-    _check_mode(mode)
+    xp, x, k = operands(in1=in1, in2=in2)
     if x.ndim != 2 or k.ndim != 2:
-        raise ValueError(f"in1 and in2 must be 2-D, got {x.ndim}-D and {k.ndim}-D arrays")
+        name = "convolve2d" if flip else "correlate2d"
+        raise ValueError(f"{name} inputs must both be 2-D arrays")
+    if mode not in MODES:
+        raise ValueError(MODE_ERROR)
     if boundary not in BOUNDARIES:
-        raise ValueError(f"boundary must be one of {tuple(BOUNDARIES)}, got {boundary!r}")
-    fill = _fill_value(fillvalue)
+        raise ValueError(BOUNDARY_ERROR)
+    dtype = result_dtype(xp, x, k)
+    fill = _fill_value(fillvalue, dtype)
     if _empty(x) or _empty(k):
-        return xp.zeros((0, 0), dtype=_result_dtype(xp, x, k))
+        return xp.zeros(_empty_shape(x, k, mode), dtype=dtype)
     swapped = mode == "valid" and _swap_needed(x, k, (0, 1))
     if swapped:  # SciPy's 2-D functions swap for convolution and correlation alike
         x, k = k, x
@@ -236,16 +355,26 @@ def _run2d(in1, in2, mode: str, boundary: str, fillvalue, *, flip: bool):
     pads = [_pads(mode, k.shape[a])[:: 1 if flip else -1] for a in (0, 1)]
     padding_mode = BOUNDARIES[boundary]
     x, pads = extend(xp, x, (0, 1), pads, padding_mode)
-    y = _correlate(xp, x, k, pads, method, (0, 1), boundary=padding_mode, fill=fill)
+    y = _correlate(xp, x, k, pads, method, (0, 1), dtype, boundary=padding_mode, fill=fill)
     if swapped and not flip:  # the correlation of the swapped operands, turned back
         y = xp.flip(y, axis=(0, 1))
     return y
 
 
-def _fill_value(fillvalue):
-    if not isinstance(fillvalue, (int, float, complex, np.number)):
+def _fill_value(fillvalue, dtype):
+    """SciPy's `fillvalue`: a number or a one-element array (bool reads as 0 or 1), which
+    must cast to the result's dtype without losing an imaginary part."""
+    value = np.asarray(fillvalue)
+    if value.dtype == object or value.dtype.kind not in "biufc":
         raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
-    return fillvalue
+    if value.size != 1:
+        raise ValueError("`fillvalue` must be scalar or an array with one element.")
+    value = value.reshape(()).item()
+    if isinstance(value, complex) and not dtype_name(dtype).startswith("complex"):
+        raise ValueError(  # as SciPy: even 1+0j does not cast directly to a real type
+            f"could not cast `fillvalue` directly to the output type ({dtype_name(dtype)})"
+        )
+    return int(value) if isinstance(value, bool) else value
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -253,8 +382,16 @@ def _fill_value(fillvalue):
 
 def _auto_method(xp, x, k) -> str:
     """ "fft" where xconv's planner picks it for this correlation and the result is exact
-    enough; "direct" otherwise (integers whose sums an FFT could round: SciPy's rule)."""
-    if xp.isdtype(_result_dtype(xp, x, k), "integral") and not _fft_exact(xp, x, k):
+    enough; "direct" otherwise: integers whose sums an FFT could round (SciPy's rule, and
+    any integers whose values are not at hand, under `jax.jit`), bool, long double, and
+    data holding NaN or infinity (xconv's rule: their FFT spreads them everywhere)."""
+    dtype = result_dtype(xp, x, k)
+    if xp.isdtype(dtype, "bool") or is_extended(dtype) or _empty(x) or _empty(k):
+        return "direct"
+    if xp.isdtype(dtype, "integral"):
+        if not _fft_exact(xp, x, k):
+            return "direct"
+    elif finite(xp, x, k) is False:
         return "direct"
     return _direct_or_fft(xp, x, k)
 
@@ -277,40 +414,22 @@ def _direct_algorithm(x, k, axes, pads) -> str:
 
 def _fft_exact(xp, x, k) -> bool:
     """SciPy's rule: an FFT may compute an integer convolution when the largest possible
-    result fits float64's mantissa."""
-    largest = int(xp.max(xp.abs(x))) * int(xp.max(xp.abs(k)))
-    largest *= min(_size(x), _size(k))
-    return largest <= 2 ** (np.finfo(np.float64).nmant - 1)
+    result fits float64's mantissa (False where the values are not at hand)."""
+    from .backends import backend_for
+
+    backend = backend_for(xp)
+    largest = [backend.max_abs(a) for a in (x, k)]
+    if any(m is None for m in largest):
+        return False
+    bound = int(largest[0]) * int(largest[1]) * min(_size(x), _size(k))
+    return bound <= 2 ** (np.finfo(np.float64).nmant - 1)
 
 
 def _plan_dtype(xp, x, k) -> str:
-    dtype = _result_dtype(xp, x, k)
-    return "float64" if xp.isdtype(dtype, "integral") else str(np.dtype(_numpy_name(dtype)))
-
-
-def _numpy_name(dtype) -> str:
-    return str(getattr(dtype, "name", None) or dtype).rsplit(".", 1)[-1]
+    return dtype_name(_work_dtype(xp, result_dtype(xp, x, k)))
 
 
 # -- checks -----------------------------------------------------------------------------------
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-
-
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
-
-
-def _check_ndim(x, k) -> None:
-    if x.ndim != k.ndim:
-        raise ValueError(
-            f"in1 and in2 should have the same dimensionality, got {x.ndim}-D and {k.ndim}-D"
-        )
 
 
 def _swap_needed(x, k, axes: Sequence[int]) -> bool:
@@ -319,15 +438,8 @@ def _swap_needed(x, k, axes: Sequence[int]) -> bool:
     first = all(x.shape[a] >= k.shape[a] for a in axes)
     second = all(k.shape[a] >= x.shape[a] for a in axes)
     if not (first or second):
-        raise ValueError(
-            "for 'valid' mode, one of in1 and in2 must be at least as large as the other "
-            f"in every dimension, got shapes {tuple(x.shape)} and {tuple(k.shape)}"
-        )
+        raise ValueError(VALID_ERROR)
     return not first
-
-
-def _result_dtype(xp, x, k):
-    return xp.result_type(x.dtype, k.dtype)
 
 
 def _is_complex(xp, a) -> bool:
