@@ -267,3 +267,52 @@ def test_the_readme_example_runs(capsys):
 
     _, printed, expected = run_block("PyTorch and JAX", capsys)
     assert printed == expected
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        lambda: torch.nn.Conv2d(3, 6, 3, stride=2, padding=1, groups=3, padding_mode="reflect"),
+        lambda: torch.nn.Conv1d(2, 4, 5, dilation=2, bias=False),
+        lambda: torch.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
+    ],
+)
+def test_module_from_a_torch_module_computes_what_it_computes(module):
+    from xconv.torch import Conv
+
+    torch.manual_seed(0)
+    original = module().double()
+    ported = Conv.from_layer(original)
+    x = torch.randn(2, original.in_channels, *(9,) * (original.weight.ndim - 2)).double()
+    torch.testing.assert_close(ported(x), original(x))
+
+
+def test_module_keeps_a_keras_activation():
+    from xconv.compat import keras
+    from xconv.torch import Conv
+
+    layer = keras.Conv2D(4, 3, activation="relu")
+    layer.build((None, 8, 8, 3))
+    ported = Conv.from_layer(layer)
+    x = np.random.default_rng(0).standard_normal((1, 8, 8, 3)).astype(np.float32)
+    y = ported(torch.from_numpy(x)).detach().numpy()
+    assert y.min() == 0.0  # relu ran
+    np.testing.assert_allclose(y, np.asarray(layer(x)), atol=1e-5)
+
+
+def test_module_keeps_complex_parameters_and_refuses_bool():
+    from xconv.torch import Conv
+
+    spec = xconv.ConvSpec.from_weight_shape((4, 2, 3), padding=1)
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((4, 2, 3)) + 1j * rng.standard_normal((4, 2, 3))
+    bias = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+    module = Conv(spec, weight, bias)
+    assert module.weight.dtype == module.bias.dtype == torch.complex128
+    x = rng.standard_normal((1, 2, 7)) + 1j * rng.standard_normal((1, 2, 7))
+    expected = reference_conv(x, weight, bias, padding=[(1, 1)])
+    np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), expected, atol=1e-12)
+    with pytest.raises(TypeError, match="complex dtype"):
+        Conv(spec, weight, dtype=torch.float32)
+    with pytest.raises(TypeError, match="weight must be floating or complex"):
+        Conv(spec, np.ones((4, 2, 3), bool))

@@ -47,6 +47,7 @@ class Conv(torch.nn.Module):
         weight=None,
         bias=True,
         *,
+        activation=None,
         algorithm: str = "auto",
         device=None,
         dtype=None,
@@ -56,20 +57,25 @@ class Conv(torch.nn.Module):
             raise TypeError(f"spec must be an xconv.ConvSpec, got {type(spec).__name__}")
         if spec.in_channels is None or spec.out_channels is None:
             raise ValueError("spec must know in_channels and out_channels")
+        if activation is not None and not callable(activation):
+            raise TypeError(f"activation must be callable, got {activation!r}")
         self.spec = spec
         self.algorithm = algorithm
+        self.activation = activation
         first, second = (
             (spec.in_channels, spec.out_channels // spec.groups)
             if spec.transposed
             else (spec.out_channels, spec.in_channels // spec.groups)
         )
         shape = (first, second, *spec.kernel_size)
-        options = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+        given = [a for a in (weight, bias) if a is not None and not isinstance(a, bool)]
+        dtype = _parameter_dtype(given, dtype)
+        options = {"device": device, "dtype": dtype}
         fan_in = second * math.prod(spec.kernel_size)
         bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
         if weight is None:
             weight = torch.empty(shape, **options).uniform_(-bound, bound)
-        weight = _tensor(weight, options)
+        weight = _tensor(weight, options, "weight")
         if tuple(weight.shape) != shape:
             raise ValueError(
                 f"weight must have shape {shape} for this spec, got {tuple(weight.shape)}"
@@ -80,7 +86,7 @@ class Conv(torch.nn.Module):
         if bias is False or bias is None:
             self.register_parameter("bias", None)
         else:
-            bias = _tensor(bias, options)
+            bias = _tensor(bias, options, "bias")
             if tuple(bias.shape) != (spec.out_channels,):
                 raise ValueError(
                     f"bias must have shape ({spec.out_channels},), got {tuple(bias.shape)}"
@@ -89,22 +95,32 @@ class Conv(torch.nn.Module):
 
     @classmethod
     def from_layer(cls, layer, *, algorithm: str = "auto", device=None, dtype=None) -> Conv:
-        """The convolution of an `xconv.compat` layer (Wolfram, MATLAB, Keras), with its
-        weights in xconv's layout (the layer must have them: initialize or build it)."""
+        """The convolution of an `xconv.compat` layer (Wolfram, MATLAB, Keras, PyTorch) or
+        of a `torch.nn.Conv*d` / `ConvTranspose*d` module, with its weights in xconv's
+        layout (the layer must have them: initialize or build it) and, for a Keras layer,
+        its activation."""
+        if isinstance(layer, torch.nn.Module):
+            from .compat.pytorch import from_module
+
+            layer = from_module(layer)
         weight, bias = layer.canonical_weights()
-        options = {"device": device, "dtype": dtype or _torch_dtype(weight)}
+        activation = getattr(layer, "activation", None)
+        if activation is not None and getattr(activation, "__name__", "") == "linear":
+            activation = None
         return cls(
             layer.spec,
-            _tensor(weight, options),
-            False if bias is None else _tensor(bias, options),
+            weight,
+            False if bias is None else bias,
+            activation=activation,
             algorithm=algorithm,
             device=device,
-            dtype=options["dtype"],
+            dtype=dtype,
         )
 
     def forward(self, x):
         operation = conv_transpose if self.spec.transposed else conv
-        return operation(x, self.weight, self.bias, spec=self.spec, algorithm=self.algorithm)
+        y = operation(x, self.weight, self.bias, spec=self.spec, algorithm=self.algorithm)
+        return y if self.activation is None else self.activation(y)
 
     def extra_repr(self) -> str:
         spec = self.spec
@@ -117,16 +133,36 @@ class Conv(torch.nn.Module):
         )
 
 
+def _parameter_dtype(given: list, dtype):
+    """The parameters' dtype: `dtype`, else the given weight's or bias's floating or
+    complex dtype (complex wins: its imaginary part is kept), else torch's default."""
+    kinds = [_torch_dtype(a) for a in given]
+    for kind, array in zip(kinds, given, strict=True):
+        if not (kind.is_floating_point or kind.is_complex):
+            name = "weight" if array is given[0] else "bias"
+            raise TypeError(f"{name} must be floating or complex, got {kind}")
+    if dtype is not None:
+        if any(k.is_complex for k in kinds) and not dtype.is_complex:
+            raise TypeError(
+                f"the weight or bias is complex but dtype is {dtype}: pass a complex dtype "
+                "(torch.complex64 or torch.complex128) to keep the imaginary part"
+            )
+        return dtype
+    complex_kinds = [k for k in kinds if k.is_complex]
+    return (complex_kinds or kinds or [torch.get_default_dtype()])[0]
+
+
 def _torch_dtype(array):
     if isinstance(array, torch.Tensor):
         return array.dtype
-    return {np.float64: torch.float64, np.float16: torch.float16}.get(
-        np.asarray(array).dtype.type, torch.float32
-    )
+    return torch.from_numpy(np.zeros(0, np.asarray(array).dtype)).dtype
 
 
-def _tensor(array, options: dict):
+def _tensor(array, options: dict, name: str):
     """`array` (any array library, or nested lists) as a detached torch tensor."""
     if not isinstance(array, torch.Tensor):
-        array = torch.as_tensor(np.asarray(array))
+        array = np.asarray(array)
+        if array.dtype == object:
+            raise TypeError(f"{name} must be numeric, got objects")
+        array = torch.as_tensor(array)
     return array.detach().to(**{k: v for k, v in options.items() if v is not None}).clone()
