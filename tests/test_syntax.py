@@ -2,7 +2,13 @@
 
 import pytest
 
-from xconv.compat._syntax import LayerSyntaxError, read_keras, read_matlab, read_wolfram
+from xconv.compat._syntax import (
+    LayerSyntaxError,
+    read_keras,
+    read_matlab,
+    read_pytorch,
+    read_wolfram,
+)
 
 
 def test_wolfram_lists_rules_and_symbols():
@@ -76,3 +82,30 @@ def test_errors_name_the_column(reader, text, column):
         reader(text)
     assert info.value.column == column
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nn.Conv2d(3, 8, \u09ea)",  # a Bengali four, drawn like an 8
+        "nn.Conv2d(3, 8, \uff18)",  # a fullwidth 8
+        "nn.Conv2d(3, 8, \u0663)",  # an Arabic-Indic three
+        "nn.Conv2d(3,\u20038, 3)",  # an em space
+    ],
+)
+def test_digits_and_spaces_are_ascii_only(text):
+    with pytest.raises(LayerSyntaxError, match="unexpected character"):
+        read_pytorch(text)
+
+
+def test_strings_follow_each_dialects_rules():
+    # Python: \f is a form feed, so this is not 'reflect'; an unknown escape stays
+    assert read_pytorch("f(x, padding_mode='re\\flect')").options["padding_mode"] == "re\flect"
+    assert read_pytorch("f(x, a='\\q', b=\"\\x41\")").options == {"a": "\\q", "b": "A"}
+    # MATLAB: a doubled quote is one quote, a backslash is a backslash
+    assert read_matlab("f(1, 2, 'Name', 'it''s\\n')").options["Name"] == "it's\\n"
+
+
+def test_numbers_too_long_are_refused():
+    with pytest.raises(LayerSyntaxError, match="too long"):
+        read_pytorch(f"nn.Conv2d(3, 8, {'9' * 5000})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 from dataclasses import dataclass, field
 
 
@@ -40,40 +41,60 @@ class LayerCall:
     options: dict = field(default_factory=dict)
 
 
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_TOKEN = re.compile(
-    rf"""
-    (?P<space>\s+)
-  | (?P<number>{_NUMBER}(?:\*\^[+-]?\d+)?)
-  | (?P<dstring>"(?:[^"\\]|\\.)*")
-  | (?P<sstring>'(?:[^'\\]|\\.|'')*')
-  | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
-  | (?P<punct>->|:>|[\[\]{{}}(),;=.@+\-*])
-    """,
-    re.VERBOSE,
-)
+_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+# each dialect's string literals: Python's (backslash escapes, one line), MATLAB's (a
+# quote doubled inside, no escapes) and Wolfram's (backslash escapes)
+_STRINGS = {
+    "python": r"""(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""",
+    "matlab": r"""(?P<string>"(?:[^"\n]|"")*"|'(?:[^'\n]|'')*')""",
+    "wolfram": r"""(?P<string>"(?:[^"\\]|\\.)*")""",
+}
+# digits and letters are ASCII only: a Bengali four or a fullwidth 8 is not a digit here
+_TOKENS = {
+    quoting: re.compile(
+        rf"""
+        (?P<space>\s+)
+      | (?P<number>{_NUMBER}(?:\*\^[+-]?[0-9]+)?)
+      | {strings}
+      | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
+      | (?P<punct>->|:>|[\[\]{{}}(),;=.@+\-*])
+        """,
+        re.VERBOSE | re.ASCII,
+    )
+    for quoting, strings in _STRINGS.items()
+}
+# longer numbers are refused (Python would read them, slowly, up to 4300 digits)
+MAX_DIGITS = 400
 
 
-def tokenize(text: str, *, single_quotes: bool = True) -> list[Token]:
+def tokenize(text: str, *, quoting: str = "python") -> list[Token]:
+    """The tokens of `text`, its strings read by the `quoting` dialect's rules."""
+    pattern = _TOKENS[quoting]
     tokens: list[Token] = []
     position = 0
     while position < len(text):
-        match = _TOKEN.match(text, position)
+        match = pattern.match(text, position)
         column = position + 1
-        if match is None or (match.lastgroup == "sstring" and not single_quotes):
+        if match is None:
             raise LayerSyntaxError(f"unexpected character {text[position]!r}", column)
         kind, chunk = match.lastgroup, match.group()
         position = match.end()
         if kind == "space":
             continue
         if kind == "number":
+            if len(chunk) > MAX_DIGITS:
+                raise LayerSyntaxError(f"number of {len(chunk)} characters is too long", column)
             try:
                 value = _number(chunk)
             except OverflowError:
                 raise LayerSyntaxError(f"number {chunk!r} is out of range", column) from None
             tokens.append(Token("number", chunk, column, value))
-        elif kind in ("dstring", "sstring"):
-            tokens.append(Token("string", chunk, column, _unquote(chunk)))
+        elif kind == "string":
+            try:
+                value = _unquote(chunk, quoting)
+            except UnicodeDecodeError:
+                raise LayerSyntaxError(f"string {chunk} has a bad escape", column) from None
+            tokens.append(Token("string", chunk, column, value))
         else:
             tokens.append(Token(kind, chunk, column))
     tokens.append(Token("end", "", len(text) + 1))
@@ -84,16 +105,21 @@ def _number(text: str) -> int | float:
     mantissa, _, exponent = text.partition("*^")  # Wolfram writes 1.5*^-3 for 1.5e-3
     if exponent:
         return float(mantissa) * 10.0 ** int(exponent)
-    if re.fullmatch(r"\d+", mantissa):
+    if re.fullmatch(r"[0-9]+", mantissa):
         return int(mantissa)
     return float(mantissa)
 
 
-def _unquote(text: str) -> str:
+def _unquote(text: str, quoting: str) -> str:
+    """A string literal's value by its dialect's rules: MATLAB doubles a quote inside;
+    Python and Wolfram read backslash escapes (`\\f` is a form feed, not `f`; an unknown
+    escape keeps its backslash, as Python does)."""
     quote, body = text[0], text[1:-1]
-    if quote == "'" and "''" in body:  # MATLAB doubles a quote inside a char vector
-        body = body.replace("''", "'")
-    return re.sub(r"\\(.)", r"\1", body)
+    if quoting == "matlab":
+        return body.replace(quote * 2, quote)
+    with warnings.catch_warnings():  # Python warns of unknown escapes, and keeps them
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
 
 
 # brackets nest at most this deep (Python's recursion limit is far away)
@@ -198,7 +224,7 @@ _WOLFRAM_SYMBOLS = {"True": True, "False": False, "None": None, "Automatic": "Au
 
 def read_wolfram(text: str) -> LayerCall:
     """`ConvolutionLayer[n, s, opt -> value, ...]`: lists in braces, `->` and `:>` rules."""
-    reader = Reader(tokenize(text, single_quotes=False))
+    reader = Reader(tokenize(text, quoting="wolfram"))
     name, _ = reader.dotted_name()
     reader.expect("[")
     args, options = [], {}
@@ -265,7 +291,7 @@ def read_matlab(text: str, positional: int = 2) -> LayerCall:
     pairs, written `'Name', value` or `Name=value` (names as written; the caller folds
     their case).
     """
-    reader = Reader(tokenize(text))
+    reader = Reader(tokenize(text, quoting="matlab"))
     name, _ = reader.dotted_name()
     reader.expect("(")
     values: list[tuple[Token, object]] = []
