@@ -425,3 +425,105 @@ def test_translate_with_an_input_shape_fixes_depthwise_channels():
     channelwise = "groupedConvolution2dLayer(3, 2, 'channelwise')"
     code, out, _ = invoke("translate", channelwise, "--input-shape", "16x16x3", "--to", "keras")
     assert code == 0 and "keras.layers.DepthwiseConv2D((3, 3), depth_multiplier=2)" in out
+
+
+# -- what an adversarial user tried: one clear line, nothing lost --------------------------
+
+
+def _save(path, array):
+    np.save(path, array)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["shape", "nn.Conv2d(3, 8, None)", "--input-shape", "1x3x9x9"], "kernel_size"),
+        (["shape", "nn.Conv2d(3, 8, 3)", "--input-shape", "1x3x\u0663x9"], "positive size"),
+        (["shape", "nn.Conv2d(3, 8, 3)", "--input-shape", "1x3x" + "9" * 30 + "x9"], "larger"),
+        (["shape", "nn.Conv2d(3, 8, 3)", "--input-shape", "1x3x10000000000x10000000000"],
+         "more than any array"),
+        (["run", "nn.Conv2d(3, 8, 3)", "--input-shape", "1x3x9x9", "--output", "y.npy",
+          "--block-mib", "inf"], "--block-mib"),
+    ],
+)  # fmt: skip
+def test_bad_sizes_are_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(*args)
+    assert code != 0 and message in out + err, out + err
+    assert "internal error" not in out + err and "Traceback" not in out + err
+
+
+def test_matlab_ordered_shapes_read():
+    code, out, _ = invoke("shape", "convolution2dLayer(3, 8)", "--input-shape", "[9 9 3]", "--json")
+    assert code == 0 and json.loads(out)["output_shape"] == [7, 7, 8]
+
+
+def test_weights_must_be_real_and_a_named_bias_given(tmp_path):
+    x = _save(tmp_path / "x.npy", np.ones((1, 3, 9, 9), np.float32))
+    w = _save(tmp_path / "w.npy", np.ones((8, 3, 3, 3), np.float32))
+    wc = _save(tmp_path / "wc.npy", np.ones((8, 3, 3, 3), np.complex64))
+    y = str(tmp_path / "y.npy")
+    code, _, err = invoke("run", "F.conv2d(x, w, b)", "--weights", w, "--input", x, "--output", y)
+    assert code != 0 and "--bias" in err
+    code, _, err = invoke("run", "F.conv2d(x, w)", "--weights", wc, "--input", x, "--output", y)
+    assert code != 0 and "complex" in err
+    assert not Path(y).exists()
+
+
+def test_outputs_never_overwrite_inputs_or_each_other(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    a = _save(folder / "a.npy", np.ones((1, 3, 9, 9), np.float32))
+    np.savez(folder / "a.npz", x=np.ones((1, 3, 9, 9), np.float32))
+    before = np.load(a).copy()
+    layer = "nn.Conv2d(3, 8, 3)"
+    code, _, err = invoke("run", layer, "--input", str(folder), "--output", str(tmp_path / "out"))
+    assert code != 0 and "both be written" in err
+    code, _, err = invoke("run", layer, "--input", a, "--output", a)
+    assert code != 0 and "overwrite the input" in err
+    code, _, err = invoke("run", layer, "--input", str(folder), "--output", str(folder))
+    assert code != 0 and "overwrite the input" in err
+    np.testing.assert_array_equal(np.load(a), before)
+
+
+def test_a_batch_names_the_file_it_stopped_at(tmp_path):
+    a = _save(tmp_path / "a.npy", np.ones((1, 3, 9, 9), np.float32))
+    b = _save(tmp_path / "b.npy", np.ones((1, 4, 9, 9), np.float32))
+    out = tmp_path / "out"
+    code, _, err = invoke("run", "nn.Conv2d(3, 8, 3)", "--input", a, "--input", b,
+                          "--output", str(out))  # fmt: skip
+    assert code != 0 and f"xconv: error: {b}:" in err and "1 of 2" in err
+
+
+def test_a_zarr_output_streams_by_default(tmp_path):
+    pytest.importorskip("zarr")
+    x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
+    source = _save(tmp_path / "x.npy", x)
+    target = tmp_path / "y.zarr"
+    code, _, err = invoke("run", "nn.Conv2d(3, 8, 3, bias=False)", "--input", source,
+                          "--output", str(target), "--json")  # fmt: skip
+    assert code == 0, err
+    import zarr
+
+    assert zarr.open_array(str(target), mode="r").shape == (1, 8, 7, 7)
+
+
+def test_too_many_blocks_are_refused(tmp_path):
+    source = _save(tmp_path / "x.npy", np.ones((1, 3, 400, 400), np.float32))
+    code, _, err = invoke("run", "nn.Conv2d(3, 8, 3)", "--input", source, "--output",
+                          str(tmp_path / "y.npy"), "--stream", "--block-mib", "1e-7")  # fmt: skip
+    assert code != 0 and "blocks" in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_signal_says_what_happened(tmp_path):
+    import signal
+    import time
+
+    script = "import os, signal, time\nfrom xconv_cli.main import exit_on_termination\n" \
+        "exit_on_termination()\nos.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(5)\n"  # fmt: skip
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM" in result.stderr and time.perf_counter() - start < 5

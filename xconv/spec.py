@@ -18,6 +18,8 @@ from dataclasses import dataclass
 PADDING_STRINGS = ("valid", "same", "same_lower", "full", "causal")
 TRANSPOSED_PADDING_STRINGS = ("valid", "same")
 PADDING_MODES = ("constant", "reflect", "symmetric", "replicate", "circular")
+# no array holds more elements than this (2**62 bytes of int8 already exceed any machine)
+LARGEST_ELEMENTS = 2**62
 
 Size = int | None
 Pair = tuple[int, int]
@@ -273,6 +275,12 @@ class ConvSpec:
         `None` marks an unknown size, in the input and in the result.
         """
         shape = tuple(input_shape)
+        known = [n for n in shape if n is not None]
+        if all(_is_int(n) for n in known) and math.prod(known) > LARGEST_ELEMENTS:
+            raise ValueError(
+                f"input shape {shape} holds more than {LARGEST_ELEMENTS:.2e} elements, more "
+                "than any array can"
+            )
         if len(shape) not in (self.rank + 1, self.rank + 2):
             raise ValueError(
                 f"input shape {shape} must have {self.rank + 2} dimensions (batched) or "

@@ -46,6 +46,11 @@ def build(text: str, weights: np.ndarray | None = None, bias: np.ndarray | None 
     if call.dialect == "pytorch":
         layer = Layer(call.dialect, text, parse_layer(text))
         if weights is not None:
+            if bias is None and layer.obj.use_bias:
+                raise UsageError(
+                    "the layer has a bias: give it with --bias FILE (or write the layer "
+                    "without one: bias=False, or no bias argument)"
+                )
             layer.obj.set_weights(weights, bias)
         elif bias is not None:
             raise UsageError("a PyTorch layer takes --bias with --weights")

@@ -65,6 +65,10 @@ def open_lazy(spec: str, block_mib: float):
     return da.from_array(data, chunks=block_chunks(data.shape, data.dtype.itemsize, block_mib))
 
 
+# the most blocks a streamed run cuts an input into
+MAX_BLOCKS = 20_000
+
+
 def block_chunks(shape: tuple, itemsize: int, block_mib: float) -> tuple:
     """Chunks of about `block_mib` MiB: short axes (channels) whole, the long ones split
     into equal cubes."""
@@ -76,7 +80,13 @@ def block_chunks(shape: tuple, itemsize: int, block_mib: float) -> tuple:
     whole = itemsize * math.prod(n for i, n in enumerate(shape) if i not in long_axes)
     side = (block_mib * 2**20 / whole) ** (1 / len(long_axes))
     side = max(1, int(side))
-    return tuple(min(n, side) if i in long_axes else n for i, n in enumerate(shape))
+    chunks = tuple(min(n, side) if i in long_axes else n for i, n in enumerate(shape))
+    count = math.prod(-(-n // c) for n, c in zip(shape, chunks, strict=True))
+    if count > MAX_BLOCKS:  # each block is a task: hundreds of thousands never finish
+        floor = block_mib * count / MAX_BLOCKS
+        raise FileError(f"--block-mib {block_mib:g} cuts this input into {count:,} blocks; "
+                        f"use at least {floor:.3g} (at most {MAX_BLOCKS:,} blocks)")  # fmt: skip
+    return chunks
 
 
 def write_lazy(target: str, y, progress: Callable[[int], Callable[[], None]]) -> None:

@@ -85,7 +85,9 @@ class XconvGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             message = " ".join(str(error).split()) or type(error).__name__
-            if not isinstance(error, _EXPECTED):  # a bug: say so, and how to report it
+            if isinstance(error, MemoryError):
+                message = f"not enough memory ({message}); nothing was written"
+            elif not isinstance(error, _EXPECTED):  # a bug: say so, and how to report it
                 message = f"internal error ({type(error).__name__}: {message}); rerun with --debug"
             click.echo(f"xconv: error: {message}", err=True)
             ctx.exit(1)
@@ -159,7 +161,7 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
 )
 @click.option(
     "--block-mib",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True, max=2.0**20),
     default=_stream.DEFAULT_BLOCK_MIB,
     show_default=True,
     help="Size of one block of a streamed .npy input (a Zarr store keeps its chunks).",
@@ -201,19 +203,20 @@ def run(
     if bool(inputs) == bool(input_shape):
         raise click.UsageError("give either --input FILE or --input-shape SHAPE")
     jobs = _jobs(inputs, output)
-    w = read_array(weights) if weights else None
-    b = read_array(bias) if bias else None
+    w = _real(read_array(weights), weights) if weights else None
+    b = _real(read_array(bias), bias) if bias else None
     built = _layers.build(layer, w, b)
     console = Console(stderr=True)
     results: list[dict] = []
     with _render.progress(console, len(jobs)) as advance:
         for source, target in jobs:
-            if source is not None and (stream or (stream is None and _stream.streams(source))):
-                result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
-            else:
-                result = _run_one(built, source, target, input_shape, seed, algorithm, scale)
-                if result.get("note") and not as_json:  # with --json it is in the JSON
-                    console.print(f"xconv: note: {result['note']}", markup=False, highlight=False)
+            with _naming(source, len(jobs), len(results)):
+                if source is not None and (stream or (stream is None and _streams(source, target))):
+                    result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
+                else:
+                    result = _run_one(built, source, target, input_shape, seed, algorithm, scale)
+            if result.get("note") and not as_json:  # with --json it is in the JSON
+                console.print(f"xconv: note: {result['note']}", markup=False, highlight=False)
             results.append(result)
             advance()
     summary = results[0] if len(results) == 1 else {"runs": results}
@@ -224,8 +227,54 @@ def run(
             _render.run_summary(out, results)
 
 
+@contextlib.contextmanager
+def _naming(source: str | None, count: int, done: int) -> Iterator[None]:
+    """In a batch, an expected failure names the file it stopped at and what was done."""
+    try:
+        yield
+    except _EXPECTED as error:
+        if count == 1:
+            raise
+        raise FileError(f"{source}: {error} (stopped there: {done} of {count} files written "
+                        "before it)") from error  # fmt: skip
+
+
+def _real(array: np.ndarray, source: str) -> np.ndarray:
+    """Weights and biases are real numbers, as the data are."""
+    if array.dtype.kind not in "biuf":
+        kind = "complex" if array.dtype.kind == "c" else f"{array.dtype} (not numbers)"
+        raise FileError(f"{source}: the values are {kind}; weights and biases must be real")
+    return array
+
+
+def _streams(source: str, target: str) -> bool:
+    """Stream by default: large .npy inputs, Zarr stores, and outputs to a Zarr store."""
+    return _stream.streams(source) or (_stream.is_zarr(target) and _stream.can_stream(source))
+
+
 def _jobs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:
-    """(input, output) pairs: one file to `output`, or a batch into the folder `output`."""
+    """(input, output) pairs: one file to `output`, or a batch into the folder `output`;
+    FileError where an output would overwrite an input or another output."""
+    jobs = _pairs(inputs, output)
+    sources = {_resolved(s): s for s, _ in jobs if s is not None}
+    written: dict[Path, str | None] = {}
+    for source, target in jobs:
+        path = _resolved(target)
+        if path in sources:
+            raise FileError(f"{target}: the output would overwrite the input {sources[path]}; "
+                            "write it elsewhere")  # fmt: skip
+        if path in written:
+            raise FileError(f"{written[path]} and {source} would both be written to {target}: "
+                            "give them different names or folders")  # fmt: skip
+        written[path] = source
+    return jobs
+
+
+def _resolved(spec: str) -> Path:
+    return Path(spec.split(":")[0]).resolve()
+
+
+def _pairs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:
     if len(inputs) == 1 and not _is_folder(inputs[0]):
         return [(inputs[0], output)]
     if not inputs:
@@ -265,6 +314,9 @@ def _out_suffix(source: str) -> str:
 
 
 def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scale: str) -> dict:
+    if _stream.is_zarr(target):
+        raise FileError(f"{target}: a Zarr store is written block by block, from a .npy or "
+                        ".zarr input (--stream)")  # fmt: skip
     if source is None:
         dims = parse_shape(input_shape)
         _layers.check_fits(dims, _layers.output_shape(built, dims))
@@ -385,6 +437,9 @@ def exit_on_termination() -> None:
     instant death, so that a half-written temporary output file is removed."""
 
     def stop(signum, frame):
+        name = signal.Signals(signum).name
+        click.echo(f"xconv: stopped by {name}; outputs finished before it are kept, none is "
+                   "left half-written", err=True)  # fmt: skip
         raise SystemExit(128 + signum)
 
     for name in ("SIGTERM", "SIGHUP"):

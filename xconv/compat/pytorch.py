@@ -183,6 +183,9 @@ class TorchLayer(CompatLayer):
                 raise ValueError(f"bias must have shape ({out},), got {shape_of(bias)}")
         elif self.use_bias and isinstance(self, _Module):
             raise ValueError(f"{type(self).__name__} has a bias: give it with the weight")
+        elif self.use_bias and "bias" not in getattr(self, "_creators", {}):
+            raise ValueError(f"{self._function_name()}: the call passes a bias: give it with "
+                             "the weight")  # fmt: skip
         if bias is not None and not self.use_bias and isinstance(self, _Module):
             raise ValueError(f"{type(self).__name__} was made with bias=False: it has no bias")
         self._weight, self._bias = weight, bias
@@ -331,6 +334,7 @@ class _Conv(_Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        kernel_size = _per_dimension(kernel_size, self.RANK, "kernel_size", 1)  # never None
         self._init_window(kernel_size, stride, padding, dilation, groups, 0)
         self._init_module(in_channels, out_channels, bias, padding_mode, dtype)
 
@@ -353,6 +357,7 @@ class _ConvTranspose(_Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        kernel_size = _per_dimension(kernel_size, self.RANK, "kernel_size", 1)  # never None
         self._init_window(kernel_size, stride, padding, dilation, groups, output_padding)
         self._init_module(in_channels, out_channels, bias, padding_mode, dtype)
 
