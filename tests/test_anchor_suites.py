@@ -69,7 +69,8 @@ def run_suite(anchor: str, test_file: Path, tmp_path: Path, **env: str) -> dict:
 def check(anchor: str, outcomes: dict) -> None:
     failed = {case: message for case, (outcome, message) in outcomes.items()
               if outcome == "failed"}  # fmt: skip
-    passed = sum(outcome == "passed" for outcome, _ in outcomes.values())
+    # xpassed: a case SciPy marks as failing for its own function, that xconv passes
+    passed = sum(outcome in ("passed", "xpassed") for outcome, _ in outcomes.values())
     patterns = DIFFERENCES[anchor]
     unexplained = {case: message for case, message in failed.items()
                    if not any(re.search(p, case) for p, _ in patterns)}  # fmt: skip

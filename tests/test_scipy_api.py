@@ -287,3 +287,88 @@ def test_the_readme_example_runs(capsys):
 
     _, printed, expected = run_block("For SciPy users", capsys)
     assert printed == expected == "True True True"
+
+
+# ---------------------------------------------------------------------------- fidelity
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64", "int32", "uint32"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_integer_sums_are_exact_past_float64(dtype, mode):
+    """SciPy's direct sums are C integer sums (wrapping modulo 2**64); float64 rounds past
+    2**53, so xconv joins exact limb sums there."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(5)
+    a = rng.integers(info.min, info.max, 300, dtype=dtype, endpoint=True)
+    b = rng.integers(info.min, info.max, 17, dtype=dtype, endpoint=True)
+    for function in ("convolve", "correlate"):
+        expected = getattr(scipy.signal, function)(a, b, mode=mode, method="direct")
+        got = getattr(signal, function)(a, b, mode=mode, method="direct")
+        assert_like(got, expected, exact=True)
+    big = rng.integers(-(2**62), 2**62, (12, 9))
+    for boundary in ("fill", "wrap", "symm"):
+        args = dict(boundary=boundary, fillvalue=2**61 + 5)
+        expected = scipy.signal.convolve2d(big, big[:4, :3], **args)
+        assert_like(signal.convolve2d(big, big[:4, :3], **args), expected, exact=True)
+
+
+def test_auto_never_spreads_a_nan_and_fft_warns_as_scipy():
+    x = np.ones((60, 60))
+    x[7, 9] = np.nan
+    y = signal.convolve(x, np.ones((41, 41)), mode="same")  # xconv's NaN-safe auto
+    direct = scipy.signal.convolve(x, np.ones((41, 41)), mode="same", method="direct")
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(direct))  # only windows over it
+    assert np.isnan(y).sum() == 28 * 30
+    with pytest.warns(RuntimeWarning, match="Use of fft convolution"):
+        signal.convolve(x, np.ones((41, 41)), mode="same", method="fft")
+    assert signal.choose_conv_method(np.r_[np.inf, np.ones(10**5)], np.ones(999)) == "direct"
+
+
+@pytest.mark.parametrize("library", ["torch", "dask", "jax"])
+def test_numpy_weights_beside_other_libraries_data(library):
+    if library == "jax":
+        jnp = pytest.importorskip("jax.numpy")
+        make, back, kind = jnp.asarray, np.asarray, type(jnp.asarray(0.0))
+    else:
+        from namespaces import get_namespace
+
+        ns = get_namespace(library)
+        make, back, kind = ns.asarray, ns.to_numpy, type(ns.asarray(np.zeros(1)))
+    rng = np.random.default_rng(6)
+    a, w = rng.standard_normal((12, 10)), rng.standard_normal((3, 4))
+    x = make(a)  # float32 in JAX without x64
+    got = ndimage.correlate(x, w, mode="mirror")
+    assert isinstance(got, kind), type(got)
+    single = np.asarray(back(x)).dtype == np.float32
+    expected = scipy.ndimage.correlate(np.asarray(back(x)), w, mode="mirror")
+    assert_like(back(got), expected.astype(np.float32) if single else expected, inputs=(back(x),))
+    expected = scipy.signal.fftconvolve(np.asarray(back(x)), w)
+    got = back(signal.fftconvolve(x, w))
+    assert_like(got, expected.astype(got.dtype), inputs=(back(x),))
+
+
+def test_two_other_libraries_are_a_type_error_naming_both():
+    torch = pytest.importorskip("torch")
+    import dask.array as da
+
+    with pytest.raises(TypeError, match=r"in1 \(torch\).*in2 \(dask"):
+        signal.convolve(torch.ones(5), da.ones(3))
+
+
+def test_integer_auto_under_jit_is_direct_and_exact():
+    """Under `jax.jit` the values are not at hand: integers go direct, in exact limbs
+    (int32 here: JAX without x64 has no int64), wrapping as SciPy's C sums do."""
+    jax = pytest.importorskip("jax")
+    a = (np.arange(-50, 50, dtype=np.int32) * 2**24).astype(np.int32)
+    run = jax.jit(lambda p, q: signal.convolve(p, q))
+    got = np.asarray(run(jax.numpy.asarray(a), jax.numpy.asarray(a[:9])))
+    assert_like(got, scipy.signal.convolve(a, a[:9], method="direct"), exact=True)
+
+
+def test_ndimage_complex_output_promotes_with_ndimages_warning():
+    a, w = np.arange(12.0).reshape(3, 4), np.ones((2, 2)) * (1 + 1j)
+    with pytest.warns(UserWarning, match="promoting specified output dtype to complex"):
+        got = ndimage.correlate(a, w, output=np.float32)
+    assert_like(got, scipy.ndimage.correlate(a, w, output=np.complex64))
+    with pytest.raises(ValueError, match="complex-valued cval"):
+        ndimage.correlate(a, w.real, cval=1j)

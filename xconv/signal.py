@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._integer_sums import correlate_in_limbs, exact_in_float64
 from ._scipy_common import (
     correlate_axes,
     dtype_name,
@@ -45,6 +46,7 @@ from ._scipy_common import (
     result_dtype,
     to_integer,
 )
+from .backends import backend_for
 from .planner import plan_for
 from .spec import ConvSpec
 
@@ -270,6 +272,12 @@ def _convolve(xp, x, k, mode, method, axes, dtype):
 def _correlate(xp, x, k, pads, method, axes, dtype, *, boundary="constant", fill=0, same=None):
     """The correlation over `axes` padded by `pads` (the other axes broadcast, and keep
     the size `same` where given), returned as `dtype`."""
+    if method != "fft" and axes and xp.isdtype(dtype, ("integral", "bool")):
+        y = _integer_correlation(xp, x, k, pads, axes, boundary, fill)
+        if y is not None:  # float64 sums would round: exact integer limbs
+            if same is not None:
+                y = y[tuple(_centre(n, m) for n, m in zip(y.shape, same, strict=True))]
+            return xp.astype(y, dtype) if dtype_name(dtype) != "bool" else y != 0
     work = _work_dtype(xp, dtype, mixed=_mixes_integers(xp, x, k))
     x, k = xp.astype(x, work, copy=False), xp.astype(k, work, copy=False)
     if boundary == "constant" and not cmath.isfinite(complex(fill)):
@@ -285,6 +293,31 @@ def _correlate(xp, x, k, pads, method, axes, dtype, *, boundary="constant", fill
     if xp.isdtype(dtype, ("integral", "bool")):
         return to_integer(xp, y, dtype, rounding="round")
     return xp.astype(y, dtype, copy=False)
+
+
+def _integer_correlation(xp, x, k, pads, axes, boundary, fill):
+    """The int64 correlation, exact modulo 2**64 as SciPy's C sums, where float64 sums
+    could round (values not at hand count as the dtype's largest); None where they
+    cannot, and the float64 path is exact."""
+    if not (isinstance(fill, (int, np.integer)) or float(fill).is_integer()):
+        return None
+    x, k = (xp.astype(a, xp.int64) for a in (x, k))  # uint64 wraps, modulo 2**64 alike
+    backend = backend_for(xp)
+    largest = []
+    for a in (x, k):
+        m = backend.max_abs(a)
+        largest.append(2**63 if m is None or not math.isfinite(m) else min(int(m), 2**63))
+    largest[0] = max(largest[0], abs(int(fill)))
+    terms = math.prod(k.shape[a] for a in axes)
+    if exact_in_float64(*largest, terms):
+        return None
+
+    def correlate(x_limb, k_limb, fill_limb):
+        algorithm = _direct_algorithm(x_limb, k_limb, axes, pads)
+        return correlate_axes(xp, x_limb, k_limb, axes, pads, mode=boundary, value=fill_limb,
+                              algorithm=algorithm)  # fmt: skip
+
+    return correlate_in_limbs(xp, x, k, int(fill), terms, tuple(largest), correlate)
 
 
 def _mixes_integers(xp, x, k) -> bool:
@@ -415,8 +448,6 @@ def _direct_algorithm(x, k, axes, pads) -> str:
 def _fft_exact(xp, x, k) -> bool:
     """SciPy's rule: an FFT may compute an integer convolution when the largest possible
     result fits float64's mantissa (False where the values are not at hand)."""
-    from .backends import backend_for
-
     backend = backend_for(xp)
     largest = [backend.max_abs(a) for a in (x, k)]
     if any(m is None for m in largest):

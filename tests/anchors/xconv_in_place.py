@@ -152,7 +152,9 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_runtest_logreport(report):
     if report.when == "call" or report.outcome != "passed":
-        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        outcome = report.outcome
+        if hasattr(report, "wasxfail"):  # SciPy expects its own function to fail here
+            outcome = "xpassed" if report.passed else "xfailed"
         message = ""
         if report.outcome == "failed":
             message = _first_line(report)
