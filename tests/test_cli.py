@@ -527,3 +527,15 @@ def test_a_signal_says_what_happened(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 128 + signal.SIGTERM
     assert "stopped by SIGTERM" in result.stderr and time.perf_counter() - start < 5
+
+
+def test_an_unwritable_folder_is_named(tmp_path, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    code, _, err = invoke("run", "nn.Conv2d(3, 8, 3)", "--input-shape", "1x3x9x9",
+                          "--output", str(tmp_path / "y.npy"))  # fmt: skip
+    assert code != 0 and f"{tmp_path}: cannot write there (Permission denied)" in err

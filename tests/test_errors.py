@@ -349,3 +349,17 @@ def test_fuzz_edge_sizes(data, rank, n, groups, cpg, fpg, mode, padding, batched
     expected = reference_conv(x, w, **kw)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_unknown_dask_sizes_name_the_fix():
+    da = pytest.importorskip("dask.array")
+    from xconv import ndimage, signal
+
+    d = da.from_array(np.arange(400.0).reshape(20, 20), chunks=5)
+    unknown = d[d[:, 0] > 100]
+    with pytest.raises(ValueError, match=r"x has unknown sizes .* x.compute_chunk_sizes\(\)"):
+        xconv.conv(unknown[None, None], np.ones((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"input has unknown sizes"):
+        ndimage.correlate(unknown, np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"in1 has unknown sizes"):
+        signal.fftconvolve(unknown, np.ones((3, 3)))

@@ -8,6 +8,7 @@ from array_api_compat import array_namespace, device, is_numpy_array
 
 __all__ = [
     "array_namespace",
+    "check_sizes_known",
     "checked_kind",
     "compute_dtype",
     "from_canonical",
@@ -101,6 +102,17 @@ def from_canonical(xp: ModuleType, y, batched: bool, channels_last: bool):
 
 def is_array(a) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype")
+
+
+def check_sizes_known(named: dict) -> None:
+    """ValueError naming the array whose shape holds an unknown size (a Dask array after
+    boolean indexing: NaN sizes), which no convolution can be planned for."""
+    for name, a in named.items():
+        if a is not None and any(n is None or n != n for n in a.shape):
+            raise ValueError(
+                f"{name} has unknown sizes {tuple(a.shape)}: for a Dask array, call "
+                f"{name}.compute_chunk_sizes() first"
+            )
 
 
 def one_namespace(named: dict, lead: str) -> tuple[ModuleType, dict]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from ._arrays import (
+    check_sizes_known,
     checked_kind,
     compute_dtype,
     from_canonical,
@@ -109,6 +110,7 @@ def check_call(
     for name, array in named.items():
         if not ((array is None and name == "bias") or is_array(array)):
             raise TypeError(f"{name} must be an array, got {type(array).__name__}")
+    check_sizes_known(named)
     xp, moved = one_namespace({k: a for k, a in named.items() if a is not None}, lead="x")
     named = {**named, **moved}
     x, weight, bias = named["x"], named["weight"], named["bias"]

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from types import ModuleType
 
-from ._arrays import is_array, one_namespace
+from ._arrays import check_sizes_known, is_array, one_namespace
 from .forward import conv
 
 
@@ -25,6 +25,7 @@ def operands(**named) -> tuple:
             if a.dtype == object:
                 raise TypeError(f"{name} must be numeric, got objects")
         arrays[name] = a
+    check_sizes_known(arrays)
     xp, arrays = one_namespace(arrays, lead=next(iter(named)))
     return (xp, *arrays.values())
 

@@ -87,7 +87,7 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
         raise FileError(f"{path}: unknown output file type {suffix or '(none)'}; use {_known()}")
     if not path.parent.is_dir():
         raise FileError(f"{path.parent}: no such directory")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, temporary = _temporary(path, suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
             _write(handle, suffix, np.asarray(array), key or name)
@@ -98,6 +98,14 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
             os.unlink(temporary)
         raise
     return path
+
+
+def _temporary(path: Path, suffix: str) -> tuple[int, str]:
+    """A temporary file beside `path`; FileError naming the folder that refuses it."""
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as error:
+        raise FileError(f"{path.parent}: cannot write there ({error.strerror})") from None
 
 
 def umask() -> int:

@@ -157,7 +157,10 @@ class NpyWriter:
 @contextlib.contextmanager
 def _replacing(path: Path) -> Iterator[Path]:
     """A temporary path beside `path` that replaces it when the block ends without error."""
-    temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
+    except OSError as error:
+        raise FileError(f"{path.parent}: cannot write there ({error.strerror})") from None
     try:
         yield temporary
         os.chmod(temporary, (0o777 if temporary.is_dir() else 0o666) & ~umask())
