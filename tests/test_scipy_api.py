@@ -370,5 +370,53 @@ def test_ndimage_complex_output_promotes_with_ndimages_warning():
     with pytest.warns(UserWarning, match="promoting specified output dtype to complex"):
         got = ndimage.correlate(a, w, output=np.float32)
     assert_like(got, scipy.ndimage.correlate(a, w, output=np.complex64))
-    with pytest.raises(ValueError, match="complex-valued cval"):
+    with pytest.raises(ValueError, match="complex-valued cval"):  # ndimage's complex path
+        ndimage.correlate(a, w, cval=1j)
+    with pytest.raises(TypeError, match="not complex"):  # ndimage's real path
         ndimage.correlate(a, w.real, cval=1j)
+
+
+def test_ndimage_leaves_zero_weights_out_as_ndimage_does():
+    """ndimage sums over the non-zero weights only: a NaN or infinity under a zero weight
+    stays out of the output (0 * NaN would be NaN)."""
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        a = rng.standard_normal((6, 7))
+        a.flat[rng.integers(0, 42, 3)] = rng.choice([np.nan, np.inf, -np.inf], 3)
+        w = rng.integers(-2, 3, (3, 3)).astype(float)
+        for mode, cval in [("reflect", 0.0), ("constant", np.nan), ("wrap", 0.0)]:
+            for function in ("correlate", "convolve"):
+                expected = getattr(scipy.ndimage, function)(a, w, mode=mode, cval=cval)
+                got = getattr(ndimage, function)(a, w, mode=mode, cval=cval)
+                np.testing.assert_allclose(got, expected, atol=1e-12, equal_nan=True)
+
+
+def test_fillvalue_is_cast_to_the_result_as_scipy_casts_it():
+    zeros, ones = np.zeros((1, 1), np.int64), np.ones((2, 2), np.int64)
+    for fill in (1.5, -1.7, True, np.array([2])):
+        expected = scipy.signal.convolve2d(zeros, ones, fillvalue=fill)
+        assert_like(signal.convolve2d(zeros, ones, fillvalue=fill), expected, exact=True)
+    for fill in (np.nan, 1j, 2**70):
+        with pytest.raises(ValueError, match="could not cast `fillvalue`"):
+            signal.convolve2d(zeros, ones, fillvalue=fill)
+    # other boundaries never read it
+    assert_like(
+        signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)), boundary="wrap", fillvalue=1j),
+        scipy.signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)), boundary="wrap"),
+    )
+
+
+def test_odd_dtypes_and_shapes_as_scipy():
+    rng = np.random.default_rng(8)
+    half, small = rng.standard_normal(5).astype(np.float16), rng.integers(0, 9, 5, np.uint8)
+    for function in ("fftconvolve", "oaconvolve"):  # each operand's own FFT type
+        expected = getattr(scipy.signal, function)(small, half)  # float16 FFT'd in float32
+        got = getattr(signal, function)(small, half)
+        assert got.dtype == expected.dtype == np.float64
+        np.testing.assert_allclose(got, expected, rtol=2e-6, atol=2e-6)
+    flags, big = rng.random(6) > 0.5, rng.integers(0, 2**40, 6, dtype=np.uint64)
+    assert_like(signal.convolve(flags, big), scipy.signal.convolve(flags, big), exact=True)
+    empty = np.ones((0, 3))  # a valid correlation with an empty kernel: zeros, as SciPy
+    for function in ("convolve", "correlate"):
+        expected = getattr(scipy.signal, function)(np.ones((3, 4)), empty, "valid", "direct")
+        assert_like(getattr(signal, function)(np.ones((3, 4)), empty, "valid"), expected)

@@ -53,25 +53,47 @@ def is_extended(dtype) -> bool:
 
 
 def to_integer(xp: ModuleType, y, dtype, *, rounding: str):
-    """`y` (real floats) as integers of `dtype`, wrapping out-of-range values as C's
-    casts do in SciPy's direct sums and ndimage's stores: `"round"` to nearest, `"trunc"`
-    toward zero (ndimage's cast). Through int64, which wraps modulo the type's range;
-    uint64 casts directly (values above 2**63 do not fit int64), as the platform's C
-    cast does."""
+    """`y` (real floats) as integers of `dtype`.
+
+    `"round"` (SciPy's signal sums, integer arithmetic in C): the nearest integer, wrapped
+    modulo the type's range as C's integer sums wrap. `"trunc"` (ndimage's store of a
+    double into the output type): C's cast as x86-64 performs it, also where C leaves it
+    undefined (NaN, out of range), so every library gives what SciPy gives there: toward
+    zero; int8 to int32 and uint8/uint16 through a 32-bit conversion and uint32 and int64
+    through a 64-bit one, each giving its most negative value when out of range, then
+    wrapped; uint64 as x86-64 converts to it."""
+    name = dtype_name(dtype)
+    if rounding == "round":
+        y = xp.round(y)
+        if name == "bool":
+            return y != 0
+        return _wrap(xp, _convert(xp, y, xp.int64, 63), dtype)
+    y = xp.trunc(y)
+    if name == "bool":  # ndimage's bool is an unsigned char: the low byte decides
+        return _wrap(xp, _convert(xp, y, xp.int32, 31), xp.uint8) != 0
+    if name == "uint64":
+        low = _convert(xp, y, xp.int64, 63)  # below 2**63: a plain conversion
+        high = _convert(xp, y - 2.0**63, xp.int64, 63)  # above: offset, then the top bit
+        high = _wrap(xp, high, xp.uint64) ^ xp.asarray(2**63, dtype=xp.uint64)
+        return xp.where(y >= 2.0**63, high, _wrap(xp, low, xp.uint64))  # NaN: the low one
+    narrow = name in ("int8", "int16", "int32", "uint8", "uint16")
+    converted = _convert(xp, y, xp.int32, 31) if narrow else _convert(xp, y, xp.int64, 63)
+    return _wrap(xp, converted, dtype)
+
+
+def _convert(xp: ModuleType, y, dtype, bits: int):
+    """x86-64's conversion of floats to a signed integer of `bits + 1` bits: out of range
+    or NaN gives the most negative value."""
+    inside = (y >= -(2.0**bits)) & (y < 2.0**bits)  # False for NaN
+    return xp.astype(xp.where(inside, y, -(2.0**bits)), dtype)
+
+
+def _wrap(xp: ModuleType, a, dtype):
+    """Integers as `dtype`, modulo its range (every library's integer cast wraps)."""
     import numpy as np
 
-    y = xp.round(y) if rounding == "round" else xp.trunc(y)
-    name = dtype_name(dtype)
-    if name == "bool":  # ndimage's bool is an unsigned char: the low byte decides
-        return xp.astype(xp.astype(y, xp.int64), xp.uint8) != 0
-    with np.errstate(invalid="ignore"):  # NumPy warns on the casts it wraps
-        wrapped = xp.astype(xp.astype(y, xp.int64), dtype)
-        if name != "uint64":
-            return wrapped
-        # uint64: negative values wrap through int64, [0, 2**64) cast directly, and
-        # larger values give 0, as NumPy's (x86-64's) cast does; the same on every library
-        direct = xp.astype(xp.where((y >= 0) & (y < 2.0**64), y, 0.0), dtype)
-        return xp.where(y < 0, wrapped, direct)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return xp.astype(a, dtype)
 
 
 def finite(xp: ModuleType, *arrays) -> bool | None:
@@ -129,7 +151,9 @@ def correlate_axes(
     spatial = tuple(x.shape[i] for i in axes)
     taps = tuple(kernel.shape[i] for i in axes)
     shared = all(kernel.shape[i] == 1 for i in others)
-    keywords = dict(padding=tuple(pads), padding_mode=mode, padding_value=value)
+    # the value pads only in constant mode (ndimage takes any cval with any mode)
+    keywords = dict(padding=tuple(pads), padding_mode=mode,
+                    padding_value=value if mode == "constant" else 0)  # fmt: skip
     if shared:  # one filter for every line: the lines are the batch
         x_t = xp.reshape(xp.broadcast_to(x_t, (*batch, *spatial)), (count, 1, *spatial))
         y = conv(x_t, xp.reshape(k_t, (1, 1, *taps)), algorithm=algorithm, **keywords)

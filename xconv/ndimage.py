@@ -25,6 +25,7 @@ array([14, 24,  4, 13, 12, 36, 27,  0])
 from __future__ import annotations
 
 import cmath
+import math
 import operator
 import warnings
 from collections.abc import Iterable
@@ -36,6 +37,7 @@ from ._scipy_common import (
     correlate_axes,
     dtype_name,
     extend,
+    finite,
     is_extended,
     operands,
     pad_constant,
@@ -116,8 +118,10 @@ def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
     complex_data = any(xp.isdtype(a.dtype, "complex floating") for a in (x, w))
     if isinstance(cval, (complex, np.complexfloating)) and not xp.isdtype(
         x.dtype, "complex floating"
-    ):
-        raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+    ):  # ndimage's two answers: its complex path's ValueError, its C loop's TypeError
+        if complex_data:
+            raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+        raise TypeError("cval must be real number, not complex, for real input and weights")
     out_dtype = _output_dtype(xp, output, x.dtype, complex_data)
     axes = _axes(axes, x.ndim)
     if sum(n > 0 for n in w.shape) != len(axes):
@@ -150,8 +154,44 @@ def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
     x, pads = extend(xp, x, axes, pads, padding_mode)
     shape = tuple(w.shape[axes.index(i)] if i in axes else 1 for i in range(x.ndim))
     kernel = xp.reshape(w, shape)
-    y = correlate_axes(xp, x, kernel, axes, pads, mode=padding_mode, value=cval)
+    if _skips_zeros(xp, x, w):
+        y = _zero_weights_skipped(xp, x, kernel, axes, pads, padding_mode, cval)
+    else:
+        y = correlate_axes(xp, x, kernel, axes, pads, mode=padding_mode, value=cval)
     return _store(xp, y, output, out_dtype)
+
+
+def _skips_zeros(xp, x, w) -> bool:
+    """Whether ndimage's rule differs here from the plain sum: ndimage leaves zero weights
+    out of the sum, so a NaN or infinity under a zero weight does not reach the output
+    (0 * NaN would). Real data not known to be finite, with weights holding zeros."""
+    if xp.isdtype(x.dtype, "complex floating") or xp.isdtype(w.dtype, "complex floating"):
+        return False
+    if finite(xp, x) is True:
+        return False
+    at_hand = finite(xp, w) is not None  # traced weights: assume they may hold zeros
+    return not at_hand or bool(xp.any(w == 0))
+
+
+def _zero_weights_skipped(xp, x, kernel, axes, pads, mode, cval):
+    """The correlation as ndimage sums it, zero weights left out: the finite values'
+    sum, then NaN, +inf or -inf where non-finite samples meet non-zero weights."""
+
+    def correlate(values, weights):
+        return correlate_axes(xp, values, weights, axes, pads, mode=mode, value=cval)
+
+    def hits(condition, weights):  # how many such samples each window meets
+        indicator = xp.astype(condition, x.dtype)
+        return correlate_axes(xp, indicator, xp.astype(weights, x.dtype), axes, pads,
+                              mode=mode, value=0)  # fmt: skip
+
+    y = correlate(xp.where(xp.isfinite(x), x, xp.zeros_like(x)), kernel)
+    up = hits(x == math.inf, kernel > 0) + hits(x == -math.inf, kernel < 0)
+    down = hits(x == math.inf, kernel < 0) + hits(x == -math.inf, kernel > 0)
+    undefined = (hits(xp.isnan(x), kernel != 0) > 0.5) | ((up > 0.5) & (down > 0.5))
+    y = xp.where(up > 0.5, xp.asarray(math.inf, dtype=y.dtype), y)
+    y = xp.where(down > 0.5, xp.asarray(-math.inf, dtype=y.dtype), y)
+    return xp.where(undefined, xp.asarray(math.nan, dtype=y.dtype), y)
 
 
 def _is_int(value) -> bool:

@@ -220,16 +220,20 @@ def _run_fft(in1, in2, mode: str, axes):
         x, k = k, x
     if mode not in MODES:
         raise ValueError(FFT_MODE_ERROR)
-    dtype = result_dtype(xp, x, k)  # no axis to transform: SciPy multiplies, no FFT
-    return _convolve(xp, x, k, mode, "fft", axes, _fft_dtype(xp, dtype) if axes else dtype)
+    dtype = _fft_dtype(xp, x, k) if axes else result_dtype(xp, x, k)  # else SciPy multiplies
+    return _convolve(xp, x, k, mode, "fft", axes, dtype)
 
 
-def _fft_dtype(xp, dtype):
-    """SciPy's FFTs give float64 for integers and bool, float32 for float16."""
-    name = dtype_name(dtype)
-    if xp.isdtype(dtype, ("integral", "bool")):
-        return xp.float64
-    return xp.float32 if name == "float16" else dtype
+def _fft_dtype(xp, x, k):
+    """SciPy's FFT result: each operand transformed in its FFT type (float64 for integers
+    and bool, float32 for float16, its own otherwise), the results promoted."""
+
+    def transformed(a):
+        if xp.isdtype(a.dtype, ("integral", "bool")):
+            return xp.asarray(0.0, dtype=xp.float64)
+        return xp.asarray(0.0, dtype=xp.float32 if dtype_name(a.dtype) == "float16" else a.dtype)
+
+    return result_dtype(xp, transformed(x), transformed(k))
 
 
 def _fft_axes(axes, ndim: int) -> tuple[int, ...]:
@@ -361,7 +365,8 @@ def _empty_shape(x, k, mode: str) -> tuple[int, ...]:
     pairs = zip(x.shape, k.shape, strict=True)
     if mode == "full":
         return tuple(n + m - 1 if n and m else 0 for n, m in pairs)
-    return tuple(abs(n - m) + 1 if n and m else 0 for n, m in pairs)
+    # valid: every complete overlap, also of an empty operand (its sum is 0), as SciPy
+    return tuple(abs(n - m) + 1 for n, m in pairs)
 
 
 def _run2d(in1, in2, mode: str, boundary: str, fillvalue, *, flip: bool):
@@ -374,7 +379,7 @@ def _run2d(in1, in2, mode: str, boundary: str, fillvalue, *, flip: bool):
     if boundary not in BOUNDARIES:
         raise ValueError(BOUNDARY_ERROR)
     dtype = result_dtype(xp, x, k)
-    fill = _fill_value(fillvalue, dtype)
+    fill = _fill_value(fillvalue, dtype, boundary)
     if _empty(x) or _empty(k):
         return xp.zeros(_empty_shape(x, k, mode), dtype=dtype)
     swapped = mode == "valid" and _swap_needed(x, k, (0, 1))
@@ -394,20 +399,36 @@ def _run2d(in1, in2, mode: str, boundary: str, fillvalue, *, flip: bool):
     return y
 
 
-def _fill_value(fillvalue, dtype):
-    """SciPy's `fillvalue`: a number or a one-element array (bool reads as 0 or 1), which
-    must cast to the result's dtype without losing an imaginary part."""
-    value = np.asarray(fillvalue)
+def _fill_value(fillvalue, dtype, boundary: str):
+    """SciPy's `fillvalue`: a number or a one-element array (bool reads as 0 or 1), cast
+    to the result's dtype as SciPy casts it: an integer result truncates it toward zero
+    and refuses NaN, infinities and values out of range; a real result refuses complex
+    values (SciPy drops a NumPy complex scalar's imaginary part; xconv refuses it too).
+    Other boundaries never read it."""
+    plain = isinstance(fillvalue, (int, float, complex))  # also ints past int64
+    value = np.asarray(fillvalue if not plain else 0)
     if value.dtype == object or value.dtype.kind not in "biufc":
         raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
     if value.size != 1:
         raise ValueError("`fillvalue` must be scalar or an array with one element.")
-    value = value.reshape(()).item()
-    if isinstance(value, complex) and not dtype_name(dtype).startswith("complex"):
-        raise ValueError(  # as SciPy: even 1+0j does not cast directly to a real type
-            f"could not cast `fillvalue` directly to the output type ({dtype_name(dtype)})"
-        )
-    return int(value) if isinstance(value, bool) else value
+    if BOUNDARIES[boundary] != "constant":
+        return 0
+    value = fillvalue if plain else value.reshape(()).item()
+    name = dtype_name(dtype)
+    refused = ValueError(
+        f"could not cast `fillvalue` directly to the output type {name} (got {fillvalue!r})"
+    )
+    if isinstance(value, complex) and not name.startswith("complex"):
+        raise refused
+    if name == "bool" or not (name.startswith(("int", "uint"))):
+        return int(value) if isinstance(value, bool) else value
+    if not math.isfinite(value):
+        raise refused
+    value = int(value)  # C's cast: toward zero
+    info = np.iinfo(name)
+    if not info.min <= value <= info.max:
+        raise refused
+    return value
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -449,7 +470,8 @@ def _fft_exact(xp, x, k) -> bool:
     """SciPy's rule: an FFT may compute an integer convolution when the largest possible
     result fits float64's mantissa (False where the values are not at hand)."""
     backend = backend_for(xp)
-    largest = [backend.max_abs(a) for a in (x, k)]
+    largest = [backend.max_abs(xp.astype(a, xp.int8) if xp.isdtype(a.dtype, "bool") else a)
+               for a in (x, k)]  # fmt: skip
     if any(m is None for m in largest):
         return False
     bound = int(largest[0]) * int(largest[1]) * min(_size(x), _size(k))
