@@ -11,8 +11,14 @@ kernels) and returned in the caller's array type:
   (= `"grid-wrap"`, `"circular"`) and `"constant"` (= `"grid-constant"`, filled with
   `cval`); the extension repeats as far as a kernel larger than the input needs;
 - `output`: None (the input's dtype, as ndimage), a dtype, or a NumPy array written in
-  place; integer outputs take the float result truncated toward zero, as ndimage's C
-  loops do;
+  place; integer outputs take the float result as ndimage's C loops store it (toward
+  zero, wrapped as x86-64's cast wraps); complex data promote a real output dtype with
+  ndimage's warning;
+- zero weights are left out of the sums, as ndimage does: a NaN or infinity under a
+  zero weight does not reach the output;
+- ndimage's exception types and messages (`ArgumentError` is both the `RuntimeError`
+  ndimage raises and the `ValueError` dask-image raises); NumPy weights beside Dask,
+  torch or JAX data move to the data's library;
 - `axes` filters over some axes only (the weights have that many dimensions);
 - complex weights are conjugated by `correlate`, as ndimage does, not by `convolve`.
 

@@ -10,11 +10,16 @@ xconv's planner and paths) and returned in the caller's array type:
   and `"valid"` (complete overlaps; when `in2` is the larger in every dimension the
   operands are swapped, as SciPy does, and `correlate` then reverses and conjugates);
 - `correlate` conjugates `in2` (complex correlation); `convolve` flips it;
-- `method="auto"` asks xconv's planner, `"direct"` runs a direct sum (xconv's direct or
-  GEMM path), `"fft"` the FFT path;
-- integer inputs give integer results, exact on the direct method (sums in float64,
-  below 2**53) and rounded from the FFT, as SciPy's `method="fft"` does;
-- `fftconvolve` and `oaconvolve` convolve over `axes` only, the other axes broadcasting.
+- `method="auto"` asks xconv's planner (never the FFT for data holding NaN or infinity,
+  which it would spread: xconv's one deliberate difference), `"direct"` runs a direct
+  sum (xconv's direct or GEMM path), `"fft"` the FFT path (warning, as SciPy's, on
+  non-finite input);
+- integer and bool inputs give integer results: exact on the direct method for any
+  values (float64 sums, or exact limb sums past 2**53, wrapped modulo 2**64 as SciPy's
+  C sums), rounded from the FFT as SciPy's `method="fft"` does;
+- `fftconvolve` and `oaconvolve` convolve over `axes` only, the other axes broadcasting;
+- SciPy's dtypes, messages and exception types; NumPy operands beside another library's
+  arrays move to that library. Long double computes in float64 precision.
 
 >>> import numpy as np
 >>> from xconv import signal

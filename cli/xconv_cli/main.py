@@ -319,13 +319,15 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
                         ".zarr input (--stream)")  # fmt: skip
     if source is None:
         dims = parse_shape(input_shape)
-        _layers.check_fits(dims, _layers.output_shape(built, dims))
+        _layers.check_fits(built, dims)
         x = _layers.random_input(dims, seed)
     else:
         x = read_array(source)
     image = source is not None and is_image(Path(source))
     if image:
         x = _layers.image_to_input(built, x)
+    if source is not None:
+        _layers.check_fits(built, tuple(x.shape))
     _layers.prepare(built, x, seed)
     start = time.perf_counter()
     with _computing(algorithm):
