@@ -63,6 +63,12 @@ def test_padding_value_scalar_other_than_zero():
     np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_padding_value_not_finite_names_padding_value(value):
+    with pytest.raises(ValueError, match="PaddingValue .* is not finite"):
+        matlab.convolution2dLayer(3, 8, PaddingValue=value)
+
+
 def test_grouped_layer_display_example():
     layer = matlab.groupedConvolution2dLayer(11, 10, 3, Name="gconv1")
     assert layer.Name == "gconv1"

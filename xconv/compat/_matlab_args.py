@@ -194,6 +194,8 @@ def padding_value(value: Any) -> tuple[str, float, Any]:
     scalar = values[0]
     if not isinstance(scalar, numbers.Real):
         raise MatlabError(f"PaddingValue {value!r} is not a real numeric scalar")
+    if not math.isfinite(scalar):  # xconv pads with finite values only
+        raise MatlabError(f"PaddingValue {value!r} is not finite: xconv pads with finite values")
     return "constant", float(scalar), scalar
 
 
