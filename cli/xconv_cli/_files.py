@@ -1,4 +1,5 @@
-"""Arrays in and out of files: .npy, .npz, .mat and images; every write is atomic."""
+"""Arrays in and out of files: .npy, .npz, .mat and images (exact: see `_images`);
+every write is atomic."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+from ._errors import FileError
+from ._images import PILLOW_SUFFIXES, TIFF_SUFFIXES, read_image, write_image
+
+IMAGE_SUFFIXES = (*PILLOW_SUFFIXES, *TIFF_SUFFIXES)
 ARRAY_SUFFIXES = (".npy", ".npz", ".mat")
-
-
-class FileError(ValueError):
-    """A file that cannot be read or written as an array."""
 
 
 def split_key(spec: str) -> tuple[Path, str | None]:
@@ -30,7 +30,7 @@ def is_image(path: Path) -> bool:
 
 
 def read_array(spec: str) -> np.ndarray:
-    """Read one array; images become float32 `(H, W, C)` in [0, 1]."""
+    """Read one array; an image with its own samples and dtype (see `_images`)."""
     path, key = split_key(spec)
     suffix = path.suffix.lower()
     if suffix not in ARRAY_SUFFIXES + IMAGE_SUFFIXES:
@@ -45,7 +45,7 @@ def read_array(spec: str) -> np.ndarray:
                 return _pick(path, dict(archive), key)
         if suffix == ".mat":
             return _pick(path, _load_mat(path), key)
-        return _read_image(path)
+        return read_image(path)
     except FileError:
         raise
     except Exception as error:  # every library has its own idea of a bad file
@@ -67,16 +67,6 @@ def _pick(path: Path, arrays: dict, key: str | None) -> np.ndarray:
         names = ", ".join(sorted(arrays)) or "none"
         raise FileError(f"{path}: holds {len(arrays)} arrays ({names}); name one as {path}:NAME")
     return np.asarray(next(iter(arrays.values())))
-
-
-def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        if image.mode not in ("L", "RGB", "RGBA"):
-            image = image.convert("RGB")
-        data = np.asarray(image, dtype=np.float32) / 255.0
-    return data[..., None] if data.ndim == 2 else data
 
 
 def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
@@ -125,26 +115,50 @@ def _write(handle, suffix: str, array: np.ndarray, name: str) -> None:
 
         savemat(handle, {name: array})
     else:
-        _write_image(handle, suffix, array)
-
-
-def _write_image(handle, suffix: str, array: np.ndarray) -> None:
-    from PIL import Image
-
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
-        raise FileError(
-            f"an image needs (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) data, "
-            f"got shape {array.shape}; write .npy instead"
-        )
-    values, _ = image_values(array, "clip")  # already in [0, 1] from `image_values`
-    pixels = (values * 255.0).round()
-    image = Image.fromarray(pixels.astype(np.uint8))
-    image.save(handle, format="JPEG" if suffix in (".jpg", ".jpeg") else suffix[1:].upper())
+        write_image(handle, suffix, array)
 
 
 SCALES = ("auto", "clip", "none")
+
+
+def image_to_unit(image: np.ndarray) -> np.ndarray:
+    """An image as a layer takes it: `(H, W, C)` floats; integer samples as fractions of
+    their type's full scale (uint8 / 255, uint16 / 65535: exact to round back), bool as
+    0 and 1, float samples as they are (a float TIFF keeps its values)."""
+    if image.dtype.kind in "iu":
+        full = float(np.iinfo(image.dtype).max)
+        work = np.float32 if image.dtype.itemsize <= 2 else np.float64
+        data = image.astype(work) / work(full)
+    elif image.dtype.kind == "b":
+        data = image.astype(np.float32)
+    else:
+        data = image
+    return data[..., None] if data.ndim == 2 else data
+
+
+def unit_to_image(
+    values: np.ndarray, like: np.dtype, suffix: str, scale: str
+) -> tuple[np.ndarray, str | None]:
+    """A layer's output as image samples in the input image's precision where the format
+    holds it (a float input stays float in a TIFF, a 16-bit one 16-bit), else the
+    format's own: fractions of full scale mapped by `scale` (`image_values`)."""
+    if np.iscomplexobj(values):
+        raise FileError("complex data cannot be written as an image; write .npy instead")
+    if values.ndim == 3 and values.shape[-1] == 1:  # one channel: a gray image
+        values = values[..., 0]
+    if like.kind == "f" and suffix in TIFF_SUFFIXES:
+        return values.astype(like, copy=False), None
+    gray = values.ndim == 2 or values.shape[-1] == 1
+    if like.kind in "iu" and (suffix in TIFF_SUFFIXES or like.itemsize == 1 or gray):
+        target = like if suffix in TIFF_SUFFIXES or suffix == ".png" else np.dtype(np.uint8)
+    else:
+        target = np.dtype(np.uint16 if suffix in TIFF_SUFFIXES or (gray and suffix == ".png")
+                          else np.uint8)  # fmt: skip
+    if target.kind == "i":  # signed samples: their non-negative half is the image's range
+        target = np.dtype(np.uint16)
+    fractions, note = image_values(values, scale)
+    full = float(np.iinfo(target).max)
+    return (fractions * full).round().astype(target), note
 
 
 def image_values(array: np.ndarray, scale: str) -> tuple[np.ndarray, str | None]:

@@ -214,20 +214,19 @@ COPIES = 3
 
 
 def check_fits(layer: Layer, shape: tuple) -> None:
-    """UsageError, before allocating, for a run whose arrays cannot fit in memory: its
-    input, output and working copies, and the weights an initializer would draw."""
+    """UsageError, before allocating, for a run whose input, output and working copies
+    cannot fit in memory. (Weights too large to draw end as a MemoryError, which the
+    command reports in one line: sizing them here would draw them.)"""
     out_shape = output_shape(layer, shape)
     if any(s is None for s in (*shape, *out_shape)):
         return  # random_input says what is missing
-    spec, _ = canonical_problem(layer, shape)
-    weights = 8 * parameter_count(spec, True) if spec.in_channels is not None else 0
-    nbytes = COPIES * 4 * (math.prod(shape) + math.prod(out_shape)) + weights
+    nbytes = COPIES * 4 * (math.prod(shape) + math.prod(out_shape))
     available = _available_memory()
     if available is not None and nbytes > available:
         raise UsageError(
             f"a {'x'.join(map(str, shape))} input needs about {nbytes / 2**30:.3g} GiB "
-            f"(input, output, working copies and {weights / 2**30:.3g} GiB of weights); "
-            f"{available / 2**30:.3g} GiB of memory are available"
+            f"(input, output and working copies); {available / 2**30:.3g} GiB of memory "
+            "are available"
         )
 
 

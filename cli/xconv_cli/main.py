@@ -26,9 +26,10 @@ from ._files import (
     IMAGE_SUFFIXES,
     SCALES,
     FileError,
-    image_values,
+    image_to_unit,
     is_image,
     read_array,
+    unit_to_image,
     write_array,
 )
 from ._shapes import parse_shape
@@ -324,8 +325,9 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
     else:
         x = read_array(source)
     image = source is not None and is_image(Path(source))
+    samples = x.dtype  # an image's own precision, for its output
     if image:
-        x = _layers.image_to_input(built, x)
+        x = _layers.image_to_input(built, image_to_unit(x))
     if source is not None:
         _layers.check_fits(built, tuple(x.shape))
     _layers.prepare(built, x, seed)
@@ -341,7 +343,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
         if not image:
             raise FileError(f"{target}: image output needs image input; write .npy instead")
         y = _layers.output_to_image(built, y)
-        y, note = image_values(y, scale)
+        y, note = unit_to_image(y, samples, Path(target).suffix.lower(), scale)
     else:
         note = None
     write_array(target, y)
