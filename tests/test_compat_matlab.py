@@ -65,7 +65,7 @@ def test_padding_value_scalar_other_than_zero():
 
 @pytest.mark.parametrize("value", [float("inf"), float("nan")])
 def test_padding_value_not_finite_names_padding_value(value):
-    with pytest.raises(ValueError, match="PaddingValue .* is not finite"):
+    with pytest.raises(ValueError, match=r"PaddingValue .* is not finite"):
         matlab.convolution2dLayer(3, 8, PaddingValue=value)
 
 
