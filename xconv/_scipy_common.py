@@ -108,6 +108,15 @@ def finite(xp: ModuleType, *arrays) -> bool | None:
     return all(math.isfinite(m) for m in largest)
 
 
+def at_hand(xp: ModuleType, a) -> bool:
+    """Whether `a`'s values can be read now (not a traced JAX array, not a lazy Dask one),
+    judged on one sample so that nothing large is computed."""
+    from .backends import backend_for
+
+    sample = xp.astype(xp.reshape(a, (-1,))[:1], xp.float64)
+    return backend_for(xp).max_abs(sample) is not None
+
+
 def pad_constant(xp: ModuleType, x, axes: Sequence[int], pads, value):
     """`x` padded with `value` over `axes` by joining filled blocks (for values that
     `xconv.conv`'s padding takes only when finite: NaN and infinities)."""

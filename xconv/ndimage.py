@@ -40,6 +40,7 @@ import numpy as np
 
 from ._arrays import is_array
 from ._scipy_common import (
+    at_hand,
     correlate_axes,
     dtype_name,
     extend,
@@ -175,8 +176,7 @@ def _skips_zeros(xp, x, w) -> bool:
         return False
     if finite(xp, x) is True:
         return False
-    at_hand = finite(xp, w) is not None  # traced weights: assume they may hold zeros
-    return not at_hand or bool(xp.any(w == 0))
+    return not at_hand(xp, w) or bool(xp.any(w == 0))  # traced: they may hold zeros
 
 
 def _zero_weights_skipped(xp, x, kernel, axes, pads, mode, cval):

@@ -41,6 +41,7 @@ import numpy as np
 
 from ._integer_sums import correlate_in_limbs, exact_in_float64
 from ._scipy_common import (
+    at_hand,
     correlate_axes,
     dtype_name,
     extend,
@@ -51,7 +52,6 @@ from ._scipy_common import (
     result_dtype,
     to_integer,
 )
-from .backends import backend_for
 from .planner import plan_for
 from .spec import ConvSpec
 
@@ -311,11 +311,8 @@ def _integer_correlation(xp, x, k, pads, axes, boundary, fill):
     if not (isinstance(fill, (int, np.integer)) or float(fill).is_integer()):
         return None
     x, k = (xp.astype(a, xp.int64) for a in (x, k))  # uint64 wraps, modulo 2**64 alike
-    backend = backend_for(xp)
-    largest = []
-    for a in (x, k):
-        m = backend.max_abs(a)
-        largest.append(2**63 if m is None or not math.isfinite(m) else min(int(m), 2**63))
+    largest = [_largest_integer(xp, a) for a in (x, k)]
+    largest = [2**63 if m is None else m for m in largest]  # not at hand: the type's largest
     largest[0] = max(largest[0], abs(int(fill)))
     terms = math.prod(k.shape[a] for a in axes)
     if exact_in_float64(*largest, terms):
@@ -474,13 +471,23 @@ def _direct_algorithm(x, k, axes, pads) -> str:
 def _fft_exact(xp, x, k) -> bool:
     """SciPy's rule: an FFT may compute an integer convolution when the largest possible
     result fits float64's mantissa (False where the values are not at hand)."""
-    backend = backend_for(xp)
-    largest = [backend.max_abs(xp.astype(a, xp.int8) if xp.isdtype(a.dtype, "bool") else a)
-               for a in (x, k)]  # fmt: skip
+    largest = [_largest_integer(xp, a) for a in (x, k)]
     if any(m is None for m in largest):
         return False
-    bound = int(largest[0]) * int(largest[1]) * min(_size(x), _size(k))
+    bound = largest[0] * largest[1] * min(_size(x), _size(k))
     return bound <= 2 ** (np.finfo(np.float64).nmant - 1)
+
+
+def _largest_integer(xp, a) -> int | None:
+    """The largest magnitude in an integer or bool array, exactly (Python ints: the most
+    negative int64 has no int64 negation); None where the values are not at hand."""
+    if _empty(a):
+        return 0
+    if xp.isdtype(a.dtype, "bool"):
+        a = xp.astype(a, xp.int8)
+    if not at_hand(xp, a):  # traced or lazy
+        return None
+    return max(abs(int(xp.max(a))), abs(int(xp.min(a))))
 
 
 def _plan_dtype(xp, x, k) -> str:
