@@ -100,9 +100,10 @@ def shape_table(console: Console, summary: dict) -> None:
     console.print(table)
 
 
-def run_summary(console: Console, results: list[dict]) -> None:
-    table = Table(title="xconv run")
-    for column in ("input", "output", "shape", "dtype", "time", "algorithm"):
+def run_summary(console: Console, results: list[dict], command: str = "run") -> None:
+    table = Table(title=f"xconv {command}")
+    last = "mode" if command == "filter" else "algorithm"
+    for column in ("input", "output", "shape", "dtype", "time", last):
         table.add_column(column)
     for r in results:
         table.add_row(

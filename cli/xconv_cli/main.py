@@ -20,7 +20,7 @@ import xconv.backends.numpy  # the CLI works on NumPy arrays: load its backend b
 from xconv.compat import TranslationError
 from xconv.compat.parse import LayerSyntaxError
 
-from . import _layers, _render, _stream
+from . import _filter, _layers, _render, _stream
 from ._files import (
     ARRAY_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -399,6 +399,80 @@ def _batched(spec, canonical: tuple) -> tuple:
     if spec.channels_last:
         shape = (shape[0], shape[-1], *shape[1:-1])
     return shape
+
+
+FILTER_EXAMPLE = """\b
+Example (a 5x5 box blur of a float TIFF, mirrored at the edges; the result is float32):
+  xconv filter image.tif --kernel box5.npy --mode mirror --output blurred.tif
+"""
+
+
+@main.command(name="filter", epilog=FILTER_EXAMPLE)
+@click.argument("source", metavar="INPUT")
+@click.option("--kernel", required=True, help="The kernel: an array file (.npy, .npz[:NAME], "
+              ".mat[:NAME], .tif), of the data's rank or fewer axes (see --axes).")  # fmt: skip
+@click.option("--output", required=True, help="Output file (.npy, .npz, .mat, .tif, .png, "
+              ".zarr, ...), in the input's dtype unless --dtype.")  # fmt: skip
+@click.option("--mode", type=click.Choice(_filter.MODES), default="reflect", show_default=True,
+              help="How the data extend past their edges (scipy.ndimage's modes).")  # fmt: skip
+@click.option("--cval", type=float, default=0.0, show_default=True,
+              help="The value past the edges in constant mode.")  # fmt: skip
+@click.option("--origin", default="0", show_default=True,
+              help="Shift of the kernel's centre: an integer, or one per axis (0,-1).")  # fmt: skip
+@click.option("--axes", help="The data axes the kernel's axes filter (0,1); default: all, or "
+              "height and width of a color image.")  # fmt: skip
+@click.option("--correlate", is_flag=True, help="Correlate (the kernel not flipped).")
+@click.option("--dtype", "out_dtype", help="The output's dtype (float32, uint16, ...).")
+@click.option("--stream/--in-memory", default=None,
+              help="Block by block (.npy or .zarr in and out); default: stream .zarr and "
+              ".npy inputs of 256 MiB or more.")  # fmt: skip
+@click.option("--block-mib", type=click.FloatRange(min=0, min_open=True, max=2.0**20),
+              default=_stream.DEFAULT_BLOCK_MIB, show_default=True,
+              help="Size of one block of a streamed .npy input.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def filter_command(
+    source: str, kernel: str, output: str, mode: str, cval: float, origin: str,
+    axes: str | None, correlate: bool, out_dtype: str | None, stream: bool | None,
+    block_mib: float, as_json: bool,
+) -> None:  # fmt: skip
+    """Convolve INPUT with a kernel as scipy.ndimage.convolve does: any rank, no channel
+    axis or layer needed; the output is written atomically."""
+    _jobs((source,), output)  # the output must not overwrite the input
+    weights = _filter.read_kernel(read_array(kernel), kernel)
+    streamed = stream or (stream is None and _streams(source, output))
+    data = _stream.open_lazy(source, block_mib) if streamed else read_array(source)
+    color = not streamed and is_image(Path(source)) and data.ndim == 3
+    chosen = _filter.filter_axes(data.ndim, weights.ndim, axes, color)
+    dtype = np.dtype(out_dtype) if out_dtype else np.dtype(data.dtype)
+    options = dict(mode=mode, cval=cval, origin=_filter.origin_values(origin, len(chosen)),
+                   axes=chosen, correlate=correlate)  # fmt: skip
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y = _filter.apply(data, weights, **options)
+        if streamed:
+            y = _filter.checked_blocks(y, dtype)
+            with _render.task_progress(console) as progress:
+                _stream.write_lazy(output, y, progress)
+            note = None
+        else:
+            y, note = _filter.to_output(y, dtype)
+            write_array(output, y)
+    result = {
+        "input": source, "output": output, "input_shape": list(data.shape),
+        "output_shape": list(y.shape), "dtype": str(dtype),
+        "seconds": time.perf_counter() - start,
+        "algorithm": f"{mode}, {_filter.block_count(y)} blocks" if streamed else mode,
+        "note": note,
+    }  # fmt: skip
+    if note and not as_json:
+        console.print(f"xconv: note: {note}", markup=False, highlight=False)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        with _render.stdout_console() as out:
+            _render.run_summary(out, [result], "filter")
 
 
 @main.command(epilog=examples("translate", rest="--to all"))
