@@ -402,8 +402,12 @@ def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
     Path("scans").mkdir()
     for name in ("a", "b"):
         np.save(f"scans/{name}.npy", rng.standard_normal((3, 10, 12)).astype(np.float32))
+    import tifffile
+
+    tifffile.imwrite("cells.tif", rng.random((30, 40)).astype(np.float32) * 4000)
+    np.save("gauss5.npy", np.outer(*[np.exp(-(np.arange(-2, 3) ** 2) / 2)] * 2) / 6.283)
     commands = console_commands("The command line")
-    assert len(commands) == 7
+    assert len(commands) == 8
     for command in commands:
         code, out, _ = invoke(*shlex.split(command)[1:])
         assert code == 0, f"{command}: {out}"
@@ -412,6 +416,7 @@ def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
 
     assert loadmat("y.mat")["y"].shape == (10, 12, 8)
     assert np.load("filtered/b.npy").shape == (8, 10, 12)
+    assert tifffile.imread("smooth.tif").dtype == np.float32
 
 
 def test_translate_with_an_input_shape_fixes_depthwise_channels():
