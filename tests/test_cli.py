@@ -552,3 +552,40 @@ def test_weights_too_large_for_memory_are_one_line(tmp_path):
                           "--output", str(tmp_path / "y.npy"))  # fmt: skip
     assert code != 0 and "not enough memory" in err and "internal error" not in err
     assert not (tmp_path / "y.npy").exists()
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "expected"),
+    [
+        ("nn.Conv2d(3, 8, 3)", "1x3x9x9", "random: kaiming_uniform (PyTorch's default), seed 4"),
+        ("convolution2dLayer(3, 8)", "9x9x3", "random: WeightsInitializer 'glorot', seed 4"),
+        ("keras.layers.Conv2D(8, 3)", "1x9x9x3", "random: GlorotUniform, seed 4"),
+        ('ConvolutionLayer[1, {1, 1}, "Weights" -> {{{{2}}}}, "Biases" -> None]', "1x5x5",
+         "in the layer text"),
+    ],
+)  # fmt: skip
+def test_run_says_where_its_weights_come_from(tmp_path, layer, shape, expected):
+    args = [
+        "run",
+        layer,
+        "--input-shape",
+        shape,
+        "--seed",
+        "4",
+        "--output",
+        str(tmp_path / "y.npy"),
+    ]
+    code, out, err = invoke(*args, "--json")
+    assert code == 0, out + err
+    assert json.loads(out)["weights"] == expected
+    code, out, _ = invoke(*args)
+    assert code == 0 and f"weights {expected}" in " ".join(out.split())
+
+
+def test_run_with_weights_names_their_file(tmp_path):
+    w = _save(tmp_path / "w.npy", np.ones((8, 3, 3, 3), np.float32))
+    code, out, err = invoke("run", "nn.Conv2d(3, 8, 3, bias=False)", "--weights", w,
+                            "--input-shape", "1x3x9x9", "--output", str(tmp_path / "y.npy"),
+                            "--json")  # fmt: skip
+    assert code == 0, out + err
+    assert json.loads(out)["weights"] == f"from {w}"

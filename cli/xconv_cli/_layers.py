@@ -242,6 +242,32 @@ def _available_memory() -> int | None:
     return None
 
 
+def weights_source(layer: Layer, given: str | None, seed: int) -> str:
+    """Where a run's weights come from: a file, the layer text, or an initializer (which,
+    and its seed): a run on random weights must say so."""
+    if given:
+        return f"from {given}"
+    obj = layer.obj
+    if layer.dialect == "wolfram":
+        if obj.initialized:
+            return "in the layer text"
+        return f"random: NetInitialize's default, seed {seed}"
+    if layer.dialect == "matlab":
+        if obj.Weights is not None and np.size(obj.Weights):
+            return "in the layer text"
+        return f"random: WeightsInitializer {obj.WeightsInitializer!r}, seed {seed}"
+    if layer.dialect == "keras":
+        names = ("kernel_initializer", "depthwise_initializer")
+        initializer = next(getattr(obj, n) for n in names if getattr(obj, n, None) is not None)
+        return f"random: {type(initializer).__name__}, seed {seed}"
+    creators = getattr(obj, "_creators", {})
+    if "weight" in creators:
+        return f"random: torch.{creators['weight'].creator} as written, seed {seed}"
+    if getattr(obj, "_weight", None) is not None:
+        return "in the layer text"
+    return f"random: kaiming_uniform (PyTorch's default), seed {seed}"
+
+
 def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:
     """Fill the weights the user did not give with the dialect's initializer, seeded."""
     obj = layer.obj

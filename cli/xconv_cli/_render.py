@@ -105,6 +105,7 @@ def run_summary(console: Console, results: list[dict], command: str = "run") -> 
     last = "mode" if command == "filter" else "algorithm"
     for column in ("input", "output", "shape", "dtype", "time", last):
         table.add_column(column)
+    weights = [r["weights"] for r in results if "weights" in r]
     for r in results:
         table.add_row(
             r["input"],
@@ -114,6 +115,8 @@ def run_summary(console: Console, results: list[dict], command: str = "run") -> 
             f"{r['seconds'] * 1e3:.1f} ms",
             r["algorithm"],
         )
+    if weights:  # one caption: a batch runs one layer, so one set of weights
+        table.caption = f"weights {weights[0]}"
     console.print(table)
 
 

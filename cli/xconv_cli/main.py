@@ -212,10 +212,12 @@ def run(
     with _render.progress(console, len(jobs)) as advance:
         for source, target in jobs:
             with _naming(source, len(jobs), len(results)):
+                origin = _layers.weights_source(built, weights, seed)
                 if source is not None and (stream or (stream is None and _streams(source, target))):
                     result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
                 else:
                     result = _run_one(built, source, target, input_shape, seed, algorithm, scale)
+                result["weights"] = origin
             if result.get("note") and not as_json:  # with --json it is in the JSON
                 console.print(f"xconv: note: {result['note']}", markup=False, highlight=False)
             results.append(result)
