@@ -332,3 +332,42 @@ def test_the_readme_dialects_example_runs(capsys):
     assert namespace["conv"](rng.random((4, 10, 10, 128))).shape == (4, 8, 8, 32)
     assert namespace["conv2d"](rng.random((2, 3, 9, 9), dtype=np.float32)).shape == (2, 8, 5, 5)
     assert type(translate(namespace["dw"], "keras")).__name__ == "DepthwiseConv2D"
+
+
+# -- to PyTorch's own modules ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.convolution2dLayer(3, 16, NumChannels=3, Padding=1, Stride=2),
+        lambda m: m.convolution2dLayer([3, 5], 4, NumChannels=6, Padding="same",
+                                       DilationFactor=2),
+        lambda m: m.groupedConvolution2dLayer(3, 2, 3, NumChannelsPerGroup=2, Stride=2),
+        lambda m: m.transposedConv2dLayer(4, 8, NumChannels=3, Stride=2, Cropping="same"),
+        lambda m: m.convolution2dLayer(3, 5, NumChannels=2, Padding=2,
+                                       PaddingValue="symmetric-exclude-edge"),
+    ],
+)  # fmt: skip
+def test_matlab_layers_translate_to_torch_modules_that_compute_them(make):
+    torch = pytest.importorskip("torch")
+    source = make(matlab)
+    source.initialize(source.spec.in_channels)
+    try:
+        target = translate(source, "pytorch")
+    except TranslationError as error:  # MATLAB's symmetric padding: said, with the way out
+        assert "F.pad" in str(error) and "xconv.torch.Conv" in str(error)
+        return
+    module_type = getattr(torch.nn, type(target).__name__)
+    spec = target.spec
+    options = dict(stride=spec.stride, dilation=spec.dilation, groups=spec.groups,
+                   padding=target.padding, padding_mode=target.padding_mode)  # fmt: skip
+    if spec.transposed:
+        options["output_padding"] = target.output_padding
+    module = module_type(spec.in_channels, spec.out_channels, spec.kernel_size, **options)
+    module.weight.data = torch.from_numpy(np.asarray(target.weight, np.float32))
+    module.bias.data = torch.from_numpy(np.asarray(target.bias, np.float32))
+    x = np.random.default_rng(3).standard_normal((11, 12, spec.in_channels)).astype(np.float32)
+    expected = np.moveaxis(np.asarray(source(x)), -1, 0)  # MATLAB H x W x C -> C x H x W
+    got = module(torch.from_numpy(np.moveaxis(x, -1, 0))).detach().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

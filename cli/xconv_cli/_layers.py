@@ -268,6 +268,21 @@ def weights_source(layer: Layer, given: str | None, seed: int) -> str:
     return f"random: kaiming_uniform (PyTorch's default), seed {seed}"
 
 
+def seed_initializers(layer: Layer, seed: int) -> None:
+    """Seed the dialect's initializers before anything can draw from them (a MATLAB
+    layer draws its weights when its channels are first known, by a shape check too)."""
+    obj = layer.obj
+    if layer.dialect == "matlab":
+        matlab.rng(seed)
+    elif layer.dialect == "pytorch":
+        pytorch.manual_seed(seed)
+    elif layer.dialect == "keras":
+        names = ("kernel_initializer", "depthwise_initializer", "bias_initializer")
+        for initializer in (getattr(obj, name, None) for name in names):
+            if getattr(initializer, "seed", 0) is None:  # an unseeded initializer
+                initializer.seed = seed
+
+
 def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:
     """Fill the weights the user did not give with the dialect's initializer, seeded."""
     obj = layer.obj
@@ -280,16 +295,9 @@ def prepare(layer: Layer, x: np.ndarray, seed: int) -> Layer:
                 Input=dims,
             )
         return layer
-    if layer.dialect == "matlab":
-        matlab.rng(seed)
+    seed_initializers(layer, seed)
+    if layer.dialect != "keras":
         return layer
-    if layer.dialect == "pytorch":
-        pytorch.manual_seed(seed)
-        return layer
-    names = ("kernel_initializer", "depthwise_initializer", "bias_initializer")
-    for initializer in (getattr(obj, name, None) for name in names):
-        if initializer is not None and hasattr(initializer, "seed") and initializer.seed is None:
-            initializer.seed = seed
     if layer.pending_weights is not None:
         if not obj.built:
             obj.build(x.shape)

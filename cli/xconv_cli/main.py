@@ -320,6 +320,7 @@ def _run_one(built, source, target, input_shape, seed: int, algorithm: str, scal
     if _stream.is_zarr(target):
         raise FileError(f"{target}: a Zarr store is written block by block, from a .npy or "
                         ".zarr input (--stream)")  # fmt: skip
+    _layers.seed_initializers(built, seed)  # the shape checks below may draw weights
     if source is None:
         dims = parse_shape(input_shape)
         _layers.check_fits(built, dims)

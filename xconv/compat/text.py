@@ -43,7 +43,7 @@ def translations(
     `spatial`, the input's spatial sizes if known, makes PyTorch's padding numbers.
     """
     if target == "all":
-        targets = [t for t in (*DIALECTS, "pytorch") if t != layer.dialect]
+        targets = [t for t in DIALECTS if t != layer.dialect]
     else:
         targets = [target]
     rows = []

@@ -16,11 +16,12 @@ from ._keras_translate import from_canonical as keras_layer
 from ._layer import CompatLayer, TranslationError
 from ._matlab_translate import from_canonical as matlab_layer
 from ._portable import static_padding
+from ._pytorch_translate import from_canonical as pytorch_layer
 from ._wolfram_translate import from_canonical as wolfram_layer
 
 __all__ = ["TranslationError", "TranslationWarning", "static_padding", "translate"]
 
-DIALECTS = ("wolfram", "matlab", "keras")
+DIALECTS = ("wolfram", "matlab", "keras", "pytorch")
 
 
 class TranslationWarning(UserWarning):
@@ -28,7 +29,8 @@ class TranslationWarning(UserWarning):
 
 
 def translate(layer: CompatLayer, target: str) -> CompatLayer:
-    """The layer `layer` computes, written as a `target` layer ("wolfram", "matlab", "keras").
+    """The layer `layer` computes, written as a `target` layer ("wolfram", "matlab", "keras",
+    or "pytorch": its `nn.Conv*d` / `nn.ConvTranspose*d` module, for what one can say).
 
     Weights are converted to the target's layout (an uninitialized layer stays
     uninitialized); the result computes the same outputs from the same inputs, each in its
@@ -70,7 +72,12 @@ def _weights_or_none(layer: CompatLayer):
         return None, None
 
 
-_BUILDERS = {"wolfram": wolfram_layer, "matlab": matlab_layer, "keras": keras_layer}
+_BUILDERS = {
+    "wolfram": wolfram_layer,
+    "matlab": matlab_layer,
+    "keras": keras_layer,
+    "pytorch": pytorch_layer,
+}
 
 
 def _builder(target: str):
