@@ -42,10 +42,7 @@ def translations(
     `target` is a dialect, `"pytorch"`, or `"all"` (every other dialect and PyTorch);
     `spatial`, the input's spatial sizes if known, makes PyTorch's padding numbers.
     """
-    if target == "all":
-        targets = [t for t in DIALECTS if t != layer.dialect]
-    else:
-        targets = [target]
+    targets = [t for t in DIALECTS if t != layer.dialect] if target == "all" else [target]
     rows = []
     for name in targets:
         if name == "pytorch":
