@@ -45,7 +45,11 @@ def conv(
         `"valid"`, `"same"` (output `ceil(n / stride)`, odd extra at the end),
         `"same_lower"` (odd extra at the start), `"full"` or `"causal"`.
     padding_mode : `"constant"` (filled with `padding_value`), `"reflect"` (mirror without
-        the edge sample), `"symmetric"` (mirror with it), `"replicate"` or `"circular"`.
+        the edge sample: PyTorch's and NumPy's `reflect`, SciPy ndimage's `mirror`),
+        `"symmetric"` (mirror with it: NumPy's `symmetric`, ndimage's `reflect`, MATLAB's
+        `'symmetric-include-edge'`), `"replicate"` (NumPy's `edge`, ndimage's `nearest`)
+        or `"circular"` (NumPy's and ndimage's `wrap`). The README's cross-walk has every
+        framework's names.
     algorithm : `"auto"` (the planner's choice, see `xconv.plan`), `"direct"`, `"gemm"`,
         `"fft"`, or `"measure"` (time the candidates once per shapes, dtype, parameters and
         namespace, and reuse the fastest). A transform mixes all samples of a frame, so on
