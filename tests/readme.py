@@ -16,7 +16,7 @@ def python_block(section: str) -> str:
 def run_block(section: str, capsys) -> tuple[dict, str, str]:
     """Execute the block; returns its namespace, what it printed, and its last comment."""
     code = python_block(section)
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}  # as `python script.py` runs it
     exec(compile(code, "README.md", "exec"), namespace)
     printed = capsys.readouterr().out.strip()
     return namespace, printed, code.rstrip().rsplit("# ", 1)[1].strip()

@@ -143,6 +143,23 @@ def test_the_readme_example_runs(capsys):
     np.testing.assert_allclose(corner[:33, :33], expected_rows[:33, :33], rtol=1e-5, atol=1e-6)
 
 
+def test_the_readme_cluster_example_runs_as_a_script(tmp_path):
+    """Saved as a file and run with `python`: the cluster's worker processes import the
+    script again, which the `__main__` guard allows."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    from readme import python_block
+
+    script = tmp_path / "blur.py"
+    script.write_text(python_block("Larger than memory"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True (4096, 4096)"
+
+
 def test_the_readme_commands_run(tmp_path, monkeypatch):
     zarr = pytest.importorskip("zarr")
     monkeypatch.chdir(tmp_path)
