@@ -589,3 +589,23 @@ def test_run_with_weights_names_their_file(tmp_path):
                             "--json")  # fmt: skip
     assert code == 0, out + err
     assert json.loads(out)["weights"] == f"from {w}"
+
+
+def test_shapes_through_a_chain_of_layers():
+    chain = ["convolution2dLayer(3, 16, 'Padding', 'same', 'Stride', 2)",
+             "convolution2dLayer(3, 32, 'Stride', 2)",
+             "transposedConv2dLayer(4, 8, 'Stride', 2, 'Cropping', 'same')"]  # fmt: skip
+    code, out, err = invoke("shape", *chain, "--input-shape", "[224 224 3]", "--json")
+    assert code == 0, out + err
+    rows = json.loads(out)["layers"]
+    # same at stride 2: ceil(224 / 2); then valid 3 at stride 2; then transposed same: x 2
+    assert [r["output_shape"] for r in rows] == [[112, 112, 16], [55, 55, 32], [110, 110, 8]]
+    assert [r["input_shape"] for r in rows[1:]] == [r["output_shape"] for r in rows[:-1]]
+    code, out, _ = invoke("shape", *chain, "--input-shape", "224x224x3")
+    assert code == 0 and "3 matlab layers" in out
+    code, _, err = invoke("shape", "nn.Conv2d(3, 16, 3)", "nn.Conv2d(8, 4, 3)",
+                          "--input-shape", "1x3x32x32")  # fmt: skip
+    assert code != 0 and "layer 2 (nn.Conv2d(8, 4, 3)) cannot take 1x16x30x30" in err
+    code, out, err = invoke("shape", "nn.Conv2d(3, 16, 3)", "keras.layers.Conv2D(8, 3)",
+                            "--input-shape", "1x3x32x32")  # fmt: skip
+    assert code != 0 and "one dialect" in out + err

@@ -100,6 +100,23 @@ def shape_table(console: Console, summary: dict) -> None:
     console.print(table)
 
 
+def chain_table(console: Console, summaries: list[dict]) -> None:
+    """Shapes through a chain of layers: one row per layer."""
+    table = Table(title=f"xconv shape: {len(summaries)} {summaries[0]['dialect']} layers")
+    for column in ("#", "layer", "input", "output", "parameters", "algorithm"):
+        table.add_column(column)
+    for number, s in enumerate(summaries, start=1):
+        table.add_row(
+            str(number),
+            s["layer"],
+            format_shape(s["input_shape"]),
+            f"[bold green]{format_shape(s['output_shape'])}[/]",
+            f"{s['parameters']:,}" if "parameters" in s else "?",
+            s.get("algorithm", "?"),
+        )
+    console.print(table)
+
+
 def run_summary(console: Console, results: list[dict], command: str = "run") -> None:
     table = Table(title=f"xconv {command}")
     last = "mode" if command == "filter" else "algorithm"

@@ -32,7 +32,7 @@ from ._files import (
     unit_to_image,
     write_array,
 )
-from ._shapes import parse_shape
+from ._shapes import format_shape, parse_shape
 
 EXAMPLES = """
 \b
@@ -109,7 +109,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command(
     epilog=examples("shape", {"n": "224"}),
 )
-@click.argument("layer")
+@click.argument("layers", nargs=-1, required=True, metavar="LAYER [LAYER]...")
 @click.option(
     "--input-shape",
     "input_shape",
@@ -118,10 +118,37 @@ def main(ctx: click.Context, debug: bool) -> None:
     "Keras NxHxWxC (channels_last), PyTorch [N]xCxHxW; '?' or None for a varying size.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def shape(layer: str, input_shape: str, as_json: bool) -> None:
-    """Print the output shape of LAYER for an input shape, with the canonical spec."""
-    built = _layers.build(layer)
+def shape(layers: tuple[str, ...], input_shape: str, as_json: bool) -> None:
+    """Print the output shape of LAYER for an input shape, with the canonical spec; with
+    several layers of one dialect, the shapes through the chain, layer by layer."""
     dims = parse_shape(input_shape)
+    summaries = []
+    for number, layer in enumerate(layers, start=1):
+        try:
+            summary = _shape_summary(_layers.build(layer), dims)
+        except _EXPECTED as error:
+            if len(layers) == 1:
+                raise
+            raise FileError(f"layer {number} ({layer}) cannot take {format_shape(dims)}: "
+                            f"{error}") from error  # fmt: skip
+        if summaries and summary["dialect"] != summaries[0]["dialect"]:
+            raise click.UsageError(
+                f"layer {number} is {summary['dialect']}, layer 1 {summaries[0]['dialect']}: "
+                "a chain is one dialect's layers (each passes its output in its own order)"
+            )
+        summaries.append({"layer": layer, **summary})
+        dims = tuple(summary["output_shape"])
+    if as_json:
+        click.echo(json.dumps(summaries[0] if len(layers) == 1 else {"layers": summaries}))
+        return
+    with _render.stdout_console() as out:
+        if len(layers) == 1:
+            _render.shape_table(out, summaries[0])
+        else:
+            _render.chain_table(out, summaries)
+
+
+def _shape_summary(built, dims: tuple) -> dict:
     out = _layers.output_shape(built, dims)
     summary = {"dialect": built.dialect, "input_shape": list(dims), "output_shape": list(out)}
     try:
@@ -130,11 +157,7 @@ def shape(layer: str, input_shape: str, as_json: bool) -> None:
         spec, canonical, summary["note"] = None, None, str(error)
     if spec is not None:
         summary.update(_render.spec_summary(spec, canonical, built.obj.has_bias))
-    if as_json:
-        click.echo(json.dumps(summary))
-    else:
-        with _render.stdout_console() as out:
-            _render.shape_table(out, summary)
+    return summary
 
 
 @main.command(
