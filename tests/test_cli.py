@@ -609,3 +609,11 @@ def test_shapes_through_a_chain_of_layers():
     code, out, err = invoke("shape", "nn.Conv2d(3, 16, 3)", "keras.layers.Conv2D(8, 3)",
                             "--input-shape", "1x3x32x32")  # fmt: skip
     assert code != 0 and "one dialect" in out + err
+
+
+@pytest.mark.parametrize(
+    "layer", ["keras.layers.DepthwiseConv2D(3)", "groupedConvolution2dLayer(3, 2, 'channelwise')"]
+)
+def test_unknown_channels_name_the_option_that_fixes_them(layer):
+    code, _, err = invoke("translate", layer, "--to", "pytorch")
+    assert code != 0 and "give --input-shape" in err

@@ -18,6 +18,7 @@ from rich.console import Console
 import xconv
 import xconv.backends.numpy  # the CLI works on NumPy arrays: load its backend before timing
 from xconv.compat import TranslationError
+from xconv.compat._layer import ChannelsUnknownError
 from xconv.compat.parse import LayerSyntaxError
 
 from . import _filter, _layers, _render, _stream
@@ -528,7 +529,11 @@ def translate(layer: str, target: str, input_shape: str | None, as_json: bool) -
         spatial = _batched(spec, canonical)[2:]
         if any(n is None for n in spatial):
             spatial = None
-    rows = translations(built.obj, target, spatial)
+    try:
+        rows = translations(built.obj, target, spatial)
+    except ChannelsUnknownError as error:
+        raise ValueError(f"{error}: give --input-shape (the input's shape in the dialect's "
+                         "order) and xconv fixes the channels from it") from error  # fmt: skip
     if as_json:
         click.echo(json.dumps(rows))
     else:

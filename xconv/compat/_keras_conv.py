@@ -23,7 +23,7 @@ from ._keras_args import (
 )
 from ._keras_layer import KerasLayer
 from ._keras_regularizers import constraints, regularizers
-from ._layer import permute, reshape, shape_of
+from ._layer import ChannelsUnknownError, permute, reshape, shape_of
 
 
 class Conv(KerasLayer):
@@ -269,7 +269,7 @@ class DepthwiseConv(KerasLayer):
         """The layer as an `xconv.ConvSpec` with `groups` = input channels (once built)."""
         channels = self._input_channels
         if channels is None:
-            raise ValueError(
+            raise ChannelsUnknownError(
                 f"Layer '{self.name}': the number of input channels (and so the groups of the "
                 "depthwise convolution) is known once the layer is built"
             )

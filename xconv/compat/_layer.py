@@ -20,6 +20,11 @@ from ..spec import ConvSpec
 from ..transposed import conv_transpose
 
 
+class ChannelsUnknownError(ValueError):
+    """What a layer cannot say before it knows its input channels (a depthwise or
+    channel-wise layer's groups, a lazy module's weight): give it data or its shape."""
+
+
 class TranslationError(ValueError):
     """A layer that the target dialect cannot express; the message suggests the nearest form."""
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _init
-from ._layer import namespace, permute, reshape, shape_of
+from ._layer import ChannelsUnknownError, namespace, permute, reshape, shape_of
 
 Pair = tuple[int, int]
 
@@ -26,6 +26,10 @@ BIAS_INITIALIZERS = ("zeros", "narrow-normal", "ones")
 
 class MatlabError(ValueError):
     """An invalid MATLAB argument, worded as MATLAB words it."""
+
+
+class MatlabChannelsUnknown(MatlabError, ChannelsUnknownError):
+    """A MATLAB layer asked for what its input channels decide, before it knows them."""
 
 
 # -- the global random stream (MATLAB's `rng`) ---------------------------------------------

@@ -176,7 +176,7 @@ class MatlabLayer(CompatLayer):
         if numChannels is not None:
             self._set_channels(args.scalar_integer(numChannels, "NumChannels"), "the input")
         if self._channels is None:
-            raise MatlabError(
+            raise args.MatlabChannelsUnknown(
                 f"Layer '{self.Name}': cannot initialize: the number of input channels is "
                 "unknown; set NumChannels or call the layer on data"
             )
@@ -348,7 +348,7 @@ class _Convolution(MatlabLayer):
         """The layer as an `xconv.ConvSpec` (channel-first canonical layout)."""
         groups = self._groups
         if groups is None:
-            raise MatlabError(
+            raise args.MatlabChannelsUnknown(
                 f"Layer '{self.Name}': NumGroups is 'channelwise' and the number of input "
                 "channels is not known yet; call the layer on data or initialize it"
             )

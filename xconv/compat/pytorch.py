@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..spec import ConvSpec
-from ._layer import CompatLayer, cast, check_real, namespace, run, shape_of
+from ._layer import ChannelsUnknownError, CompatLayer, cast, check_real, namespace, run, shape_of
 
 __all__ = [
     "Conv1d",
@@ -397,7 +397,7 @@ def from_module(module: Any) -> TorchLayer:
     classes = {cls.__name__: cls for cls in (Conv1d, Conv2d, Conv3d, ConvTranspose1d,
                ConvTranspose2d, ConvTranspose3d)}  # fmt: skip
     if name.startswith("Lazy") and getattr(module, "in_channels", 0) == 0:
-        raise ValueError(f"{name} has no weight yet: call it on data first")
+        raise ChannelsUnknownError(f"{name} has no weight yet: call it on data first")
     name = name.removeprefix("Lazy")
     if name not in classes:
         raise TypeError(f"expected a torch.nn convolution module, got {type(module).__name__}")
