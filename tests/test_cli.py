@@ -617,3 +617,19 @@ def test_shapes_through_a_chain_of_layers():
 def test_unknown_channels_name_the_option_that_fixes_them(layer):
     code, _, err = invoke("translate", layer, "--to", "pytorch")
     assert code != 0 and "give --input-shape" in err
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        ("convolution2dLayer(3, 16)", "1x3x224x224"),  # PyTorch's order, given to MATLAB
+        ("keras.layers.Conv2D(8, 3)", "1x3x224x224"),
+        ("nn.LazyConv2d(16, 3)", "1x224x224x3"),  # Keras' order, given to PyTorch
+    ],
+)
+def test_a_shape_in_another_dialects_order_is_pointed_out(layer, shape):
+    code, out, err = invoke("shape", layer, "--input-shape", shape)
+    assert "if the data have 3 channels, write the shape in that order" in " ".join(err.split())
+    code, out, err = invoke("shape", layer, "--input-shape", shape, "--json")
+    if code == 0:
+        assert "3 channels" in json.loads(out)["warning"]

@@ -165,6 +165,36 @@ def _wolfram_with_input(layer: Layer, shape: tuple):
     return wolfram.ConvolutionLayer(*call.args, **options, Input=list(shape))
 
 
+_ORDERS = {
+    "wolfram": "CxHxW, or HxWxC with Interleaving -> True",
+    "matlab": "HxWxC, or HxWxCxN",
+    "keras": "NxHxWxC (channels_last) or NxCxHxW (channels_first)",
+    "pytorch": "NxCxHxW, or CxHxW",
+}
+
+
+def order_warning(layer: Layer, spec: ConvSpec, canonical: tuple) -> str | None:
+    """A warning when an input shape reads oddly in the layer's order: as many channels as
+    the largest spatial size or more, while some spatial size is 4 or less, as another
+    dialect's order
+    (PyTorch's 1x3x224x224 given to a MATLAB layer) reads."""
+    shape = tuple(canonical)
+    if len(shape) == spec.rank + 1:
+        shape = (1, *shape)
+    channels, spatial = (shape[-1], shape[1:-1]) if spec.channels_last else (shape[1], shape[2:])
+    if channels is None or any(n is None for n in spatial):
+        return None
+    if channels < max(spatial) or min(spatial) > 4:
+        return None
+    sizes = "x".join(map(str, spatial))
+    likely = min((n for n in spatial if n > 1), default=min(spatial))  # 1 is a batch's size
+    return (
+        f"this shape reads as {channels} channels of {sizes} samples in {layer.dialect}'s "
+        f"order ({_ORDERS[layer.dialect]}); if the data have {likely} channels, write "
+        "the shape in that order"
+    )
+
+
 def parameter_count(spec: ConvSpec, has_bias: bool) -> int:
     taps = math.prod(spec.kernel_size)
     if spec.transposed:

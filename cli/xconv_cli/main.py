@@ -139,6 +139,9 @@ def shape(layers: tuple[str, ...], input_shape: str, as_json: bool) -> None:
             )
         summaries.append({"layer": layer, **summary})
         dims = tuple(summary["output_shape"])
+    first = summaries[0].get("warning")
+    if first and not as_json:  # the input's order is the first layer's to read
+        click.echo(f"xconv: warning: {first}", err=True)
     if as_json:
         click.echo(json.dumps(summaries[0] if len(layers) == 1 else {"layers": summaries}))
         return
@@ -149,8 +152,22 @@ def shape(layers: tuple[str, ...], input_shape: str, as_json: bool) -> None:
             _render.chain_table(out, summaries)
 
 
+def _order_warning(built, dims: tuple) -> str | None:
+    try:
+        spec, canonical = _layers.canonical_problem(built, dims)
+    except (ValueError, TypeError):
+        return None
+    return _layers.order_warning(built, spec, canonical)
+
+
 def _shape_summary(built, dims: tuple) -> dict:
-    out = _layers.output_shape(built, dims)
+    try:
+        out = _layers.output_shape(built, dims)
+    except ValueError as error:  # a shape in another dialect's order fails here often
+        warning = _order_warning(built, dims)
+        if warning is None:
+            raise
+        raise ValueError(f"{error} ({warning})") from error
     summary = {"dialect": built.dialect, "input_shape": list(dims), "output_shape": list(out)}
     try:
         spec, canonical = _layers.canonical_problem(built, dims)
@@ -158,6 +175,9 @@ def _shape_summary(built, dims: tuple) -> dict:
         spec, canonical, summary["note"] = None, None, str(error)
     if spec is not None:
         summary.update(_render.spec_summary(spec, canonical, built.obj.has_bias))
+        warning = _layers.order_warning(built, spec, canonical)
+        if warning:
+            summary["warning"] = warning
     return summary
 
 
