@@ -90,6 +90,24 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
     return path
 
 
+def write_bytes(spec: str, data: bytes) -> Path:
+    """Write `data` to `spec` atomically: on any error no file is left behind."""
+    path = Path(spec)
+    if not path.parent.is_dir():
+        raise FileError(f"{path.parent}: no such directory")
+    fd, temporary = _temporary(path, path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o666 & ~umask())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return path
+
+
 def _temporary(path: Path, suffix: str) -> tuple[int, str]:
     """A temporary file beside `path`; FileError naming the folder that refuses it."""
     try:

@@ -21,7 +21,7 @@ from xconv.compat import TranslationError
 from xconv.compat._layer import ChannelsUnknownError
 from xconv.compat.parse import LayerSyntaxError
 
-from . import _filter, _layers, _render, _stream
+from . import _filter, _layers, _port, _render, _stream
 from ._files import (
     ARRAY_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -32,6 +32,7 @@ from ._files import (
     read_array,
     unit_to_image,
     write_array,
+    write_bytes,
 )
 from ._shapes import format_shape, parse_shape
 
@@ -537,15 +538,30 @@ def filter_command(
     help="The input's shape in the dialect's order: fixes channel counts (depthwise and "
     "channelwise layers) and prints PyTorch's input-dependent padding as numbers.",
 )
+@click.option("--weights", help="The layer's weights in its dialect's layout, to port.")
+@click.option("--bias", help="The layer's biases in its dialect's layout.")
+@click.option(
+    "--save-weights",
+    help="Write the weights in the target's layout and names (one --to): PyTorch .pt "
+    "(state_dict), MATLAB .mat, Keras .npz, Wolfram .npz or .mat.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def translate(layer: str, target: str, input_shape: str | None, as_json: bool) -> None:
-    """Print LAYER written in the other dialects (and as PyTorch code)."""
+def translate(
+    layer: str, target: str, input_shape: str | None, weights: str | None, bias: str | None,
+    save_weights: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Print LAYER written in the other dialects (and as PyTorch code); with --weights and
+    --save-weights, also carry the weights over in the target's layout."""
     from xconv.compat.text import translations
 
-    built = _layers.build(layer)
+    w = _real(read_array(weights), weights) if weights else None
+    b = _real(read_array(bias), bias) if bias else None
+    built = _layers.build(layer, w, b)
+    origin = _layers.weights_source(built, weights, 0)  # before anything draws them
     spatial = None
-    if input_shape is not None:
-        spec, canonical = _layers.canonical_problem(built, parse_shape(input_shape))
+    dims = parse_shape(input_shape) if input_shape is not None else None
+    if dims is not None:
+        spec, canonical = _layers.canonical_problem(built, dims)
         spatial = _batched(spec, canonical)[2:]
         if any(n is None for n in spatial):
             spatial = None
@@ -554,11 +570,29 @@ def translate(layer: str, target: str, input_shape: str | None, as_json: bool) -
     except ChannelsUnknownError as error:
         raise ValueError(f"{error}: give --input-shape (the input's shape in the dialect's "
                          "order) and xconv fixes the channels from it") from error  # fmt: skip
+    if save_weights:
+        _save_weights(built, target, origin, dims, save_weights)
     if as_json:
         click.echo(json.dumps(rows))
     else:
         with _render.stdout_console() as out:
             _render.translations(out, rows)
+
+
+def _save_weights(built, target: str, origin: str, dims, path: str) -> None:
+    """The layer's own weights (given, or written in its text) in `target`'s file."""
+    if target == "all":
+        raise click.UsageError("--save-weights writes one target's file: name it with --to")
+    if built.dialect == "keras" and built.pending_weights is not None:
+        if dims is None or any(n is None for n in dims):
+            raise click.UsageError("a Keras layer takes its weights when it is built: give "
+                                   "--input-shape too")  # fmt: skip
+        _layers.prepare(built, np.broadcast_to(np.float32(0), dims), seed=0)
+    if origin.startswith("random"):
+        raise click.UsageError("--save-weights ports weights: give them with --weights (and "
+                               "--bias), or in the layer text")  # fmt: skip
+    data = _port.save(Path(path), target, _port.target_weights(built.obj, target))
+    write_bytes(path, data)
 
 
 def exit_on_termination() -> None:
