@@ -633,3 +633,21 @@ def test_a_shape_in_another_dialects_order_is_pointed_out(layer, shape):
     code, out, err = invoke("shape", layer, "--input-shape", shape, "--json")
     if code == 0:
         assert "3 channels" in json.loads(out)["warning"]
+
+
+def test_a_gray_image_is_matlabs_h_x_w_x_1_in_memory_and_streamed(tmp_path):
+    gray = _save(tmp_path / "gray.npy", RNG_GRAY.random((150, 140), dtype=np.float32))
+    layer = "convolution2dLayer(3, 4)"
+    outputs = []
+    for name, mode in (("a.npy", "--in-memory"), ("b.npy", "--stream")):
+        code, out, err = invoke("run", layer, "--input", gray, "--output",
+                                str(tmp_path / name), mode, "--seed", "2")  # fmt: skip
+        assert code == 0, out + err
+        outputs.append(np.load(tmp_path / name))
+    assert outputs[0].shape == (148, 138, 4)
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
+    code, out, _ = invoke("shape", layer, "--input-shape", "150x140", "--json")
+    assert code == 0 and json.loads(out)["output_shape"] == [148, 138, 4]
+
+
+RNG_GRAY = np.random.default_rng(31)

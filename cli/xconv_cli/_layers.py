@@ -109,10 +109,12 @@ def canonical_problem(layer: Layer, shape: tuple) -> tuple[ConvSpec, tuple]:
     rank = obj.RANK
     if layer.dialect == "pytorch":
         return _pytorch_problem(obj, shape)
+    if len(shape) == rank:  # MATLAB's trailing singleton: an H x W image is H x W x 1
+        shape = (*shape, 1)
     if len(shape) not in (rank + 1, rank + 2):
         raise UsageError(
-            f"a {rank}-d MATLAB layer takes {'x'.join(['S'] * rank)}xC or "
-            f"{'x'.join(['S'] * rank)}xCxN input, got {len(shape)} sizes"
+            f"a {rank}-d MATLAB layer takes {'x'.join(['S'] * rank)}[xC[xN]] input, got "
+            f"{len(shape)} sizes"
         )
     spatial, channels = shape[:rank], shape[rank]
     batch = shape[rank + 1] if len(shape) == rank + 2 else 1
