@@ -651,3 +651,17 @@ def test_a_gray_image_is_matlabs_h_x_w_x_1_in_memory_and_streamed(tmp_path):
 
 
 RNG_GRAY = np.random.default_rng(31)
+
+
+def test_a_long_in_memory_run_shows_a_spinner_on_a_terminal_only():
+    import io
+
+    from rich.console import Console
+    from xconv_cli import _render
+
+    for terminal in (True, False):
+        stream = io.StringIO()
+        console = Console(file=stream, force_terminal=terminal, width=80)
+        with _render.working(console, "running a layer on x.npy"):
+            pass
+        assert ("running a layer on x.npy" in stream.getvalue()) == terminal

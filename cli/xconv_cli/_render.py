@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import click
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xconv import ConvSpec
@@ -157,6 +157,19 @@ def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("running", total=total)
         yield lambda: bar.advance(task)
+
+
+@contextlib.contextmanager
+def working(console: Console, what: str, show: bool = True) -> Iterator[None]:
+    """A spinner with the elapsed time while one long in-memory run computes, on a
+    terminal only (a batch has its bar, a streamed run its blocks)."""
+    if not (show and console.is_terminal):
+        yield
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as spinner:  # fmt: skip
+        spinner.add_task(what, total=None)
+        yield
 
 
 @contextlib.contextmanager

@@ -261,7 +261,10 @@ def run(
                 if source is not None and (stream or (stream is None and _streams(source, target))):
                     result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
                 else:
-                    result = _run_one(built, source, target, input_shape, seed, algorithm, scale)
+                    what = f"running {layer} on {source or 'random input'}"
+                    with _render.working(console, what, show=len(jobs) == 1):
+                        result = _run_one(built, source, target, input_shape, seed, algorithm,
+                                          scale)  # fmt: skip
                 result["weights"] = origin
             if result.get("note") and not as_json:  # with --json it is in the JSON
                 console.print(f"xconv: note: {result['note']}", markup=False, highlight=False)
@@ -498,15 +501,15 @@ def filter_command(
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        y = _filter.apply(data, weights, **options)
-        if streamed:
-            y = _filter.checked_blocks(y, dtype)
+        if streamed:  # a lazy result, computed block by block as it is written
+            y = _filter.checked_blocks(_filter.apply(data, weights, **options), dtype)
             with _render.task_progress(console) as progress:
                 _stream.write_lazy(output, y, progress)
             note = None
         else:
-            y, note = _filter.to_output(y, dtype)
-            write_array(output, y)
+            with _render.working(console, f"filtering {source}"):
+                y, note = _filter.to_output(_filter.apply(data, weights, **options), dtype)
+                write_array(output, y)
     result = {
         "input": source, "output": output, "input_shape": list(data.shape),
         "output_shape": list(y.shape), "dtype": str(dtype),
