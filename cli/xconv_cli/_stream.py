@@ -57,12 +57,16 @@ def open_lazy(spec: str, block_mib: float):
     try:
         if is_zarr(spec):
             return da.from_zarr(_zarr().open_array(str(path), mode="r"))
-        data = np.load(path, mmap_mode="r", allow_pickle=False)
+        data = NpyReader(path)
     except FileError:
         raise
     except Exception as error:
         raise FileError(f"{path}: cannot read ({error})") from error
-    return da.from_array(data, chunks=block_chunks(data.shape, data.dtype.itemsize, block_mib))
+    chunks = block_chunks(data.shape, data.dtype.itemsize, block_mib)
+    meta = np.empty((0,) * len(data.shape), data.dtype)
+    return da.from_array(
+        data, chunks=chunks, lock=False, asarray=False, meta=meta, inline_array=True
+    )
 
 
 # the most blocks a streamed run cuts an input into
@@ -117,6 +121,51 @@ def write_lazy(target: str, y, progress: Callable[[int], Callable[[], None]]) ->
             y.store(store, lock=False)
 
 
+def _runs(shape: tuple, itemsize: int, region: tuple) -> tuple[int, int, Iterator[int]]:
+    """A region of a C-order array as contiguous runs: (first byte, run length in bytes,
+    the runs' offsets from the first byte, in C order)."""
+    cut = len(shape) - 1  # the axes after `cut` are whole: a run spans them
+    while cut > 0 and region[cut] == slice(0, shape[cut]):
+        cut -= 1
+    strides = [itemsize * math.prod(shape[k + 1 :]) for k in range(len(shape))]
+    first = sum(s.start * stride for s, stride in zip(region, strides, strict=True))
+    run = (region[cut].stop - region[cut].start) * strides[cut] if shape else itemsize
+    offsets = itertools.product(
+        *(range(0, (s.stop - s.start) * st, st)
+          for s, st in zip(region[:cut], strides[:cut], strict=True))
+    )  # fmt: skip
+    return first, run, (sum(steps) for steps in offsets)
+
+
+class NpyReader:
+    """A `.npy` file read region by region with positioned reads (`pread`): only the
+    region's bytes are read, into the block's own array (no memory map whose pages stay
+    with the process). Picklable: it holds the path and header, and opens per read."""
+
+    def __init__(self, path: Path):
+        header = np.load(path, mmap_mode="r", allow_pickle=False)  # its header; no page read
+        if not header.flags.c_contiguous or header.dtype.hasobject:
+            raise FileError(f"{path}: streaming reads C-order numeric .npy files")
+        self.offset, self.shape, self.dtype = header.offset, tuple(header.shape), header.dtype
+        self.path, self.ndim = str(path), header.ndim
+        del header
+
+    def __getitem__(self, region: tuple) -> np.ndarray:
+        region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(region, self.shape, strict=True))
+        block = np.empty(tuple(s.stop - s.start for s in region), self.dtype)
+        target = memoryview(block).cast("B")
+        first, run, offsets = _runs(self.shape, self.dtype.itemsize, region)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for i, offset in enumerate(offsets):
+                got = os.preadv(fd, [target[i * run : (i + 1) * run]], self.offset + first + offset)
+                if got != run:
+                    raise FileError(f"{self.path}: the file is shorter than its header says")
+        finally:
+            os.close(fd)
+        return block
+
+
 class NpyWriter:
     """A `.npy` file filled by `writer[region] = block` (the target of `dask.array.store`):
     each contiguous run of a block is one positioned write."""
@@ -129,26 +178,12 @@ class NpyWriter:
         self.fd = os.open(path, os.O_WRONLY)
 
     def __setitem__(self, region: tuple, block) -> None:
-        shape, itemsize = self.shape, self.dtype.itemsize
+        shape = self.shape
         region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(region, shape, strict=True))
-        # the axes after `cut` are whole: a run spans the rest of axis `cut` and them
-        cut = len(shape) - 1
-        while cut > 0 and region[cut] == slice(0, shape[cut]):
-            cut -= 1
-        strides = [itemsize * math.prod(shape[k + 1 :]) for k in range(len(shape))]
-        first = self.offset + sum(
-            s.start * stride for s, stride in zip(region, strides, strict=True)
-        )
         data = memoryview(np.ascontiguousarray(block, dtype=self.dtype)).cast("B")
-        run = (region[cut].stop - region[cut].start) * strides[cut] if shape else itemsize
-        offsets = itertools.product(
-            *(
-                range(0, (s.stop - s.start) * st, st)
-                for s, st in zip(region[:cut], strides[:cut], strict=True)
-            )
-        )
-        for i, steps in enumerate(offsets):  # C order: the runs lie one after another
-            os.pwrite(self.fd, data[i * run : (i + 1) * run], first + sum(steps))
+        first, run, offsets = _runs(shape, self.dtype.itemsize, region)
+        for i, offset in enumerate(offsets):  # C order: the runs lie one after another
+            os.pwrite(self.fd, data[i * run : (i + 1) * run], self.offset + first + offset)
 
     def close(self) -> None:
         os.close(self.fd)
