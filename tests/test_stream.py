@@ -1,4 +1,4 @@
-"""`xconv run --stream`: .npy (memory-mapped) and Zarr in, block by block, .npy and Zarr out.
+"""`xconv run --stream`: .npy (positioned reads) and Zarr in, block by block, .npy and Zarr out.
 
 The streamed results are compared with the float64 definition in `tests/reference.py`;
 small blocks (`--block-mib`) make every run cross many block borders.

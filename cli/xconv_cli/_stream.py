@@ -1,11 +1,12 @@
 """Arrays larger than memory: read lazily, computed block by block, written block by block.
 
-A `.npy` input is opened as a memory map and a Zarr store (`DATA.zarr`, the `zarr`
-extra) as it is chunked; both become Dask arrays, which the layers pass to xconv's Dask
-backend unchanged. The output is written as its blocks are computed, to `.npy` (one
-positioned write per contiguous run of a block: no memory map, so written pages do not
-count against the process) or to Zarr, under a temporary name that replaces the target
-only once every block is in: a failed or interrupted run leaves no half-written file.
+A `.npy` input is read block by block with positioned reads (one per contiguous run of
+a block) and a Zarr store (`DATA.zarr`, the `zarr` extra) as it is chunked; both become
+Dask arrays, which the layers pass to xconv's Dask backend unchanged. The output is
+written as its blocks are computed, to `.npy` (one positioned write per contiguous run:
+no memory map, whose pages would stay with the process, either way) or to Zarr, under a
+temporary name that replaces the target only once every block is in: a failed or
+interrupted run leaves no half-written file.
 """
 
 from __future__ import annotations
