@@ -77,16 +77,8 @@ def write_array(spec: str, array: np.ndarray, *, name: str = "y") -> Path:
         raise FileError(f"{path}: unknown output file type {suffix or '(none)'}; use {_known()}")
     if not path.parent.is_dir():
         raise FileError(f"{path.parent}: no such directory")
-    fd, temporary = _temporary(path, suffix)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write(handle, suffix, np.asarray(array), key or name)
-        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a plain write would not
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with _atomic(path, suffix) as handle:
+        _write(handle, suffix, np.asarray(array), key or name)
     return path
 
 
@@ -95,17 +87,25 @@ def write_bytes(spec: str, data: bytes) -> Path:
     path = Path(spec)
     if not path.parent.is_dir():
         raise FileError(f"{path.parent}: no such directory")
-    fd, temporary = _temporary(path, path.suffix)
+    with _atomic(path, path.suffix) as handle:
+        handle.write(data)
+    return path
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, suffix: str):
+    """A handle on a temporary file beside `path` that replaces `path` when the block
+    ends without error, and is removed otherwise."""
+    fd, temporary = _temporary(path, suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o666 & ~umask())
+            yield handle
+        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a plain write would not
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    return path
 
 
 def _temporary(path: Path, suffix: str) -> tuple[int, str]:
