@@ -127,3 +127,24 @@ def test_the_help_example_runs(tmp_path, monkeypatch):
     assert code == 0, printed + err
     expected = scipy.ndimage.convolve(image, np.ones((5, 5)) / 25, mode="mirror")
     np.testing.assert_allclose(read_array("blurred.tif"), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "extra", "message"),
+    [
+        (np.ones((3, 3)) + 1j, [], "must be real"),
+        (np.float64(2.0), [], "the kernel is one number"),
+        (np.ones((0, 3)), [], "the kernel is empty"),
+        (np.ones((3, 3, 3)), [], "--axes"),
+        (np.ones((3, 3)), ["--axes", "a,b"], "write axes as 0,1"),
+        (np.ones((3, 3)), ["--origin", "1.5"], "write an integer"),
+        (np.ones((3, 3)), ["--dtype", "foo"], "--dtype foo: not a dtype"),
+    ],
+)
+def test_bad_filter_arguments_are_one_line(tmp_path, kernel, extra, message):
+    np.save(tmp_path / "x.npy", RNG.standard_normal((12, 10)))
+    np.save(tmp_path / "k.npy", kernel)
+    code, out, err = invoke("filter", str(tmp_path / "x.npy"), "--kernel", str(tmp_path / "k.npy"),
+                            "--output", str(tmp_path / "y.npy"), *extra)  # fmt: skip
+    assert code != 0 and message in err and "Traceback" not in out + err
+    assert not (tmp_path / "y.npy").exists()

@@ -139,17 +139,17 @@ def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
     # origin the axis it was given with
     order = sorted(range(len(axes)), key=lambda i: axes[i])
     axes, origins = tuple(axes[i] for i in order), tuple(origins[i] for i in order)
-    sizes = tuple(w.shape)
+    sizes, given = tuple(w.shape), origins
     if flip:  # convolution: reversed weights, and an even kernel's centre moves with them
         w = xp.flip(w, axis=tuple(range(w.ndim)))
         origins = tuple(-o - (1 - n % 2) for o, n in zip(origins, sizes, strict=True))
     elif xp.isdtype(w.dtype, "complex floating"):  # ndimage correlates with conj(weights)
         w = xp.conj(w)
-    for o, n in zip(origins, sizes, strict=True):
-        if not -(n // 2) <= o <= (n - 1) // 2:
+    for o, n, g in zip(origins, sizes, given, strict=True):
+        if not -(n // 2) <= o <= (n - 1) // 2:  # checked as ndimage does, after any flip
             raise ValueError(
                 f"Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] "
-                f"<= (weights.shape[k]-1) // 2, got {o} for weights of size {n}"
+                f"<= (weights.shape[k]-1) // 2, got {g} for weights of size {n}"
             )
     if any(n == 0 for n in x.shape):  # nothing to filter
         return _store(xp, xp.astype(x, _work_dtype(xp, x, w, out_dtype)), output, out_dtype)

@@ -25,7 +25,10 @@ def read_kernel(kernel: np.ndarray, source: str) -> np.ndarray:
     """A kernel file's values: real numbers, at least one of them."""
     if kernel.dtype.kind not in "biuf":
         raise FileError(f"{source}: the kernel's values are {kernel.dtype}; it must be real")
-    if kernel.size == 0 or kernel.ndim == 0:
+    if kernel.ndim == 0:
+        raise FileError(f"{source}: the kernel is one number; give it an axis per filtered "
+                        "axis of the data (a 1-D kernel of one tap is [w])")  # fmt: skip
+    if kernel.size == 0:
         raise FileError(f"{source}: the kernel is empty; it needs at least one value")
     return kernel
 
@@ -60,6 +63,19 @@ def origin_values(origin: str, count: int):
     return values[0] if len(values) == 1 else values
 
 
+def output_dtype(name: str | None, data_dtype) -> np.dtype:
+    """`--dtype`, or the data's own dtype (ndimage's default)."""
+    if name is None:
+        return np.dtype(data_dtype)
+    try:
+        dtype = np.dtype(name)
+    except TypeError:
+        raise FileError(f"--dtype {name}: not a dtype (float32, float64, uint16, ...)") from None
+    if dtype.kind not in "biufc":
+        raise FileError(f"--dtype {name}: the output holds numbers (float32, uint16, ...)")
+    return dtype
+
+
 def work_dtype(dtype: np.dtype) -> np.dtype:
     """Integers and bool filter in float64 (exact below 2**53), floats in their own type."""
     return np.dtype(np.float64) if dtype.kind in "biu" else dtype
@@ -78,7 +94,7 @@ def apply(data, kernel, *, mode, cval, origin, axes, correlate: bool):
 def to_output(values: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, str | None]:
     """`values` as `dtype`: floats cast; integers truncated toward zero as ndimage does,
     values outside the type's range refused, dropped fractions counted."""
-    if dtype.kind == "f":
+    if dtype.kind in "fc":
         return values.astype(dtype, copy=False), None
     if dtype.kind == "b":
         return values != 0, None

@@ -491,10 +491,12 @@ def filter_command(
     _jobs((source,), output)  # the output must not overwrite the input
     weights = _filter.read_kernel(read_array(kernel), kernel)
     streamed = stream or (stream is None and _streams(source, output))
+    if streamed and not _stream.can_stream(source):
+        raise FileError(f"{source}: streaming reads .npy or .zarr; drop --stream to read it")
     data = _stream.open_lazy(source, block_mib) if streamed else read_array(source)
     color = not streamed and is_image(Path(source)) and data.ndim == 3
     chosen = _filter.filter_axes(data.ndim, weights.ndim, axes, color)
-    dtype = np.dtype(out_dtype) if out_dtype else np.dtype(data.dtype)
+    dtype = _filter.output_dtype(out_dtype, data.dtype)
     options = dict(mode=mode, cval=cval, origin=_filter.origin_values(origin, len(chosen)),
                    axes=chosen, correlate=correlate)  # fmt: skip
     console = Console(stderr=True)
