@@ -10,12 +10,17 @@ dropped fractions are counted in a note.
 from __future__ import annotations
 
 import math
+import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 
 from xconv import ndimage
 
+from . import _render, _stream
 from ._errors import FileError
+from ._files import is_image, read_array, write_array
 
 MODES = ("reflect", "mirror", "nearest", "wrap", "constant",
          "grid-mirror", "grid-wrap", "grid-constant")  # fmt: skip
@@ -127,3 +132,39 @@ def checked_blocks(y, dtype: np.dtype):
 
 def block_count(y) -> int:
     return math.prod(len(c) for c in y.chunks)
+
+
+def filter_file(
+    source: str, kernel: str, output: str, *, mode: str, cval: float, origin: str,
+    axes: str | None, correlate: bool, dtype: str | None, streamed: bool, block_mib: float,
+    console,
+) -> dict:  # fmt: skip
+    """Filter the file `source` with the kernel file `kernel` into `output` (in memory, or
+    block by block when `streamed`); the run's summary."""
+    weights = read_kernel(read_array(kernel), kernel)
+    if streamed and not _stream.can_stream(source):
+        raise FileError(f"{source}: streaming reads .npy or .zarr; drop --stream to read it")
+    data = _stream.open_lazy(source, block_mib) if streamed else read_array(source)
+    color = not streamed and is_image(Path(source)) and data.ndim == 3
+    chosen = filter_axes(data.ndim, weights.ndim, axes, color)
+    out_dtype = output_dtype(dtype, data.dtype)
+    options = dict(mode=mode, cval=cval, origin=origin_values(origin, len(chosen)),
+                   axes=chosen, correlate=correlate)  # fmt: skip
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if streamed:  # a lazy result, computed block by block as it is written
+            y = checked_blocks(apply(data, weights, **options), out_dtype)
+            with _render.task_progress(console) as progress:
+                _stream.write_lazy(output, y, progress)
+            note = None
+        else:
+            with _render.working(console, f"filtering {source}"):
+                y, note = to_output(apply(data, weights, **options), out_dtype)
+                write_array(output, y)
+    return {
+        "input": source, "output": output, "input_shape": list(data.shape),
+        "output_shape": list(y.shape), "dtype": str(out_dtype),
+        "seconds": time.perf_counter() - start,
+        "algorithm": f"{mode}, {block_count(y)} blocks" if streamed else mode, "note": note,
+    }  # fmt: skip

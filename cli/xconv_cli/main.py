@@ -489,36 +489,14 @@ def filter_command(
     """Convolve INPUT with a kernel as scipy.ndimage.convolve does: any rank, no channel
     axis or layer needed; the output is written atomically."""
     _jobs((source,), output)  # the output must not overwrite the input
-    weights = _filter.read_kernel(read_array(kernel), kernel)
     streamed = stream or (stream is None and _streams(source, output))
-    if streamed and not _stream.can_stream(source):
-        raise FileError(f"{source}: streaming reads .npy or .zarr; drop --stream to read it")
-    data = _stream.open_lazy(source, block_mib) if streamed else read_array(source)
-    color = not streamed and is_image(Path(source)) and data.ndim == 3
-    chosen = _filter.filter_axes(data.ndim, weights.ndim, axes, color)
-    dtype = _filter.output_dtype(out_dtype, data.dtype)
-    options = dict(mode=mode, cval=cval, origin=_filter.origin_values(origin, len(chosen)),
-                   axes=chosen, correlate=correlate)  # fmt: skip
     console = Console(stderr=True)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if streamed:  # a lazy result, computed block by block as it is written
-            y = _filter.checked_blocks(_filter.apply(data, weights, **options), dtype)
-            with _render.task_progress(console) as progress:
-                _stream.write_lazy(output, y, progress)
-            note = None
-        else:
-            with _render.working(console, f"filtering {source}"):
-                y, note = _filter.to_output(_filter.apply(data, weights, **options), dtype)
-                write_array(output, y)
-    result = {
-        "input": source, "output": output, "input_shape": list(data.shape),
-        "output_shape": list(y.shape), "dtype": str(dtype),
-        "seconds": time.perf_counter() - start,
-        "algorithm": f"{mode}, {_filter.block_count(y)} blocks" if streamed else mode,
-        "note": note,
-    }  # fmt: skip
+    result = _filter.filter_file(
+        source, kernel, output, mode=mode, cval=cval, origin=origin, axes=axes,
+        correlate=correlate, dtype=out_dtype, streamed=streamed, block_mib=block_mib,
+        console=console,
+    )  # fmt: skip
+    note = result["note"]
     if note and not as_json:
         console.print(f"xconv: note: {note}", markup=False, highlight=False)
     if as_json:
