@@ -137,7 +137,7 @@ def block_count(y) -> int:
 def filter_file(
     source: str, kernel: str, output: str, *, mode: str, cval: float, origin: str,
     axes: str | None, correlate: bool, dtype: str | None, streamed: bool, block_mib: float,
-    console,
+    flat: bool | None, console,
 ) -> dict:  # fmt: skip
     """Filter the file `source` with the kernel file `kernel` into `output` (in memory, or
     block by block when `streamed`); the run's summary."""
@@ -155,6 +155,8 @@ def filter_file(
         warnings.simplefilter("ignore", RuntimeWarning)
         if streamed:  # a lazy result, computed block by block as it is written
             y = checked_blocks(apply(data, weights, **options), out_dtype)
+            if _stream.flat_memory(data.nbytes, flat):
+                y = _stream.private_inputs(y)
             with _render.task_progress(console) as progress:
                 _stream.write_lazy(output, y, progress)
             note = None

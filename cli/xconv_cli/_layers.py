@@ -19,6 +19,8 @@ from xconv.compat import matlab, pytorch, wolfram
 from xconv.compat.parse import parse as parse_layer
 from xconv.compat.parse import read
 
+from ._stream import available_memory
+
 
 class UsageError(ValueError):
     """Input that does not fit the layer: shapes, channel counts, ranks."""
@@ -253,25 +255,13 @@ def check_fits(layer: Layer, shape: tuple) -> None:
     if any(s is None for s in (*shape, *out_shape)):
         return  # random_input says what is missing
     nbytes = COPIES * 4 * (math.prod(shape) + math.prod(out_shape))
-    available = _available_memory()
+    available = available_memory()
     if available is not None and nbytes > available:
         raise UsageError(
             f"a {'x'.join(map(str, shape))} input needs about {nbytes / 2**30:.3g} GiB "
             f"(input, output and working copies); {available / 2**30:.3g} GiB of memory "
             "are available"
         )
-
-
-def _available_memory() -> int | None:
-    """Bytes of memory available now (Linux `MemAvailable`), or None where unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def weights_source(layer: Layer, given: str | None, seed: int) -> str:

@@ -94,6 +94,75 @@ def block_chunks(shape: tuple, itemsize: int, block_mib: float) -> tuple:
     return chunks
 
 
+def private_inputs(y):
+    """`y` with each output block reading its own inputs: every task an output block
+    depends on is copied for that block alone.
+
+    Output blocks of a convolution share their neighbours' input blocks (the halos), so
+    a shared graph keeps every input block until its last neighbour is done: two or three
+    rows of blocks, memory that grows with the image's width. With private copies each
+    input block is read again by each neighbour that needs it (from the file: cheap)
+    and freed with its block, so memory stays a few blocks whatever the image's size,
+    for about twice the time (the halos' reads, layout changes and padding repeated)."""
+    import dask.array as da
+    from dask._task_spec import convert_legacy_graph
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    graph = convert_legacy_graph(dict(y.__dask_graph__()))
+    private = {}
+    for key in (k for k in _flat(y.__dask_keys__())):
+        ancestors, stack = set(), list(graph[key].dependencies)
+        while stack:
+            k = stack.pop()
+            if k not in ancestors:
+                ancestors.add(k)
+                stack.extend(graph[k].dependencies)
+        tag = tokenize(key)[:12]
+        renamed = {k: _renamed(k, tag) for k in ancestors}
+        for k in ancestors:
+            private[renamed[k]] = graph[k].substitute(renamed, key=renamed[k])
+        private[key] = graph[key].substitute(renamed)
+    layer = HighLevelGraph.from_collections(y.name, private, dependencies=())
+    return da.Array(layer, y.name, y.chunks, meta=y._meta)
+
+
+def _flat(keys):
+    for k in keys:
+        if isinstance(k, list):
+            yield from _flat(k)
+        else:
+            yield k
+
+
+def _renamed(key, tag: str):
+    if isinstance(key, tuple):
+        return (f"{key[0]}-for-{tag}", *key[1:])
+    return f"{key}-for-{tag}"
+
+
+def flat_memory(nbytes: int, choice: bool | None) -> bool:
+    """Whether a streamed run gives each output block its own inputs: as asked, or when
+    the input is more than an eighth of the memory available (where a row of blocks
+    held could count)."""
+    if choice is not None:
+        return choice
+    available = available_memory()
+    return available is not None and nbytes > available / 8
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux `MemAvailable`), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def write_lazy(target: str, y, progress: Callable[[int], Callable[[], None]]) -> None:
     """Compute `y` (a Dask array) block by block into `target` (.npy or .zarr), atomically.
 

@@ -65,6 +65,16 @@ def examples(cmd: str, shape: dict[str, str] | None = None, rest: str = "") -> s
     return EXAMPLES.format(cmd=cmd, **args)
 
 
+FLAT_MEMORY = click.option(
+    "--flat-memory/--shared-blocks",
+    "flat",
+    default=None,
+    help="Streamed: each output block reads its own inputs, so memory stays a few blocks "
+    "whatever the size (about twice the time), or neighbours share input blocks (a few "
+    "rows held); default: flat when the input is over an eighth of available memory.",
+)
+
+
 _EXPECTED = (
     ValueError,
     TypeError,
@@ -212,6 +222,7 @@ def _shape_summary(built, dims: tuple) -> dict:
     show_default=True,
     help="Size of one block of a streamed .npy input (a Zarr store keeps its chunks).",
 )
+@FLAT_MEMORY
 @click.option(
     "--scale",
     type=click.Choice(SCALES),
@@ -238,6 +249,7 @@ def run(
     output: str,
     stream: bool | None,
     block_mib: float,
+    flat: bool | None,
     scale: str,
     seed: int,
     algorithm: str,
@@ -259,7 +271,8 @@ def run(
             with _naming(source, len(jobs), len(results)):
                 origin = _layers.weights_source(built, weights, seed)
                 if source is not None and (stream or (stream is None and _streams(source, target))):
-                    result = _stream_one(built, source, target, block_mib, seed, algorithm, console)
+                    result = _stream_one(built, source, target, block_mib, flat, seed, algorithm,
+                                         console)  # fmt: skip
                 else:
                     what = f"running {layer} on {source or 'random input'}"
                     with _render.working(console, what, show=len(jobs) == 1):
@@ -419,7 +432,9 @@ def _computing(algorithm: str) -> Iterator[None]:
         yield
 
 
-def _stream_one(built, source, target, block_mib, seed: int, algorithm: str, console) -> dict:
+def _stream_one(
+    built, source, target, block_mib, flat: bool | None, seed: int, algorithm: str, console
+) -> dict:
     """One run block by block: a lazy input, the layer on Dask, the output written lazily."""
     for path in (source, target):
         if not _stream.can_stream(path):
@@ -429,6 +444,8 @@ def _stream_one(built, source, target, block_mib, seed: int, algorithm: str, con
     start = time.perf_counter()
     with _computing(algorithm):
         y = _layers.run_lazy(built, x)
+        if _stream.flat_memory(x.nbytes, flat):
+            y = _stream.private_inputs(y)
         with _render.task_progress(console) as progress:
             _stream.write_lazy(target, y, progress)
     seconds = time.perf_counter() - start
@@ -480,11 +497,12 @@ Example (a 5x5 box blur of a float TIFF, mirrored at the edges; the result is fl
 @click.option("--block-mib", type=click.FloatRange(min=0, min_open=True, max=2.0**20),
               default=_stream.DEFAULT_BLOCK_MIB, show_default=True,
               help="Size of one block of a streamed .npy input.")  # fmt: skip
+@FLAT_MEMORY
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def filter_command(
     source: str, kernel: str, output: str, mode: str, cval: float, origin: str,
     axes: str | None, correlate: bool, out_dtype: str | None, stream: bool | None,
-    block_mib: float, as_json: bool,
+    block_mib: float, flat: bool | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Convolve INPUT with a kernel as scipy.ndimage.convolve does: any rank, no channel
     axis or layer needed; the output is written atomically."""
@@ -494,7 +512,7 @@ def filter_command(
     result = _filter.filter_file(
         source, kernel, output, mode=mode, cval=cval, origin=origin, axes=axes,
         correlate=correlate, dtype=out_dtype, streamed=streamed, block_mib=block_mib,
-        console=console,
+        flat=flat, console=console,
     )  # fmt: skip
     note = result["note"]
     if note and not as_json:
