@@ -6,7 +6,9 @@ Dask arrays, which the layers pass to xconv's Dask backend unchanged. The output
 written as its blocks are computed, to `.npy` (one positioned write per contiguous run:
 no memory map, whose pages would stay with the process, either way) or to Zarr, under a
 temporary name that replaces the target only once every block is in: a failed or
-interrupted run leaves no half-written file.
+interrupted run leaves no half-written file. For inputs that press on memory each output
+block reads its own inputs (`private_inputs`), so memory stays a few blocks whatever the
+image's size.
 """
 
 from __future__ import annotations
