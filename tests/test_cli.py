@@ -665,3 +665,15 @@ def test_a_long_in_memory_run_shows_a_spinner_on_a_terminal_only():
         with _render.working(console, "running a layer on x.npy"):
             pass
         assert ("running a layer on x.npy" in stream.getvalue()) == terminal
+
+
+def test_every_run_of_a_batch_says_its_weights_are_random(tmp_path):
+    for name in ("a", "b"):
+        _save(tmp_path / f"{name}.npy", np.ones((1, 3, 9, 9), np.float32))
+    code, out, err = invoke("run", "nn.Conv2d(3, 8, 3)", "--input", str(tmp_path / "a.npy"),
+                            "--input", str(tmp_path / "b.npy"), "--output",
+                            str(tmp_path / "out"), "--json")  # fmt: skip
+    assert code == 0, out + err
+    assert {r["weights"] for r in json.loads(out)["runs"]} == {
+        "random: kaiming_uniform (PyTorch's default), seed 0"
+    }

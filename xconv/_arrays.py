@@ -11,6 +11,7 @@ __all__ = [
     "check_sizes_known",
     "checked_kind",
     "compute_dtype",
+    "dtype_name",
     "from_canonical",
     "is_array",
     "itemsize",
@@ -30,7 +31,7 @@ _SIZES = (
 
 def itemsize(xp: ModuleType, dtype) -> int:
     """Bytes per element of a floating or complex dtype."""
-    return dict(_SIZES).get(_dtype_name(dtype), 8)
+    return dict(_SIZES).get(dtype_name(dtype), 8)
 
 
 def _default_float(xp: ModuleType, x):
@@ -67,10 +68,10 @@ def result_dtype(xp: ModuleType, x, weight):
 
 def compute_dtype(xp: ModuleType, dtype):
     """The dtype the arithmetic runs in: float16 and bfloat16 accumulate in float32."""
-    return xp.float32 if _dtype_name(dtype) in ("float16", "bfloat16") else dtype
+    return xp.float32 if dtype_name(dtype) in ("float16", "bfloat16") else dtype
 
 
-def _dtype_name(dtype) -> str:
+def dtype_name(dtype) -> str:
     """`"float16"`, `"bfloat16"`, ... of any library's dtype, never by comparing with None
     (NumPy reads `dtype == None` as a comparison with float64)."""
     text = str(getattr(dtype, "name", None) or dtype)

@@ -7,7 +7,9 @@ import math
 from collections.abc import Sequence
 from types import ModuleType
 
-from ._arrays import check_sizes_known, is_array, one_namespace
+from array_api_compat import device
+
+from ._arrays import check_sizes_known, dtype_name, is_array, one_namespace
 from .forward import conv
 
 
@@ -40,10 +42,6 @@ def result_dtype(xp: ModuleType, *arrays):
 
         name = np.result_type(*(np.dtype(dtype_name(a.dtype)) for a in arrays)).name
         return getattr(xp, name)
-
-
-def dtype_name(dtype) -> str:
-    return str(getattr(dtype, "name", None) or dtype).rsplit(".", 1)[-1].strip("'<>")
 
 
 def is_extended(dtype) -> bool:
@@ -125,15 +123,9 @@ def pad_constant(xp: ModuleType, x, axes: Sequence[int], pads, value):
         for width in (before, after):
             shape = list(x.shape)
             shape[axis] = width
-            parts.append(xp.full(tuple(shape), value, dtype=x.dtype, device=_device(x)))
+            parts.append(xp.full(tuple(shape), value, dtype=x.dtype, device=device(x)))
         x = xp.concat([parts[0], x, parts[1]], axis=axis)
     return x
-
-
-def _device(x):
-    from array_api_compat import device
-
-    return device(x)
 
 
 def correlate_axes(

@@ -50,6 +50,7 @@ from ._scipy_common import (
     pad_constant,
     to_integer,
 )
+from .spec import is_int
 
 # ndimage's mode names -> xconv's padding modes
 MODES = {
@@ -115,7 +116,7 @@ def _filter1d(input, weights, axis, output, mode, cval, origin, *, flip):
     _, x, w = operands(input=input, weights=weights)
     if w.ndim != 1 or w.shape[0] == 0:
         raise ArgumentError(f"no filter weights given: weights must be 1-D, got {w.ndim}-D")
-    if not _is_int(origin):
+    if not is_int(origin):
         raise TypeError(f"origin must be an int, got {origin!r}")
     return _filter(x, w, output, mode, cval, origin, (axis,), flip=flip)
 
@@ -151,9 +152,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, *, flip):
                 f"Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] "
                 f"<= (weights.shape[k]-1) // 2, got {g} for weights of size {n}"
             )
-    if any(n == 0 for n in x.shape):  # nothing to filter
-        return _store(xp, xp.astype(x, _work_dtype(xp, x, w, out_dtype)), output, out_dtype)
     work = _work_dtype(xp, x, w, out_dtype)
+    if any(n == 0 for n in x.shape):  # nothing to filter
+        return _store(xp, xp.astype(x, work), output, out_dtype)
     x, w = xp.astype(x, work), xp.astype(w, work)
     pads = [(n // 2 + o, n - 1 - n // 2 - o) for n, o in zip(sizes, origins, strict=True)]
     if padding_mode == "constant" and not cmath.isfinite(complex(cval)):
@@ -192,16 +193,13 @@ def _zero_weights_skipped(xp, x, kernel, axes, pads, mode, cval):
                               mode=mode, value=0)  # fmt: skip
 
     y = correlate(xp.where(xp.isfinite(x), x, xp.zeros_like(x)), kernel)
-    up = hits(x == math.inf, kernel > 0) + hits(x == -math.inf, kernel < 0)
-    down = hits(x == math.inf, kernel < 0) + hits(x == -math.inf, kernel > 0)
+    high, low = x == math.inf, x == -math.inf
+    up = hits(high, kernel > 0) + hits(low, kernel < 0)
+    down = hits(high, kernel < 0) + hits(low, kernel > 0)
     undefined = (hits(xp.isnan(x), kernel != 0) > 0.5) | ((up > 0.5) & (down > 0.5))
     y = xp.where(up > 0.5, xp.asarray(math.inf, dtype=y.dtype), y)
     y = xp.where(down > 0.5, xp.asarray(-math.inf, dtype=y.dtype), y)
     return xp.where(undefined, xp.asarray(math.nan, dtype=y.dtype), y)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _axes(axes, ndim: int) -> tuple[int, ...]:
@@ -235,7 +233,7 @@ def _origins(origin, count: int) -> tuple[int, ...]:
             f"sequence argument must have length equal to input rank: origin needs {count} "
             f"values, got {origin!r}"
         )
-    if not all(_is_int(v) for v in values):
+    if not all(is_int(v) for v in values):
         raise TypeError(f"origin must be ints, got {origin!r}")
     return tuple(int(v) for v in values)
 

@@ -53,7 +53,7 @@ from ._scipy_common import (
     to_integer,
 )
 from .planner import plan_for
-from .spec import ConvSpec
+from .spec import ConvSpec, is_int
 
 MODES = ("full", "same", "valid")
 METHODS = ("auto", "direct", "fft")
@@ -245,8 +245,8 @@ def _fft_axes(axes, ndim: int) -> tuple[int, ...]:
     """SciPy's FFT axes: an int or ints, in range, distinct; sorted."""
     if axes is None:
         return tuple(range(ndim))
-    values = [axes] if _is_int(axes) else list(axes) if _iterable(axes) else None
-    if values is None or not all(_is_int(a) for a in values):
+    values = [axes] if is_int(axes) else list(axes) if _iterable(axes) else None
+    if values is None or not all(is_int(a) for a in values):
         raise ValueError("axes must be a scalar or iterable of integers")
     values = [int(a) for a in values]
     if any(not -ndim <= a < ndim for a in values):
@@ -255,10 +255,6 @@ def _fft_axes(axes, ndim: int) -> tuple[int, ...]:
     if len(set(values)) != len(values):
         raise ValueError("all axes must be unique")
     return tuple(sorted(values))
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _iterable(value) -> bool:
@@ -310,16 +306,16 @@ def _integer_correlation(xp, x, k, pads, axes, boundary, fill):
     cannot, and the float64 path is exact."""
     if not (isinstance(fill, (int, np.integer)) or float(fill).is_integer()):
         return None
-    x, k = (xp.astype(a, xp.int64) for a in (x, k))  # uint64 wraps, modulo 2**64 alike
     largest = [_largest_integer(xp, a) for a in (x, k)]
-    largest = [2**63 if m is None else m for m in largest]  # not at hand: the type's largest
+    largest = [2**63 if m is None else min(m, 2**63) for m in largest]  # not at hand: any
     largest[0] = max(largest[0], abs(int(fill)))
     terms = math.prod(k.shape[a] for a in axes)
     if exact_in_float64(*largest, terms):
         return None
+    x, k = (xp.astype(a, xp.int64) for a in (x, k))  # uint64 wraps, modulo 2**64 alike
+    algorithm = _direct_algorithm(x, k, axes, pads)  # one plan for every limb pair
 
     def correlate(x_limb, k_limb, fill_limb):
-        algorithm = _direct_algorithm(x_limb, k_limb, axes, pads)
         return correlate_axes(xp, x_limb, k_limb, axes, pads, mode=boundary, value=fill_limb,
                               algorithm=algorithm)  # fmt: skip
 

@@ -25,7 +25,7 @@ Size = int | None
 Pair = tuple[int, int]
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
     if type(value) is int:  # the common case, without the slower ABC check
         return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -38,10 +38,10 @@ def _is_bool(value: object) -> bool:
 
 def per_dimension(value: object, rank: int, name: str, *, minimum: int) -> tuple[int, ...]:
     """Normalise an int or a sequence of `rank` ints to a tuple, checking the lower bound."""
-    if _is_int(value):
+    if is_int(value):
         values = (int(value),) * rank
     elif type(value) is tuple or (isinstance(value, Sequence) and not isinstance(value, str)):
-        if len(value) != rank or not all(_is_int(v) for v in value):
+        if len(value) != rank or not all(is_int(v) for v in value):
             raise ValueError(
                 f"{name} must be an int or {rank} ints (one per spatial dimension), got {value!r}"
             )
@@ -61,7 +61,7 @@ def normalize_padding(padding: object, rank: int, *, transposed: bool = False) -
         if key not in allowed:
             raise ValueError(f"padding must be one of {allowed} or sizes, got {padding!r}")
         return key
-    if _is_int(padding):
+    if is_int(padding):
         pairs = ((int(padding), int(padding)),) * rank
     elif isinstance(padding, Sequence) and len(padding) == rank:
         pairs = tuple(_padding_pair(p, padding) for p in padding)
@@ -76,9 +76,9 @@ def normalize_padding(padding: object, rank: int, *, transposed: bool = False) -
 
 
 def _padding_pair(item: object, whole: object) -> Pair:
-    if _is_int(item):
+    if is_int(item):
         return (int(item), int(item))
-    if isinstance(item, Sequence) and len(item) == 2 and all(_is_int(v) for v in item):
+    if isinstance(item, Sequence) and len(item) == 2 and all(is_int(v) for v in item):
         return (int(item[0]), int(item[1]))
     raise ValueError(
         f"padding entries must be ints or (before, after) pairs of ints, got {whole!r}"
@@ -122,7 +122,7 @@ class ConvSpec:
                 raise TypeError(f"{name} must be True or False, got {value!r}")
             object.__setattr__(self, name, bool(value))
         kernel = self.kernel_size
-        if _is_int(kernel):
+        if is_int(kernel):
             raise TypeError("kernel_size must be a sequence of ints (its length is the rank)")
         kernel = per_dimension(kernel, len(kernel), "kernel_size", minimum=1)
         if not kernel:
@@ -171,13 +171,13 @@ class ConvSpec:
                 )
 
     def _check_channels(self) -> None:
-        if not _is_int(self.groups) or self.groups < 1:
+        if not is_int(self.groups) or self.groups < 1:
             raise ValueError(f"groups must be a positive int, got {self.groups!r}")
         for name in ("in_channels", "out_channels"):
             count = getattr(self, name)
             if count is None:
                 continue
-            if not _is_int(count) or count < 1:
+            if not is_int(count) or count < 1:
                 raise ValueError(f"{name} must be a positive int, got {count!r}")
             if count % self.groups:
                 raise ValueError(f"groups={self.groups} does not divide {name}={count}")
@@ -276,7 +276,7 @@ class ConvSpec:
         """
         shape = tuple(input_shape)
         known = [n for n in shape if n is not None]
-        if all(_is_int(n) for n in known) and math.prod(known) > LARGEST_ELEMENTS:
+        if all(is_int(n) for n in known) and math.prod(known) > LARGEST_ELEMENTS:
             raise ValueError(
                 f"input shape {shape} holds more than {LARGEST_ELEMENTS:.2e} elements, more "
                 "than any array can"
@@ -315,7 +315,7 @@ class ConvSpec:
                 f"expected {self.rank} spatial sizes for a {self.rank}-d convolution, got {spatial}"
             )
         for n in spatial:
-            if n is not None and (not _is_int(n) or n < 0):
+            if n is not None and (not is_int(n) or n < 0):
                 raise ValueError(f"spatial sizes must be non-negative ints or None, got {spatial}")
         return spatial
 
@@ -327,7 +327,7 @@ class ConvSpec:
     ) -> ConvSpec:
         """The spec of a canonical weight `(F, C/g, *k)` (or `(C, F/g, *k)` if transposed)."""
         weight_shape = tuple(weight_shape)
-        if not _is_int(groups) or groups < 1:
+        if not is_int(groups) or groups < 1:
             raise ValueError(f"groups must be a positive int, got {groups!r}")
         if len(weight_shape) < 3:
             raise ValueError(

@@ -68,7 +68,8 @@ class Conv(torch.nn.Module):
             else (spec.out_channels, spec.in_channels // spec.groups)
         )
         shape = (first, second, *spec.kernel_size)
-        given = [a for a in (weight, bias) if a is not None and not isinstance(a, bool)]
+        given = {name: a for name, a in (("weight", weight), ("bias", bias))
+                 if a is not None and not isinstance(a, bool)}  # fmt: skip
         dtype = _parameter_dtype(given, dtype)
         options = {"device": device, "dtype": dtype}
         fan_in = second * math.prod(spec.kernel_size)
@@ -133,14 +134,14 @@ class Conv(torch.nn.Module):
         )
 
 
-def _parameter_dtype(given: list, dtype):
+def _parameter_dtype(given: dict, dtype):
     """The parameters' dtype: `dtype`, else the given weight's or bias's floating or
     complex dtype (complex wins: its imaginary part is kept), else torch's default."""
-    kinds = [_torch_dtype(a) for a in given]
-    for kind, array in zip(kinds, given, strict=True):
-        if not (kind.is_floating_point or kind.is_complex):
-            name = "weight" if array is given[0] else "bias"
-            raise TypeError(f"{name} must be floating or complex, got {kind}")
+    kinds = []
+    for name, array in given.items():
+        kinds.append(_torch_dtype(array))
+        if not (kinds[-1].is_floating_point or kinds[-1].is_complex):
+            raise TypeError(f"{name} must be floating or complex, got {kinds[-1]}")
     if dtype is not None:
         if any(k.is_complex for k in kinds) and not dtype.is_complex:
             raise TypeError(

@@ -166,14 +166,12 @@ def unit_to_image(
         values = values[..., 0]
     if like.kind == "f" and suffix in TIFF_SUFFIXES:
         return values.astype(like, copy=False), None
-    gray = values.ndim == 2 or values.shape[-1] == 1
-    if like.kind in "iu" and (suffix in TIFF_SUFFIXES or like.itemsize == 1 or gray):
-        target = like if suffix in TIFF_SUFFIXES or suffix == ".png" else np.dtype(np.uint8)
-    else:
-        target = np.dtype(np.uint16 if suffix in TIFF_SUFFIXES or (gray and suffix == ".png")
-                          else np.uint8)  # fmt: skip
-    if target.kind == "i":  # signed samples: their non-negative half is the image's range
-        target = np.dtype(np.uint16)
+    # the input's unsigned samples where the format holds them, else the widest it holds
+    gray = values.ndim == 2
+    widest = np.dtype(np.uint16 if suffix in TIFF_SUFFIXES or (gray and suffix == ".png")
+                      else np.uint8)  # fmt: skip
+    own = like.kind == "u" and (suffix in TIFF_SUFFIXES or like.itemsize <= widest.itemsize)
+    target = like if own else widest
     fractions, note = image_values(values, scale)
     full = float(np.iinfo(target).max)
     return (fractions * full).round().astype(target), note

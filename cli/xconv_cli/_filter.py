@@ -9,7 +9,6 @@ dropped fractions are counted in a note.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from pathlib import Path
@@ -130,10 +129,6 @@ def checked_blocks(y, dtype: np.dtype):
     return y.map_blocks(convert, dtype=dtype)
 
 
-def block_count(y) -> int:
-    return math.prod(len(c) for c in y.chunks)
-
-
 def filter_file(
     source: str, kernel: str, output: str, *, mode: str, cval: float, origin: str,
     axes: str | None, correlate: bool, dtype: str | None, streamed: bool, block_mib: float,
@@ -168,5 +163,5 @@ def filter_file(
         "input": source, "output": output, "input_shape": list(data.shape),
         "output_shape": list(y.shape), "dtype": str(out_dtype),
         "seconds": time.perf_counter() - start,
-        "algorithm": f"{mode}, {block_count(y)} blocks" if streamed else mode, "note": note,
+        "algorithm": f"{mode}, {y.npartitions} blocks" if streamed else mode, "note": note,
     }  # fmt: skip

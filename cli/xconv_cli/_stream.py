@@ -109,11 +109,12 @@ def private_inputs(y):
     import dask.array as da
     from dask._task_spec import convert_legacy_graph
     from dask.base import tokenize
+    from dask.core import flatten
     from dask.highlevelgraph import HighLevelGraph
 
     graph = convert_legacy_graph(dict(y.__dask_graph__()))
     private = {}
-    for key in (k for k in _flat(y.__dask_keys__())):
+    for key in flatten(y.__dask_keys__()):
         ancestors, stack = set(), list(graph[key].dependencies)
         while stack:
             k = stack.pop()
@@ -127,14 +128,6 @@ def private_inputs(y):
         private[key] = graph[key].substitute(renamed)
     layer = HighLevelGraph.from_collections(y.name, private, dependencies=())
     return da.Array(layer, y.name, y.chunks, meta=y._meta)
-
-
-def _flat(keys):
-    for k in keys:
-        if isinstance(k, list):
-            yield from _flat(k)
-        else:
-            yield k
 
 
 def _renamed(key, tag: str):

@@ -30,6 +30,7 @@ from ._files import (
     image_to_unit,
     is_image,
     read_array,
+    split_key,
     unit_to_image,
     write_array,
     write_bytes,
@@ -266,10 +267,10 @@ def run(
     built = _layers.build(layer, w, b)
     console = Console(stderr=True)
     results: list[dict] = []
+    origin = _layers.weights_source(built, weights, seed)  # before a run draws them
     with _render.progress(console, len(jobs)) as advance:
         for source, target in jobs:
             with _naming(source, len(jobs), len(results)):
-                origin = _layers.weights_source(built, weights, seed)
                 if source is not None and (stream or (stream is None and _streams(source, target))):
                     result = _stream_one(built, source, target, block_mib, flat, seed, algorithm,
                                          console)  # fmt: skip
@@ -335,7 +336,7 @@ def _jobs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:
 
 
 def _resolved(spec: str) -> Path:
-    return Path(spec.split(":")[0]).resolve()
+    return split_key(spec)[0].resolve()  # `data.npz:NAME` is the file data.npz
 
 
 def _pairs(inputs: tuple[str, ...], output: str) -> list[tuple[str | None, str]]:

@@ -34,7 +34,7 @@ def from_canonical(spec: ConvSpec, weight, bias, portable: dict[str, Any]):
         raise TranslationError(f"PyTorch has no {spec.rank}-D convolution module; {_ELSEWHERE}")
     if spec.in_channels is None or spec.out_channels is None:
         raise TranslationError(
-            "the layer's input channels are not known yet: initialize it or give NumChannels"
+            "the layer's input channels are not known yet: initialize it or call it on data"
         )
     has_bias = weight is None or bias is not None
     options: dict[str, Any] = dict(
@@ -42,12 +42,12 @@ def from_canonical(spec: ConvSpec, weight, bias, portable: dict[str, Any]):
     )
     if spec.transposed:
         options.update(_transposed_padding(spec))
-        layer = pytorch._MODULES[f"ConvTranspose{spec.rank}d"](
+        layer = getattr(pytorch, f"ConvTranspose{spec.rank}d")(
             spec.in_channels, spec.out_channels, spec.kernel_size, **options
         )
     else:
         options.update(_forward_padding(spec))
-        layer = pytorch._MODULES[f"Conv{spec.rank}d"](
+        layer = getattr(pytorch, f"Conv{spec.rank}d")(
             spec.in_channels, spec.out_channels, spec.kernel_size, **options
         )
     if weight is not None:

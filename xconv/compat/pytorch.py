@@ -394,19 +394,17 @@ def from_module(module: Any) -> TorchLayer:
     """The dialect's layer for a real `torch.nn.Conv*d` / `ConvTranspose*d` module, with
     its weight and bias (read, not shared: a copy of each as a NumPy array)."""
     name = type(module).__name__
-    classes = {cls.__name__: cls for cls in (Conv1d, Conv2d, Conv3d, ConvTranspose1d,
-               ConvTranspose2d, ConvTranspose3d)}  # fmt: skip
     if name.startswith("Lazy") and getattr(module, "in_channels", 0) == 0:
         raise ChannelsUnknownError(f"{name} has no weight yet: call it on data first")
-    name = name.removeprefix("Lazy")
-    if name not in classes:
+    name = name.removeprefix("Lazy")  # an initialized lazy module is its plain one
+    if name not in _MODULES:
         raise TypeError(f"expected a torch.nn convolution module, got {type(module).__name__}")
     options = dict(stride=module.stride, padding=module.padding, dilation=module.dilation,
                    groups=module.groups, bias=module.bias is not None,
                    padding_mode=module.padding_mode)  # fmt: skip
     if name.startswith("ConvTranspose"):
         options["output_padding"] = module.output_padding
-    layer = classes[name](module.in_channels, module.out_channels, module.kernel_size, **options)
+    layer = _MODULES[name](module.in_channels, module.out_channels, module.kernel_size, **options)
     bias = None if module.bias is None else module.bias.detach().cpu().numpy()
     layer.set_weights(module.weight.detach().cpu().numpy(), bias)
     return layer
