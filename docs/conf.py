@@ -83,4 +83,6 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
+    # the test of the build reruns every script, not only those changed since the last
+    "run_stale_examples": os.environ.get("XCONV_DOCS_RERUN_GALLERY") == "1",
 }
