@@ -52,7 +52,6 @@ nitpick_ignore_regex = [
 ]
 
 autosummary_generate = True
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"  # numpydoc's type fields say it, in words
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False

@@ -15,16 +15,57 @@ _workspace_limit = contextvars.ContextVar("xconv_workspace_limit", default=DEFAU
 
 
 def get_workspace_limit() -> int:
-    """Bytes the scratch of the chunked paths may use per call: GEMM columns, FFT frames
-    and spectra, gradient segments. Not bounded by it: the output, one padded copy of the
-    input where the padding is not zero, and the direct path's per-tap temporaries (one
-    input and two outputs in size, its plan's `workspace_bytes`); a GEMM or FFT call peaks
-    at about input + padded input + output + this limit."""
+    """Bytes the scratch of the chunked paths may use per call in this context.
+
+    The scratch is the GEMM columns, FFT frames and spectra, and gradient segments. Not
+    bounded by it: the output, one padded copy of the input where the padding is not
+    zero, and the direct path's per-tap temporaries (one input and two outputs in size,
+    its plan's `workspace_bytes`); a GEMM or FFT call peaks at about input + padded input
+    + output + this limit.
+
+    Returns
+    -------
+    int
+        The bound in bytes (256 MiB unless set).
+
+    See Also
+    --------
+    workspace_limit : set it within a `with` block.
+
+    Examples
+    --------
+    >>> import xconv
+    >>> xconv.get_workspace_limit() // 2**20
+    256
+    """
     return _workspace_limit.get()
 
 
 def set_workspace_limit(nbytes: int) -> int:
-    """Set the workspace bound in this context; returns the previous one."""
+    """Set the workspace bound in this context (prefer `workspace_limit` in a block).
+
+    Parameters
+    ----------
+    nbytes : int
+        The new bound in bytes, >= 1.
+
+    Returns
+    -------
+    int
+        The previous bound, to restore it.
+
+    Raises
+    ------
+    ValueError
+        `nbytes` is not a positive int.
+
+    Examples
+    --------
+    >>> import xconv
+    >>> previous = xconv.set_workspace_limit(2**26)
+    >>> xconv.get_workspace_limit(), xconv.set_workspace_limit(previous) == 2**26
+    (67108864, True)
+    """
     previous = _workspace_limit.get()
     _workspace_limit.set(_check(nbytes))
     return previous
@@ -32,8 +73,27 @@ def set_workspace_limit(nbytes: int) -> int:
 
 @contextlib.contextmanager
 def workspace_limit(nbytes: int) -> Iterator[None]:
-    """Bound the workspace within a `with` block.
+    """Bound the workspace (see `get_workspace_limit`) within a `with` block.
 
+    A smaller bound gives smaller GEMM tiles and FFT chunks, never a different result.
+
+    Parameters
+    ----------
+    nbytes : int
+        The bound in bytes, >= 1.
+
+    Yields
+    ------
+    None
+        Within the block, every call in this context is bounded.
+
+    Raises
+    ------
+    ValueError
+        `nbytes` is not a positive int.
+
+    Examples
+    --------
     >>> import xconv
     >>> with xconv.workspace_limit(16 * 2**20):
     ...     xconv.get_workspace_limit()
@@ -63,15 +123,45 @@ _default_algorithm = contextvars.ContextVar("xconv_default_algorithm", default="
 
 
 def get_default_algorithm() -> str:
-    """What `algorithm="auto"` means in this context: the planner, or a forced algorithm."""
+    """What `algorithm="auto"` means in this context: the planner, or a forced algorithm.
+
+    Returns
+    -------
+    str
+        `"auto"` (the planner decides) or the algorithm `default_algorithm` set.
+
+    Examples
+    --------
+    >>> import xconv
+    >>> xconv.get_default_algorithm()
+    'auto'
+    """
     return _default_algorithm.get()
 
 
 @contextlib.contextmanager
 def default_algorithm(name: str) -> Iterator[None]:
-    """Make `algorithm="auto"` run `name` within a `with` block (for callers that cannot
-    pass `algorithm` down, such as dialect layers).
+    """Make `algorithm="auto"` run `name` within a `with` block.
 
+    For callers that cannot pass `algorithm` down, such as dialect layers.
+
+    Parameters
+    ----------
+    name : {"auto", "direct", "gemm", "fft", "measure"}
+        The algorithm every `"auto"` call in the block runs.
+
+    Yields
+    ------
+    None
+        Within the block, `"auto"` means `name`.
+
+    Raises
+    ------
+    ValueError
+        `name` is not an algorithm.
+
+    Examples
+    --------
     >>> import xconv
     >>> with xconv.default_algorithm("gemm"):
     ...     xconv.get_default_algorithm()
@@ -88,17 +178,48 @@ _thread_limit = contextvars.ContextVar("xconv_thread_limit", default=None)
 
 
 def get_thread_limit() -> int | None:
-    """The most threads one call may use in this context (None: every core, up to 8)."""
+    """The most threads one call may use in this context.
+
+    Returns
+    -------
+    int or None
+        The bound `thread_limit` set, or None: every core, up to 8.
+
+    Examples
+    --------
+    >>> import xconv
+    >>> xconv.get_thread_limit() is None
+    True
+    """
     return _thread_limit.get()
 
 
 @contextlib.contextmanager
 def thread_limit(count: int) -> Iterator[None]:
-    """Run xconv's NumPy work (transforms, copies, the direct path) on at most `count`
-    threads within a `with` block: for callers that run many calls side by side, as the
-    Dask backend's tasks do (one thread each: the scheduler supplies the parallelism).
-    BLAS keeps its own, process-wide thread count.
+    """Run xconv's NumPy work on at most `count` threads within a `with` block.
 
+    The work is the transforms, copies, the direct path and the compiled kernels: for
+    callers that run many calls side by side, as the Dask backend's tasks do (one thread
+    each: the scheduler supplies the parallelism). BLAS keeps its own, process-wide
+    thread count.
+
+    Parameters
+    ----------
+    count : int
+        The most threads, >= 1.
+
+    Yields
+    ------
+    None
+        Within the block, each call uses at most `count` threads.
+
+    Raises
+    ------
+    ValueError
+        `count` is not a positive int.
+
+    Examples
+    --------
     >>> import xconv
     >>> with xconv.thread_limit(1):
     ...     xconv.get_thread_limit()

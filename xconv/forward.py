@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+from ._docstrings import shared
 from ._front import check_call, dispatch, spec_keywords
 from .algorithms.prepared import PreparedWeights
 from .planner import convolve
@@ -14,6 +15,7 @@ IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
+@shared
 def conv(
     x,
     weight,
@@ -31,42 +33,57 @@ def conv(
 ):
     """N-d cross-correlation (the deep-learning "convolution"), without kernel flip.
 
+    `y[n, f, o] = bias[f] + sum over c, t of x[n, c, o * stride + t * dilation - before]
+    * weight[f, c, t]`, over the input channels `c` of the group of filter `f` and the
+    kernel taps `t`, where samples outside `x` come from the padding.
+
     Parameters
     ----------
-    x : array
-        `(N, C, *spatial)` or unbatched `(C, *spatial)`; with `channels_last=True`,
-        `(N, *spatial, C)` or `(*spatial, C)`. The output follows the same convention.
-    weight : array
-        `(F, C // groups, *kernel)`; its number of trailing axes is the spatial rank.
-    bias : array, optional
-        `(F,)`, cast to the result dtype.
-    stride, dilation : int or one int per spatial dimension, >= 1.
-    padding : int, one int per dimension, one `(before, after)` pair per dimension, or
-        `"valid"`, `"same"` (output `ceil(n / stride)`, odd extra at the end),
-        `"same_lower"` (odd extra at the start), `"full"` or `"causal"`.
-    padding_mode : `"constant"` (filled with `padding_value`), `"reflect"` (mirror without
-        the edge sample: PyTorch's and NumPy's `reflect`, SciPy ndimage's `mirror`),
-        `"symmetric"` (mirror with it: NumPy's `symmetric`, ndimage's `reflect`, MATLAB's
-        `'symmetric-include-edge'`), `"replicate"` (NumPy's `edge`, ndimage's `nearest`)
-        or `"circular"` (NumPy's and ndimage's `wrap`). The README's cross-walk has every
-        framework's names.
-    algorithm : `"auto"` (the planner's choice, see `xconv.plan`), `"direct"`, `"gemm"`,
-        `"fft"`, or `"measure"` (time the candidates once per shapes, dtype, parameters and
-        namespace, and reuse the fastest). A transform mixes all samples of a frame, so on
-        the FFT path one NaN or infinity makes every output of its frame non-finite;
-        `"auto"` and `"measure"` therefore never choose it for non-finite data (one
-        reduction over the input tells), and an explicit `"fft"` does what it says.
-    spec : a ready `ConvSpec` instead of the keywords above (what the dialect layers
-        pass); its channels, if set, must match the weight.
+    {x}
+    {weight}
+    {bias}
+    {stride}
+    {padding}
+    {dilation}
+    {groups}
+    {padding_mode}
+    {padding_value}
+    {channels_last}
+    {algorithm}
+    {spec}
 
-    The result dtype is the promotion of `x` and `weight` (integers take the float dtype of
-    the other operand, or the default float); float16 accumulates in float32. Complex
-    inputs are multiplied without conjugation.
+    Returns
+    -------
+    array
+        `(N, F, *out)` (or the caller's layout and batching) of the caller's array
+        library and device, `out = (n + before + after - (k - 1) * dilation - 1) //
+        stride + 1` per axis. The dtype is the promotion of `x` and `weight` (an integer
+        operand takes the other's float dtype, or the default float); float16
+        accumulates in float32. Complex inputs are multiplied without conjugation.
 
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    conv_transpose : the adjoint.
+    conv_vjp : the gradients.
+    plan : what `algorithm="auto"` will run, and why.
+
+    Examples
+    --------
     >>> import numpy as np, xconv
     >>> x = np.arange(5.0)[None]                  # one channel, five samples
     >>> xconv.conv(x, np.array([[[1.0, -1.0]]]))  # forward differences, negated
     array([[-1., -1., -1., -1.]])
+
+    A strided, padded 2-D layer over a batch, channels last:
+
+    >>> x = np.ones((2, 32, 32, 3), np.float32)
+    >>> xconv.conv(x, np.ones((8, 3, 3, 3), np.float32), stride=2, padding="same",
+    ...            padding_mode="reflect", channels_last=True).shape
+    (2, 16, 16, 8)
     """
     call = check_call(
         "conv",
@@ -98,6 +115,7 @@ def conv_prepared(
     return dispatch(call, functools.partial(convolve, prepared=prepared))
 
 
+@shared
 def output_shape(
     input_shape: Sequence[int | None],
     weight_shape: Sequence[int],
@@ -109,11 +127,35 @@ def output_shape(
 ) -> tuple[int | None, ...]:
     """Shape of `conv(x, weight, ...)` for `x.shape == input_shape`, without computing it.
 
-    `None` marks a size that is unknown (varying); the result has None wherever a size
-    cannot be known. The number of groups follows from the input and weight channels.
+    Parameters
+    ----------
+    input_shape : tuple of int or None
+        The shape of `x`, batched or not; `None` marks a size that is unknown (varying).
+    weight_shape : tuple of int
+        `(F, C // groups, *kernel)`; the number of groups follows from the input's and
+        the weight's channels.
+    {stride}
+    {padding}
+    {dilation}
+    {channels_last}
 
+    Returns
+    -------
+    tuple of int or None
+        The output shape in the input's layout; None wherever a size cannot be known.
+
+    Raises
+    ------
+    ValueError
+        A rank, channel count or size that does not fit the weight, named with its values.
+
+    Examples
+    --------
+    >>> from xconv import output_shape
     >>> output_shape((3, 256, 252), (8, 3, 2, 3), stride=2, dilation=(3, 4), padding=(1, 2))
     (8, 128, 124)
+    >>> output_shape((None, 3, 224, 224), (64, 3, 7, 7), stride=2, padding="same")
+    (None, 64, 112, 112)
     """
     weight_shape = tuple(weight_shape)
     spec = _spec_for_shape(weight_shape, stride, padding, dilation, channels_last)

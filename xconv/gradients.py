@@ -15,6 +15,7 @@ from array_api_compat import device
 
 from ._arrays import array_namespace
 from ._correlations import adjoint_spec, planned, transposed_window
+from ._docstrings import shared
 from ._front import Call, check_call, dispatch, spec_keywords
 from .algorithms.transposed import window
 from .algorithms.transposed_fft import fft_vjp
@@ -28,6 +29,7 @@ IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
+@shared
 def conv_vjp(
     grad_output,
     x,
@@ -45,19 +47,51 @@ def conv_vjp(
 ):
     """Gradients `(grad_input, grad_weight, grad_bias)` of `xconv.conv`.
 
-    The arguments after `weight` are those of the forward `conv` call; `grad_output` has
-    the shape of its output. Every padding mode works: the input gradient of the padded
-    samples folds back onto the input samples they copy (constant padding just drops
-    them, and `padding_value` reaches only the weight gradient). All three gradients
-    have the forward result dtype; `grad_bias` is `(F,)`.
+    The gradients of `sum(grad_output * conv(x, weight, bias, ...))`: the transpose of the
+    derivative, without complex conjugation (the forward pass's bilinear convention).
+    Every padding mode works: the input gradient of the padded samples folds back onto
+    the input samples they copy (constant padding just drops them, and `padding_value`
+    reaches only the weight gradient).
 
-    `algorithm` ("auto", "direct", "gemm", "fft", "measure") runs the correlations
-    inside: the input gradient is a transposed convolution (stride-1 phase correlations,
-    each planned on its own under "auto"), the weight gradient a correlation of the
-    padded input with `grad_output`, planned like the forward layer ("measure" times
-    the phases and uses the model for the weight gradient). On the FFT path at stride 1
-    both gradients come from one set of spectra. A ready `spec` may replace the keywords.
+    Parameters
+    ----------
+    {grad_output}
+    {x}
+    {weight}
+    {stride}
+    {padding}
+    {dilation}
+    {groups}
+    {padding_mode}
+    {padding_value}
+    {channels_last}
+    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+        Runs the correlations inside: the input gradient is a transposed convolution
+        (stride-1 phase correlations, each planned on its own under "auto"), the weight
+        gradient a correlation of the padded input with `grad_output`, planned like the
+        forward layer ("measure" times the phases and uses the model for the weight
+        gradient). On the FFT path at stride 1 both come from one set of spectra.
+    {spec}
 
+    Returns
+    -------
+    grad_input : array
+        The shape and layout of `x`.
+    grad_weight : array
+        The shape of `weight`.
+    grad_bias : array
+        `(F,)`. All three in the forward result dtype.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    conv : the forward convolution.
+
+    Examples
+    --------
     >>> import numpy as np, xconv
     >>> x, w = np.arange(4.0)[None], np.array([[[1.0, -1.0]]])
     >>> gx, gw, gb = xconv.conv_vjp(np.ones((1, 3)), x, w)
@@ -124,6 +158,7 @@ def _conv_vjp(call: Call):
     return finish_gradients(call, grad_x, grad_w, grad)
 
 
+@shared
 def conv_transpose_vjp(
     grad_output,
     x,
@@ -140,13 +175,44 @@ def conv_transpose_vjp(
 ):
     """Gradients `(grad_input, grad_weight, grad_bias)` of `xconv.conv_transpose`.
 
-    The arguments after `weight` are those of the `conv_transpose` call (`weight` is
-    `(C, F // groups, *kernel)`); `grad_output` has the shape of its output. The input
-    gradient is a forward correlation of `grad_output` (the cropping becomes padding),
-    the weight gradient a correlation of `grad_output` with `x`, each run by
-    `algorithm` as in `conv_vjp`. All three have the result dtype; `grad_bias` is `(F,)`.
-    A ready transposed `spec` may replace the keywords.
+    The input gradient is a forward correlation of `grad_output` (the cropping becomes
+    padding), the weight gradient a correlation of `grad_output` with `x`.
 
+    Parameters
+    ----------
+    {grad_output}
+    {x}
+    {weight_t}
+    {stride}
+    {cropping}
+    {output_padding}
+    {dilation}
+    {groups}
+    {channels_last}
+    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+        Runs the correlations inside, as in `conv_vjp`.
+    spec : ConvSpec, optional
+        A ready transposed spec instead of the keywords above.
+
+    Returns
+    -------
+    grad_input : array
+        The shape and layout of `x`.
+    grad_weight : array
+        The shape of `weight`, `(C, F // groups, *kernel)`.
+    grad_bias : array
+        `(F,)`. All three in the result dtype.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    conv_transpose : the transposed convolution.
+
+    Examples
+    --------
     >>> import numpy as np, xconv
     >>> x, w = np.array([[1.0, 2.0]]), np.array([[[1.0, 10.0]]])
     >>> gx, gw, gb = xconv.conv_transpose_vjp(np.array([[1.0, 0.0, 0.0, 1.0]]), x, w, stride=2)

@@ -39,6 +39,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._arrays import is_array
+from ._docstrings import entries, filled
 from ._scipy_common import (
     at_hand,
     correlate_axes,
@@ -65,14 +66,86 @@ MODES = {
 }
 
 
+_FIELDS = entries(
+    {
+        "input": """input : array
+    The data, of any array library (NumPy, CuPy, PyTorch, JAX, Dask, array-api-strict).""",
+        "weights": """weights : array
+    The kernel, with as many dimensions as `input` (or as `axes`); a NumPy array beside
+    another library's `input` is moved to it. Zero weights are left out of the sums, as
+    ndimage leaves them, so a NaN under a zero weight stays out.""",
+        "weights1d": """weights : array
+    The 1-D kernel.""",
+        "output": """output : array or dtype, optional
+    Where or in which dtype to store the result (default: the input's dtype); integer
+    outputs are stored as ndimage's C cast stores them, wrapping and all. An array must
+    be a NumPy array of the result's shape.""",
+        "mode": """mode : str or sequence of str, default "reflect"
+    The extension past the edges, ndimage's names: `"reflect"` (mirror with the edge
+    sample), `"mirror"` (without it), `"nearest"`, `"wrap"`, `"constant"` (`cval`) and
+    the `"grid-*"` names; one per axis or one for all. Extended as far as a kernel
+    larger than the input needs.""",
+        "cval": """cval : scalar, default 0.0
+    The value of `"constant"` padding.""",
+        "origin": """origin : int or sequence of int, default 0
+    Shifts the kernel's centre, per axis or for all.""",
+        "axes": """axes : int or sequence of int, optional
+    The axes to filter (default: all); `weights` has one dimension per axis.""",
+        "axis": """axis : int, default -1
+    The axis to filter.""",
+        "returns": """array
+    The result, in `input`'s array library, or `output` when it is an array.""",
+        "raises": """ArgumentError
+    Where ndimage raises RuntimeError (dask-image ValueError): an empty or ill-shaped
+    kernel, an origin outside it.
+ValueError, TypeError
+    ndimage's errors for ndimage's cases, with its messages.""",
+    }
+)
+
+
 class ArgumentError(RuntimeError, ValueError):
-    """A bad argument: ndimage raises RuntimeError for these, Python's convention (and
-    dask-image) ValueError; this is both, so either `except` catches it."""
+    """A bad argument, where ndimage and dask-image disagree on the exception.
+
+    ndimage raises RuntimeError for these, Python's convention (and dask-image)
+    ValueError; this is both, so either `except` catches it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv import ndimage
+    >>> try:
+    ...     ndimage.correlate1d(np.ones(5), np.ones((2, 2)))
+    ... except RuntimeError as error:
+    ...     print(type(error).__name__, isinstance(error, ValueError))
+    ArgumentError True
+    """
 
 
+@filled(_FIELDS)
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
-    """Multidimensional correlation (`scipy.ndimage.correlate`).
+    """Multidimensional correlation, as `scipy.ndimage.correlate`.
 
+    Parameters
+    ----------
+    {input}
+    {weights}
+    {output}
+    {mode}
+    {cval}
+    {origin}
+    {axes}
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    {raises}
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import ndimage
     >>> ndimage.correlate(np.arange(9.0).reshape(3, 3), np.ones((2, 2)), mode="nearest")
@@ -83,10 +156,33 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _filter(input, weights, output, mode, cval, origin, axes, flip=False)
 
 
+@filled(_FIELDS)
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
-    """Multidimensional convolution (`scipy.ndimage.convolve`): the correlation with the
-    weights reversed, the centre of an even kernel moving with them.
+    """Multidimensional convolution, as `scipy.ndimage.convolve`.
 
+    The correlation with the weights reversed, the centre of an even kernel moving with
+    them.
+
+    Parameters
+    ----------
+    {input}
+    {weights}
+    {output}
+    {mode}
+    {cval}
+    {origin}
+    {axes}
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    {raises}
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import ndimage
     >>> a = np.array([[1, 2, 0, 0], [5, 3, 0, 4], [0, 0, 0, 7], [9, 3, 0, 0]])
@@ -99,13 +195,69 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     return _filter(input, weights, output, mode, cval, origin, axes, flip=True)
 
 
+@filled(_FIELDS)
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
-    """One-dimensional correlation along `axis` (`scipy.ndimage.correlate1d`)."""
+    """One-dimensional correlation along `axis`, as `scipy.ndimage.correlate1d`.
+
+    Parameters
+    ----------
+    {input}
+    {weights1d}
+    {axis}
+    {output}
+    {mode}
+    {cval}
+    origin : int, default 0
+        Shifts the kernel's centre.
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    {raises}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv import ndimage
+    >>> ndimage.correlate1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), np.array([1, 3]))
+    array([ 8, 26,  8, 12,  7, 28, 36,  9])
+    """
     return _filter1d(input, weights, axis, output, mode, cval, origin, flip=False)
 
 
+@filled(_FIELDS)
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
-    """One-dimensional convolution along `axis` (`scipy.ndimage.convolve1d`)."""
+    """One-dimensional convolution along `axis`, as `scipy.ndimage.convolve1d`.
+
+    Parameters
+    ----------
+    {input}
+    {weights1d}
+    {axis}
+    {output}
+    {mode}
+    {cval}
+    origin : int, default 0
+        Shifts the kernel's centre.
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    {raises}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv import ndimage
+    >>> ndimage.convolve1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), np.array([1, 3]))
+    array([14, 24,  4, 13, 12, 36, 27,  0])
+    """
     return _filter1d(input, weights, axis, output, mode, cval, origin, flip=True)
 
 

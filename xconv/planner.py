@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ._docstrings import shared
 from ._front import Call, check_call
 from .algorithms import Estimate, Problem
 from .algorithms.gemm import input_window
@@ -61,17 +62,57 @@ Pair = tuple[int, int]
 class Plan:
     """How `xconv` will run one convolution, and why; call it to run it.
 
-    `algorithm` is what runs on `backend`; `reason` says why; `estimates` maps each
-    candidate to its modelled seconds; `flops` and `workspace_bytes` are those of the
-    chosen algorithm (the FFT's conventional flop count, the definition's for direct and
-    GEMM); `chunking` describes how the work is split (GEMM tiles or the NumPy engine's
-    layout; FFT transform shape, frames and frames per chunk); `padding` is the resolved
-    `(before, after)` padding and `output_shape` the canonical `(N, F, *O)` result.
+    Made by `xconv.plan` (from shapes) or by the planner inside a call; not meant to be
+    constructed by hand. `plan(x, weight, bias=None)` runs the convolution it was made
+    for on arrays of the planned shapes and dtype, without planning again; a plan from
+    `xconv.plan` keeps the weight in its algorithm's form (the FFT path's spectrum)
+    between calls and makes it again when the weight changes (`prepared`, see
+    `xconv.algorithms.prepared`).
 
-    `plan(x, weight, bias=None)` runs the convolution it was made for on arrays of the
-    planned shapes and dtype, without planning again; a plan from `xconv.plan` keeps the
-    weight in its algorithm's form (the FFT path's spectrum) between calls and makes it
-    again when the weight changes (`prepared`, see `xconv.algorithms.prepared`).
+    Parameters
+    ----------
+    algorithm : {"direct", "gemm", "fft"}
+        What runs on `backend`.
+    reason : str
+        Why: the chosen algorithm's case and its modelled margin over the runner-up, or
+        "requested".
+    spec : ConvSpec
+        The convolution.
+    input_shape : tuple of int
+        The canonical `(N, C, *S)` input shape before padding.
+    dtype : str
+        The compute dtype's name.
+    flops : int
+        The chosen algorithm's flops (the FFT's conventional count, the definition's for
+        direct and GEMM).
+    workspace_bytes : int
+        Its scratch memory.
+    chunking : mapping
+        How the work is split: GEMM tiles or the NumPy engine's layout; FFT transform
+        shape, frames and frames per chunk.
+    estimates : mapping of str to float
+        Each candidate's modelled seconds.
+    backend : str
+        The name of the backend it runs on.
+    padding : tuple of (int, int)
+        The resolved `(before, after)` padding per spatial axis.
+    output_shape : tuple of int
+        The canonical `(N, F, *O)` result shape.
+    estimate : Estimate
+        The chosen algorithm's own estimate, which its run follows.
+
+    See Also
+    --------
+    plan : make one from shapes.
+
+    Examples
+    --------
+    >>> import numpy as np, xconv
+    >>> p = xconv.plan((1, 4, 64, 64), (8, 4, 3, 3), dtype="float64", padding=1)
+    >>> p.output_shape, p.padding
+    ((1, 8, 64, 64), ((1, 1), (1, 1)))
+    >>> p(np.ones((1, 4, 64, 64)), np.ones((8, 4, 3, 3)))[0, 0, 0, :3]
+    array([16., 24., 24.])
     """
 
     algorithm: str
@@ -180,6 +221,7 @@ def dtype_name(dtype: object) -> str:
 # ---------------------------------------------------------------------------- public
 
 
+@shared
 def plan(
     x_shape: Sequence[int],
     weight_shape: Sequence[int],
@@ -197,9 +239,40 @@ def plan(
 ) -> Plan:
     """The plan `xconv.conv` follows for arrays of these shapes, dtype and keywords.
 
-    `backend` is `"numpy"` (scipy.fft lengths, the BLAS engine) or `"generic"` (other
-    namespaces). The plan can be called on arrays of these shapes to run it.
+    Parameters
+    ----------
+    x_shape : tuple of int
+        The shape of `x`, as `xconv.conv` takes it (batched or not, channels first or
+        last).
+    weight_shape : tuple of int
+        `(F, C // groups, *kernel)`.
+    dtype : dtype or str, default "float32"
+        The dtype of the arrays.
+    {stride}
+    {padding}
+    {dilation}
+    {groups}
+    {padding_mode}
+    {padding_value}
+    {channels_last}
+    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+        `"auto"` and `"measure"` give the modelled choice; an algorithm forces it.
+    backend : {{"numpy", "cupy", "generic"}}, default "numpy"
+        Which backend's costs and algorithms: NumPy's (scipy.fft lengths, the BLAS
+        engine), CuPy's, or the generic array-API backend's (other namespaces).
 
+    Returns
+    -------
+    Plan
+        The algorithm, why, the modelled time of every candidate, the flops, workspace
+        and chunking; call it on arrays of these shapes to run it.
+
+    Raises
+    ------
+    {raises}
+
+    Examples
+    --------
     >>> p = plan((2, 64, 64, 64), (64, 1, 31, 31), dtype="float32", padding=15, groups=64)
     >>> p.algorithm, p.chunking["fft_shape"]
     ('fft', (96, 96))

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._docstrings import entries, filled
 from ._integer_sums import correlate_in_limbs, exact_in_float64
 from ._scipy_common import (
     at_hand,
@@ -73,9 +74,63 @@ NONFINITE_WARNING = (
 )
 
 
-def convolve(in1, in2, mode: str = "full", method: str = "auto"):
-    """N-d convolution of `in1` and `in2` (`scipy.signal.convolve`).
+_FIELDS = entries(
+    {
+        "in1": """in1 : array
+    The first input, of any array library (NumPy, CuPy, PyTorch, JAX, Dask,
+    array-api-strict); integer, bool, float and complex dtypes as SciPy takes them.""",
+        "in2": """in2 : array
+    The second input, with as many dimensions as `in1` (a NumPy array beside another
+    library's `in1` is moved to it).""",
+        "mode": """mode : {"full", "valid", "same"}, default "full"
+    The full discrete convolution; only the outputs that need no zero padding (one input
+    must be at least as large as the other in every dimension); or the size of `in1`,
+    centred on the full output.""",
+        "method": """method : {"auto", "direct", "fft"}, default "auto"
+    xconv's planner chooses (never the FFT for data holding NaN or infinity), or the
+    sum of products, or the FFT path (a warning for integers, as SciPy's).""",
+        "axes": """axes : int or sequence of int, optional
+    The axes to convolve over (default: all); over the other axes the inputs broadcast
+    (one of them has size 1 or both the same size).""",
+        "boundary": """boundary : {"fill", "wrap", "symm"}, default "fill"
+    The extension past the edges: `fillvalue`, the far side, or a mirror with the edge
+    sample.""",
+        "fillvalue": """fillvalue : scalar, default 0
+    The value of `"fill"` padding.""",
+        "returns": """array
+    The result in `in1`'s array library, with SciPy's dtype (integer inputs give
+    integers on the direct method, exact modulo 2**64 as SciPy's C sums).""",
+    }
+)
 
+
+@filled(_FIELDS)
+def convolve(in1, in2, mode: str = "full", method: str = "auto"):
+    """N-d convolution of `in1` and `in2`, as `scipy.signal.convolve`.
+
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    {method}
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        SciPy's errors for SciPy's cases (dimensions, an empty `valid` overlap, a mode
+        or method not known), with SciPy's messages.
+
+    See Also
+    --------
+    xconv.conv : the deep-learning correlation, with channels, strides and groups.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import signal
     >>> signal.convolve(np.array([[1, 2], [3, 4]]), np.array([[1, 1]]), mode="valid")
@@ -85,10 +140,31 @@ def convolve(in1, in2, mode: str = "full", method: str = "auto"):
     return _run(in1, in2, mode, method, conjugate=False)
 
 
+@filled(_FIELDS)
 def correlate(in1, in2, mode: str = "full", method: str = "auto"):
-    """N-d cross-correlation of `in1` and `in2` (`scipy.signal.correlate`):
-    `z[k] = sum_l in1[l] * conj(in2[l - k + N - 1])` over the full overlap.
+    """N-d cross-correlation of `in1` and `in2`, as `scipy.signal.correlate`.
 
+    `z[k] = sum_l in1[l] * conj(in2[l - k + N - 1])` over the full overlap; for
+    `mode="valid"` the inputs are swapped when `in2` is the larger, as SciPy does.
+
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    {method}
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        SciPy's errors for SciPy's cases, with SciPy's messages.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import signal
     >>> signal.correlate(np.array([1j, 2, 3]), np.array([1j]))
@@ -97,11 +173,34 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto"):
     return _run(in1, in2, mode, method, conjugate=True)
 
 
+@filled(_FIELDS)
 def fftconvolve(in1, in2, mode: str = "full", axes=None):
-    """N-d convolution by FFT over `axes` (default all), the other axes broadcasting
-    (`scipy.signal.fftconvolve`). Integer and bool inputs give float64, float16 gives
-    float32, as SciPy's FFTs do.
+    """N-d convolution by FFT over `axes`, as `scipy.signal.fftconvolve`.
 
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    {axes}
+
+    Returns
+    -------
+    array
+        Integer and bool inputs give float64, float16 gives float32, as SciPy's FFTs do;
+        with no axis left to transform, the product of the inputs.
+
+    Raises
+    ------
+    ValueError
+        SciPy's errors for SciPy's cases (axes, shapes), with SciPy's messages.
+
+    See Also
+    --------
+    oaconvolve : the same convolution, for SciPy's overlap-add users.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import signal
     >>> signal.fftconvolve(np.ones((2, 4)), np.array([[1.0, -1.0]]), axes=1).round(12) + 0.0
@@ -111,16 +210,64 @@ def fftconvolve(in1, in2, mode: str = "full", axes=None):
     return _run_fft(in1, in2, mode, axes)
 
 
+@filled(_FIELDS)
 def oaconvolve(in1, in2, mode: str = "full", axes=None):
-    """`fftconvolve` by overlap-add in SciPy; here the same FFT path, which splits long
-    inputs into overlap-save frames itself (`scipy.signal.oaconvolve`)."""
+    """Convolution by FFT over `axes`, as `scipy.signal.oaconvolve`.
+
+    SciPy splits long inputs into overlap-add blocks; xconv's FFT path splits them into
+    overlap-save frames itself, so this is `fftconvolve` with the same results.
+
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    {axes}
+
+    Returns
+    -------
+    array
+        As `fftconvolve` returns it.
+
+    Raises
+    ------
+    ValueError
+        SciPy's errors for SciPy's cases, with SciPy's messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv import signal
+    >>> signal.oaconvolve(np.ones(6), np.ones(3), mode="same").round(12)
+    array([2., 3., 3., 3., 3., 2.])
+    """
     return _run_fft(in1, in2, mode, axes)
 
 
+@filled(_FIELDS)
 def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0):
-    """2-D convolution with SciPy's boundaries: `"fill"` (`fillvalue`), `"wrap"`,
-    `"symm"` (`scipy.signal.convolve2d`).
+    """2-D convolution with SciPy's boundaries, as `scipy.signal.convolve2d`.
 
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    {boundary}
+    {fillvalue}
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        SciPy's errors for SciPy's cases (not 2-D, a boundary not known, a `fillvalue`
+        that is not a scalar), with SciPy's messages.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import signal
     >>> signal.convolve2d(np.eye(3), np.ones((2, 2)), mode="same", boundary="wrap")
@@ -131,19 +278,63 @@ def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0
     return _run2d(in1, in2, mode, boundary, fillvalue, flip=True)
 
 
+@filled(_FIELDS)
 def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0):
-    """2-D cross-correlation with SciPy's boundaries (`scipy.signal.correlate2d`)."""
+    """2-D cross-correlation with SciPy's boundaries, as `scipy.signal.correlate2d`.
+
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    {boundary}
+    {fillvalue}
+
+    Returns
+    -------
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        SciPy's errors for SciPy's cases, with SciPy's messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv import signal
+    >>> signal.correlate2d(np.arange(9.0).reshape(3, 3), np.array([[1.0, -1.0]]), "valid")
+    array([[-1., -1.],
+           [-1., -1.],
+           [-1., -1.]])
+    """
     return _run2d(in1, in2, mode, boundary, fillvalue, flip=False)
 
 
+@filled(_FIELDS)
 def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
-    """`"fft"` or `"direct"`: what `convolve` and `correlate` run for these arrays
-    (`scipy.signal.choose_conv_method`), from xconv's planner; with `measure=True`,
-    `(method, {"fft": seconds, "direct": seconds})` from timing both.
+    """What `convolve` and `correlate` run for these arrays, as SciPy's function says it.
 
-    Unlike SciPy's, the choice is `"direct"` for data holding NaN or infinity, whose
-    FFT would spread them over every output.
+    The choice comes from xconv's planner with the arrays' backend. Unlike SciPy's, it
+    is `"direct"` for data holding NaN or infinity, whose FFT would spread them over
+    every output.
 
+    Parameters
+    ----------
+    {in1}
+    {in2}
+    {mode}
+    measure : bool, default False
+        Time both methods instead of modelling them.
+
+    Returns
+    -------
+    str or tuple of (str, dict)
+        `"fft"` or `"direct"`; with `measure=True`, `(method, {{"fft": seconds,
+        "direct": seconds}})`.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv import signal
     >>> signal.choose_conv_method(np.ones(10**5), np.ones(999))

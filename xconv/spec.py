@@ -89,17 +89,51 @@ def _padding_pair(item: object, whole: object) -> Pair:
 class ConvSpec:
     """Canonical convolution parameters (cross-correlation, channel-first weights).
 
-    Forward convolution uses weights `(F, C // groups, *kernel_size)`; transposed
-    convolution (`transposed=True`) uses `(C, F // groups, *kernel_size)` and reads
-    `padding` as the cropping of the full transposed output.
+    The one description of a convolution that every dialect translates into and every
+    operation runs. Integer or per-dimension arguments are normalised to tuples;
+    `padding` becomes a string (resolved against the input size by `resolve_padding`)
+    or `(before, after)` pairs.
 
-    Integer or per-dimension arguments are normalised to tuples; `padding` becomes a
-    string (resolved against the input size by `resolve_padding`) or `(before, after)`
-    pairs.
+    Parameters
+    ----------
+    kernel_size : tuple of int
+        The kernel's spatial size; its length is the spatial rank.
+    stride : int or tuple of int, default 1
+        The step between windows per axis.
+    padding : int, str, tuple of int or tuple of (int, int), default 0
+        As `xconv.conv` takes it; for a transposed spec, the cropping.
+    dilation : int or tuple of int, default 1
+        The spacing between kernel taps per axis.
+    groups : int, default 1
+        Channel groups.
+    padding_mode : {"constant", "reflect", "symmetric", "replicate", "circular"}
+        How the padding is filled (forward specs).
+    padding_value : float or complex, default 0.0
+        The value of constant padding.
+    channels_last : bool, default False
+        Whether data have their channel axis last.
+    transposed : bool, default False
+        A transposed convolution: weights `(C, F // groups, *kernel_size)`, `padding`
+        read as the cropping of the full transposed output.
+    output_padding : int or tuple of int, default 0
+        Samples added at the end of a transposed output.
+    in_channels, out_channels : int, optional
+        The channel counts, when known (the weight supplies them otherwise).
 
+    Raises
+    ------
+    ValueError
+        A size, padding or option that does not fit, named with its values.
+    TypeError
+        An argument of the wrong kind, named.
+
+    Examples
+    --------
     >>> spec = ConvSpec((2, 3), stride=2, dilation=(3, 4), padding=(1, 2))
     >>> spec.output_shape((5, 256, 252))[1:]
     (128, 124)
+    >>> ConvSpec((3, 3), padding="same", stride=2).resolve_padding((7, 8))
+    ((1, 1), (0, 1))
     """
 
     kernel_size: tuple[int, ...]

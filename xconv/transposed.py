@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._correlations import adjoint_spec, transposed_window
+from ._docstrings import shared
 from ._front import Call, check_call, dispatch, spec_keywords
 from .spec import ConvSpec
 
@@ -12,6 +13,7 @@ IntOrTuple = int | Sequence[int]
 Cropping = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
+@shared
 def conv_transpose(
     x,
     weight,
@@ -34,32 +36,50 @@ def conv_transpose(
 
     Parameters
     ----------
-    x : array
-        `(N, C, *spatial)` or unbatched `(C, *spatial)`; with `channels_last=True`,
-        `(N, *spatial, C)` or `(*spatial, C)`. The output follows the same convention.
-    weight : array
-        `(C, F // groups, *kernel)` (PyTorch/ONNX layout).
-    bias : array, optional
-        `(F,)`, cast to the result dtype.
-    stride, dilation : int or one int per spatial dimension, >= 1.
-    padding : the cropping of the full output `(n - 1) * stride + (k - 1) * dilation + 1`:
-        an int, one int per dimension, one `(before, after)` pair per dimension,
-        `"valid"` (none) or `"same"` (output `n * stride`; `(k - 1) * d + 1 - stride` in
-        total, the odd one at the end, as MATLAB Cropping 'same' and Keras 'same').
-    output_padding : int or one per dimension, added at the end; smaller than the stride
-        or the dilation.
-    algorithm : `"auto"`, `"direct"`, `"gemm"`, `"fft"` or `"measure"`, as in `conv`:
-        each output phase `i mod stride` is a stride-1 forward correlation of `x` with
-        the phase's (flipped) kernel taps, run by that algorithm (`"auto"`: the planner's
-        choice for the phase; `"measure"`: the fastest, timed once).
-    spec : a ready transposed `ConvSpec` instead of the keywords above.
+    {x}
+    {weight_t}
+    {bias}
+    {stride}
+    {cropping}
+    {output_padding}
+    {dilation}
+    {groups}
+    {channels_last}
+    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+        As in `conv`: each output phase `i mod stride` is a stride-1 forward correlation
+        of `x` with the phase's (flipped) kernel taps, run by that algorithm (`"auto"`:
+        the planner's choice for the phase; `"measure"`: the fastest, timed once).
+    spec : ConvSpec, optional
+        A ready transposed spec instead of the keywords above.
 
-    Dtypes follow `conv`: the promotion of `x` and `weight`, float16 computed in float32.
+    Returns
+    -------
+    array
+        `(N, F, *out)` (or the caller's layout and batching), `out = (n - 1) * stride +
+        (k - 1) * dilation + 1 - cropping + output_padding` per axis; dtypes as in
+        `conv` (the promotion of `x` and `weight`, float16 computed in float32).
 
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    conv : the forward convolution this is the adjoint of.
+    conv_transpose_vjp : the gradients.
+
+    Examples
+    --------
     >>> import numpy as np, xconv
     >>> x = np.array([[1.0, 2.0, 3.0]])          # one channel, three samples
     >>> xconv.conv_transpose(x, np.array([[[1.0, 10.0]]]), stride=2)
     array([[ 1., 10.,  2., 20.,  3., 30.]])
+
+    A stride-2 upsampling layer that doubles the size, as Keras' `padding="same"`:
+
+    >>> xconv.conv_transpose(np.ones((1, 8, 16, 16)), np.ones((8, 4, 4, 4)), stride=2,
+    ...                      padding="same").shape
+    (1, 4, 32, 32)
     """
     call = check_call(
         "conv_transpose",

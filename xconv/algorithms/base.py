@@ -14,8 +14,27 @@ _ITEM_BYTES = {"float16": 4, "float32": 4, "float64": 8, "complex64": 8, "comple
 
 @dataclass(frozen=True)
 class Problem:
-    """One forward correlation to plan: spec, canonical input shape before padding, dtype
-    name (`"float32"`, ...) and the workspace limit in bytes."""
+    """One forward correlation to plan, as an algorithm's `estimate` receives it.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+        The convolution.
+    input_shape : tuple of int
+        The canonical `(N, C, *S)` input shape before padding.
+    dtype : str
+        The compute dtype's name (`"float32"`, ...).
+    limit : int
+        The workspace limit in bytes.
+
+    Examples
+    --------
+    >>> from xconv import ConvSpec
+    >>> from xconv.algorithms import Problem
+    >>> problem = Problem(ConvSpec((3, 3), padding=1), (2, 4, 8, 8), "float32", 2**20)
+    >>> problem.padded_shape, problem.out_spatial, problem.flops
+    ((2, 4, 10, 10), (8, 8), 36864)
+    """
 
     spec: ConvSpec
     input_shape: tuple[int, ...]
@@ -24,10 +43,12 @@ class Problem:
 
     @cached_property
     def out_spatial(self) -> tuple[int, ...]:
+        """The output's spatial shape."""
         return self.spec.output_spatial(self.input_shape[2:], self.padding)
 
     @cached_property
     def padding(self) -> tuple[tuple[int, int], ...]:
+        """The resolved `(before, after)` padding per spatial axis."""
         return self.spec.resolve_padding(self.input_shape[2:])
 
     @property
@@ -39,19 +60,23 @@ class Problem:
 
     @property
     def batch(self) -> int:
+        """N."""
         return self.input_shape[0]
 
     @property
     def channels(self) -> int:
+        """C, the input channels."""
         return self.input_shape[1]
 
     @property
     def filters(self) -> int:
+        """F, the output channels."""
         out = self.spec.out_channels
         return out if out is not None else self.channels
 
     @property
     def complex(self) -> bool:
+        """Whether the compute dtype is complex."""
         return self.dtype.startswith("complex")
 
     @property
@@ -77,20 +102,38 @@ class Problem:
 class Estimate:
     """An algorithm's modelled cost on one problem, and how it would split the work.
 
-    `chunking` is what a user reads (tiles, frames); `detail` is what the run follows
-    (an FFT geometry, a GEMM layout), so a plan runs exactly as it was costed.
+    Parameters
+    ----------
+    seconds : float
+        The modelled time.
+    flops : int
+        The flops it counts.
+    workspace_bytes : int
+        Its scratch memory.
+    chunking : mapping, optional
+        What a user reads: tiles, frames.
+    detail : object, optional
+        What the run follows (an FFT geometry, a GEMM layout), so that a plan runs
+        exactly as it was costed.
+    padded_layout : {"channels_first", "channels_last", "unpadded"}, optional
+        The memory layout in which the run wants its padded input, so that padding and
+        any layout change are one copy; set only by runs that keep no reference to that
+        input after they return, which lets a backend pad into a buffer it reuses
+        between calls. `"unpadded"`: the run pads constant padding itself where it is
+        handed the input before padding (it must still accept a padded one, as every
+        run does).
+    padded_tail : tuple of int, optional
+        Per spatial axis, how many samples past the padded input's end the run reads
+        and then discards (the FFT path's last overlap-save frames): where the padding
+        is zeros the caller may pad that much further, which saves the run a copy that
+        would extend the input. A run must accept the input with or without them.
 
-    `padded_layout` (`"channels_first"` or `"channels_last"`) is the memory layout in
-    which the run wants its padded input, so that padding and any layout change are one
-    copy; it is set only by runs that keep no reference to that input after they return,
-    which lets a backend pad into a buffer it reuses between calls. `"unpadded"`: the run
-    pads constant padding itself where it is handed the input before padding (it must
-    still accept a padded one, as every run does).
-
-    `padded_tail` (per spatial dimension) is how many samples past the padded input's end
-    the run reads and then discards (the FFT path's last overlap-save frames): where the
-    padding is zeros the caller may pad that much further, which saves the run a copy
-    that would extend the input. A run must accept the input with or without them.
+    Examples
+    --------
+    >>> import xconv
+    >>> p = xconv.plan((1, 1, 2**20), (1, 1, 1025), dtype="float32", algorithm="fft")
+    >>> p.estimate.seconds > 0, p.estimate.flops == p.flops, "fft_shape" in p.estimate.chunking
+    (True, True, True)
     """
 
     seconds: float
@@ -108,9 +151,27 @@ Runner = Callable[..., object]
 
 @dataclass(frozen=True)
 class Algorithm:
-    """A named forward algorithm: `estimate(backend, problem)` and
-    `run(backend, x, weight, spec, out_spatial, estimate)`; with `prepares`, the run also
-    takes `prepared=` (a `PreparedWeights` or None) and keeps the weight's form there."""
+    """A named forward algorithm: how to price it and how to run it.
+
+    Parameters
+    ----------
+    name : str
+        `"direct"`, `"gemm"` or `"fft"`.
+    estimate : callable
+        `estimate(backend, problem) -> Estimate`.
+    run : callable
+        `run(backend, x, weight, spec, out_spatial, estimate)`: the correlation of a
+        padded canonical `x`, as the estimate says.
+    prepares : bool, default False
+        Whether the run also takes `prepared=` (a `PreparedWeights` or None) and keeps
+        the weight's form there (the FFT path's spectrum).
+
+    Examples
+    --------
+    >>> from xconv.algorithms import GENERIC
+    >>> sorted(GENERIC), GENERIC["fft"].prepares
+    (['direct', 'fft', 'gemm'], True)
+    """
 
     name: str
     estimate: Estimator

@@ -100,11 +100,41 @@ class CostModel:
       otherwise a matmul of depth `C/g` (the formula above); plus `direct_call_ns` per tap.
     - FFT: `fft` (`FFTCosts`).
 
-    `source` says where the numbers were measured.
+    Parameters
+    ----------
+    gemm_peak : float
+        Flop/s of one core on a large square product.
+    blas_speedup : float
+        The matmul's gain from all cores.
+    matmul_stream_ns : float
+        Per operand element streamed through memory by a product.
+    copy_ns : float
+        Per element copied (windows, padding).
+    elementwise_ns : float
+        Per element of a broadcast multiply or an accumulation.
+    direct_call_ns : float
+        Per kernel tap of the direct path (call overhead).
+    gemm_call_ns : float
+        Per GEMM tile (call overhead).
+    cache_bytes : int
+        Below this, one tap's arrays stay in the cache.
+    in_cache : float
+        The factor on elementwise costs in the cache.
+    fft : FFTCosts
+        The FFT path's costs.
+    source : str, optional
+        Where the numbers were measured.
+
+    Examples
+    --------
+    >>> import xconv
+    >>> costs = xconv.backends.backend_named("numpy").costs
+    >>> costs.gemm_peak > 1e9, bool(costs.source)
+    (True, True)
     """
 
-    gemm_peak: float  # flop/s of one core on a large square product
-    blas_speedup: float  # the matmul's gain from all cores
+    gemm_peak: float
+    blas_speedup: float
     matmul_stream_ns: float
     copy_ns: float
     elementwise_ns: float

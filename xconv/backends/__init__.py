@@ -55,14 +55,61 @@ _REGISTRY: list[tuple[Predicate, Factory]] = [
 def register_backend(matches: Predicate, factory: Factory) -> None:
     """Use `factory(xp)` as the backend of every namespace `xp` that `matches` accepts.
 
-    Registered backends take precedence over the built-in ones, latest first.
+    Registered backends take precedence over the built-in ones, latest first. The user
+    guide's "Writing a backend" page has a whole example.
+
+    Parameters
+    ----------
+    matches : callable
+        `matches(xp) -> bool` on an array-API namespace; it should not import a library.
+    factory : callable
+        `factory(xp) -> Backend`, called once per namespace (a `Backend` subclass will do).
+
+    See Also
+    --------
+    unregister_backend : the way back.
+
+    Examples
+    --------
+    >>> import array_api_strict as xps
+    >>> import xconv
+    >>> from xconv.backends import Backend, register_backend, unregister_backend
+    >>> class Timed(Backend):
+    ...     name = "timed"
+    ...     waits = 0
+    ...     def synchronize(self):  # called around each timed run of "measure"
+    ...         type(self).waits += 1
+    >>> register_backend(lambda xp: xp is xps, Timed)
+    >>> y = xconv.conv(xps.ones((1, 8)), xps.ones((1, 1, 3)), algorithm="measure")
+    >>> Timed.waits > 0, y.shape
+    (True, (1, 6))
+    >>> unregister_backend(Timed)
     """
     _REGISTRY.insert(0, (matches, factory))
     backend_for.cache_clear()
 
 
 def unregister_backend(factory: Factory) -> None:
-    """Remove every registration of `factory` (and forget the backends it made)."""
+    """Remove every registration of `factory`, and forget the backends it made.
+
+    Parameters
+    ----------
+    factory : callable
+        A factory given to `register_backend`.
+
+    Examples
+    --------
+    >>> import array_api_strict as xps
+    >>> from xconv.backends import Backend, backend_for, register_backend, unregister_backend
+    >>> class Mine(Backend):
+    ...     name = "mine"
+    >>> register_backend(lambda xp: xp is xps, Mine)
+    >>> backend_for(xps).name
+    'mine'
+    >>> unregister_backend(Mine)
+    >>> backend_for(xps).name
+    'generic'
+    """
     _REGISTRY[:] = [(m, f) for m, f in _REGISTRY if f is not factory]
     backend_for.cache_clear()
     for key in [key for key in _INSTANCES if key[0] is factory]:
@@ -71,7 +118,26 @@ def unregister_backend(factory: Factory) -> None:
 
 @functools.cache
 def backend_for(xp: ModuleType) -> Backend:
-    """The backend of namespace `xp` (one object per namespace and factory)."""
+    """The backend of an array-API namespace: one object per namespace and factory.
+
+    Parameters
+    ----------
+    xp : module
+        An array-API namespace (as `array_api_compat.array_namespace` gives it).
+
+    Returns
+    -------
+    Backend
+        The first registered backend whose predicate accepts `xp`, else the generic
+        array-API backend.
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as np_compat
+    >>> from xconv.backends import backend_for
+    >>> backend_for(np_compat).name
+    'numpy'
+    """
     for matches, factory in _REGISTRY:
         if matches(xp):
             return _made(factory, xp)
@@ -87,8 +153,29 @@ def _made(factory: Factory, xp: ModuleType) -> Backend:
 
 
 def backend_named(name: str) -> Backend:
-    """The backend `xconv.plan(..., backend=name)` plans for: "numpy", "cupy" (CuPy must
-    be installed) or "generic"."""
+    """The backend `xconv.plan(..., backend=name)` plans for.
+
+    Parameters
+    ----------
+    name : {"numpy", "cupy", "generic"}
+        NumPy's, CuPy's (CuPy must be installed) or the generic array-API backend.
+
+    Returns
+    -------
+    Backend
+        The backend object.
+
+    Raises
+    ------
+    ValueError
+        Another name.
+
+    Examples
+    --------
+    >>> from xconv.backends import backend_named
+    >>> backend_named("generic")
+    <Backend 'generic' for None>
+    """
     if name == "numpy":
         import array_api_compat.numpy as np_compat
 

@@ -40,15 +40,50 @@ OPERATIONS = ("conv", "conv_transpose", "conv_vjp", "conv_transpose_vjp")
 
 @dataclass(frozen=True)
 class Declined:
-    """A delegate's answer when it does not take a case: xconv's own algorithms run."""
+    """A delegate's answer when it does not take a case: xconv's own algorithms run.
+
+    Parameters
+    ----------
+    reason : str
+        Why, for a reader of the code or a log.
+
+    Examples
+    --------
+    >>> from xconv.backends import Backend
+    >>> Backend(None).delegate("conv", None, None)
+    Declined(reason='no whole-operation delegate')
+    """
 
     reason: str
 
 
 class Backend:
-    """The generic array-API backend (and the interface every backend implements).
+    """The generic array-API backend, and the interface every backend implements.
 
-    `xp` is the array-API namespace (None for a backend used only to plan by name).
+    A subclass overrides what its library does better (the user guide's "Writing a
+    backend" page has the table); everything else runs on the array API.
+
+    Parameters
+    ----------
+    xp : module or None
+        The array-API namespace (None for a backend used only to plan by name).
+
+    Attributes
+    ----------
+    name : str
+        The backend's name, as plans show it.
+    costs : CostModel
+        The cost model's constants, with their source.
+    algorithms : mapping of str to Algorithm
+        The implementations of `"direct"`, `"gemm"` and `"fft"`.
+
+    Examples
+    --------
+    >>> import array_api_strict as xps
+    >>> from xconv.backends import backend_for
+    >>> backend = backend_for(xps)
+    >>> backend.name, sorted(backend.algorithms)
+    ('generic', ['direct', 'fft', 'gemm'])
     """
 
     name: str = "generic"
