@@ -157,7 +157,9 @@ NUMPYDOC_CHECKS = {"GL08", "PR01", "PR02", "RT01", "EX01"}
 def test_every_public_name_has_a_numpydoc_docstring(name):
     from numpydoc.validate import validate
 
-    errors = [f"{code} {text}" for code, text in validate(name)["errors"] if code in NUMPYDOC_CHECKS]
+    errors = [
+        f"{code} {text}" for code, text in validate(name)["errors"] if code in NUMPYDOC_CHECKS
+    ]
     assert not errors, "\n".join(errors)
 
 

@@ -36,9 +36,47 @@ __all__ = ["Conv"]
 class Conv(torch.nn.Module):
     """A convolution described by `spec`, with `weight` and `bias` as parameters.
 
-    `spec` must know its channels (`ConvSpec.from_weight_shape` does). Without a `weight`
-    the parameters start as PyTorch's `nn.Conv*d` start them (uniform, bound
-    `1 / sqrt(fan_in)` for both); `bias=False` leaves the bias out.
+    The forward pass is `xconv.conv` (or `conv_transpose`) on the module's parameters:
+    PyTorch's own kernels where they compute the layer exactly, xconv's paths (the FFT for
+    large kernels, the symmetric padding mode) with xconv's VJPs in autograd otherwise.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+        The convolution; it must know its channels (`ConvSpec.from_weight_shape` and the
+        dialect layers' `.spec` do).
+    weight : tensor or array, optional
+        The initial weight in xconv's layout; without one the parameters start as
+        PyTorch's `nn.Conv*d` start them (uniform within `1 / sqrt(fan_in)`, the bias
+        too).
+    bias : bool, tensor or array, default True
+        `False` leaves the bias out; an array gives its initial value.
+    activation : callable, optional
+        Applied to the output (a Keras layer's activation, say).
+    algorithm : {"auto", "direct", "gemm", "fft", "measure"}, default "auto"
+        As in `xconv.conv`.
+    device : torch.device or str, optional
+        Where the parameters live.
+    dtype : torch.dtype, optional
+        The parameters' dtype (the given weight's, or float32).
+
+    Raises
+    ------
+    TypeError
+        `spec` is not a ConvSpec, or `activation` is not callable.
+    ValueError
+        A spec without channels, or a weight of the wrong shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import xconv
+    >>> from xconv.torch import Conv
+    >>> spec = xconv.ConvSpec.from_weight_shape((8, 3, 5, 5), padding="same",
+    ...                                         padding_mode="symmetric")
+    >>> layer = Conv(spec)
+    >>> layer(torch.ones(2, 3, 16, 16)).shape
+    torch.Size([2, 8, 16, 16])
     """
 
     def __init__(
@@ -119,11 +157,13 @@ class Conv(torch.nn.Module):
         )
 
     def forward(self, x):
+        """The convolution of `x` (PyTorch's layout, or the spec's channels-last one)."""
         operation = conv_transpose if self.spec.transposed else conv
         y = operation(x, self.weight, self.bias, spec=self.spec, algorithm=self.algorithm)
         return y if self.activation is None else self.activation(y)
 
     def extra_repr(self) -> str:
+        """The spec, in the module's printed form."""
         spec = self.spec
         kind = "transposed, " if spec.transposed else ""
         return (

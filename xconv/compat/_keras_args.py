@@ -28,8 +28,20 @@ _data_format: dict[str, str | None] = {"value": None}
 
 
 def image_data_format() -> str:
-    """Keras' default data format: `set_image_data_format`, else `keras.json`, else
-    `"channels_last"`."""
+    """Keras' default data format, as `keras.config.image_data_format` gives it.
+
+    Returns
+    -------
+    str
+        What `set_image_data_format` set, else `image_data_format` in
+        `$KERAS_HOME/keras.json` (`~/.keras`), else `"channels_last"`.
+
+    Examples
+    --------
+    >>> from xconv.compat import keras
+    >>> keras.image_data_format() in ("channels_last", "channels_first")
+    True
+    """
     if _data_format["value"] is None:
         home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
         value = "channels_last"
@@ -43,7 +55,27 @@ def image_data_format() -> str:
 
 
 def set_image_data_format(data_format: str) -> None:
-    """Set the default `data_format` of layers built afterwards."""
+    """Set the default `data_format` of layers made afterwards.
+
+    Parameters
+    ----------
+    data_format : {"channels_last", "channels_first"}
+        The new default.
+
+    Raises
+    ------
+    ValueError
+        Another value, with Keras' message.
+
+    Examples
+    --------
+    >>> from xconv.compat import keras
+    >>> previous = keras.image_data_format()
+    >>> keras.set_image_data_format("channels_first")
+    >>> keras.Conv2D(8, 3).compute_output_shape((1, 3, 32, 32))
+    (1, 8, 30, 30)
+    >>> keras.set_image_data_format(previous)
+    """
     _data_format["value"] = standardize_data_format(data_format)
 
 

@@ -236,6 +236,25 @@ def _py(value) -> str:
 
 
 def keras_text(obj) -> str:
+    """A Keras layer as Python code: `keras.layers.<Class>(...)` with the options it sets.
+
+    Parameters
+    ----------
+    obj : keras layer
+        A layer of `xconv.compat.keras`.
+
+    Returns
+    -------
+    str
+        The constructor call, default options left out.
+
+    Examples
+    --------
+    >>> from xconv.compat import keras
+    >>> from xconv.compat.text import keras_text
+    >>> keras_text(keras.DepthwiseConv2D(3, depth_multiplier=2, padding="same"))
+    "keras.layers.DepthwiseConv2D((3, 3), padding='same', depth_multiplier=2)"
+    """
     config = obj.get_config()
     kind = type(obj).__name__
     rank = len(config["kernel_size"])

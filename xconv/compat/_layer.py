@@ -26,7 +26,18 @@ class ChannelsUnknownError(ValueError):
 
 
 class TranslationError(ValueError):
-    """A layer that the target dialect cannot express; the message suggests the nearest form."""
+    """A layer that the target dialect cannot express; the message suggests the nearest form.
+
+    Examples
+    --------
+    >>> from xconv.compat import TranslationError, keras, matlab, translate
+    >>> layer = matlab.convolution2dLayer(3, 4, PaddingValue="replicate", NumChannels=2)
+    >>> try:
+    ...     translate(layer, "keras")
+    ... except TranslationError as error:
+    ...     print("keras.ops.pad" in str(error))
+    True
+    """
 
 
 class CompatLayer:
@@ -34,12 +45,21 @@ class CompatLayer:
 
     Subclasses implement `spec` and `canonical_weights`; `portable()` lists what else
     (names, learning-rate factors, regularizers, ...) a translation may carry over.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat import CompatLayer, wolfram
+    >>> layer = wolfram.ConvolutionLayer(2, [3], Input=[1, 8])
+    >>> isinstance(layer, CompatLayer), layer.spec.kernel_size
+    (True, (3,))
     """
 
     dialect: ClassVar[str] = ""
 
     @property
     def spec(self) -> ConvSpec:  # pragma: no cover - abstract
+        """The layer's canonical `ConvSpec`."""
         raise NotImplementedError
 
     def canonical_weights(self) -> tuple[Any, Any]:  # pragma: no cover - abstract

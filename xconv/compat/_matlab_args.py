@@ -25,7 +25,17 @@ BIAS_INITIALIZERS = ("zeros", "narrow-normal", "ones")
 
 
 class MatlabError(ValueError):
-    """An invalid MATLAB argument, worded as MATLAB words it."""
+    """An invalid MATLAB argument, worded as MATLAB words it (a `ValueError`).
+
+    Examples
+    --------
+    >>> from xconv.compat import matlab
+    >>> try:
+    ...     matlab.convolution2dLayer(3, 4, Strides=2)
+    ... except matlab.MatlabError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    'Strides' is not a recognized parameter. For a list of valid name-value pair ...
+    """
 
 
 class MatlabChannelsUnknown(MatlabError, ChannelsUnknownError):
@@ -38,8 +48,30 @@ _stream = {"rng": np.random.default_rng()}
 
 
 def rng(seed: int | str = "shuffle") -> None:
-    """Seed the stream the initializers draw from: `rng(0)`, `rng('default')` (= 0) or
-    `rng('shuffle')`. The statistics are MATLAB's; the numbers are not MATLAB's own."""
+    """Seed the stream MATLAB's initializers draw from, as MATLAB's `rng` does.
+
+    The statistics are MATLAB's; the numbers are not MATLAB's own Mersenne Twister's.
+
+    Parameters
+    ----------
+    seed : int or {"default", "shuffle"}, default "shuffle"
+        A seed, `'default'` (the same as 0) or `'shuffle'` (fresh entropy).
+
+    Raises
+    ------
+    MatlabError
+        Another string.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat import matlab
+    >>> matlab.rng(0)
+    >>> first = matlab.convolution2dLayer(3, 4, NumChannels=2).Weights
+    >>> matlab.rng(0)
+    >>> np.array_equal(first, matlab.convolution2dLayer(3, 4, NumChannels=2).Weights)
+    True
+    """
     if isinstance(seed, str):
         if seed not in ("default", "shuffle"):
             raise MatlabError(f"rng: expected a seed, 'default' or 'shuffle', got {seed!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+from .._docstrings import entries, filled
 from ..spec import ConvSpec
 from . import _matlab_args as args
 from ._layer import (
@@ -43,8 +44,40 @@ _GROUPED = (*[n for n in _FORWARD if n != "NumChannels"], "NumChannelsPerGroup")
 _TRANSPOSED = (*_COMMON, "Cropping")
 
 
+_LAYER_DOC = entries(
+    {
+        "parameters": """filterSize : int or sequence of int
+    The filter's size, as the constructor function takes it.
+filters : int
+    `numFilters` (`numFiltersPerGroup` for a grouped layer).
+allowed : tuple of str
+    The name-value names the constructor function accepts.
+name_values : dict
+    Its name-value arguments, by MATLAB name.""",
+    }
+)
+
+
+@filled(_LAYER_DOC)
 class MatlabLayer(CompatLayer):
-    """Shared by the MATLAB layers: properties, weights, initialization and the call."""
+    """Shared by the MATLAB layers: properties, weights, initialization and the call.
+
+    Made by the constructor functions (`convolution2dLayer`, ...), which check MATLAB's
+    arguments; the properties have MATLAB's names (`FilterSize`, `Stride`, `Weights`,
+    `Bias`, `NumChannels`, `NumFilters`, `PaddingSize`, ...).
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat import matlab
+    >>> layer = matlab.convolution2dLayer(3, 4, NumChannels=2)
+    >>> isinstance(layer, matlab.MatlabLayer), layer.Weights.shape, layer.NumFilters
+    (True, (3, 3, 2, 4), 4)
+    """
 
     dialect = "matlab"
     RANK: ClassVar[int] = 2
@@ -215,6 +248,7 @@ class MatlabLayer(CompatLayer):
 
     @property
     def spec(self) -> ConvSpec:  # pragma: no cover - per subclass
+        """The layer's canonical `ConvSpec` (its channels known)."""
         raise NotImplementedError
 
     def canonical_weights(self) -> tuple[Any, Any]:
@@ -233,6 +267,7 @@ class MatlabLayer(CompatLayer):
         return w, args.column_major_vector(self.Bias)
 
     def portable(self) -> dict[str, Any]:
+        """The layer's name and learning-rate and L2 factors, for a translation."""
         out: dict[str, Any] = {}
         if self.Name:
             out["name"] = self.Name
@@ -369,24 +404,91 @@ class _Convolution(MatlabLayer):
         )
 
 
+@filled(_LAYER_DOC)
 class Convolution1DLayer(_Convolution):
+    """MATLAB's `Convolution1DLayer`: the layer `convolution1dLayer` makes.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import convolution1dLayer
+    >>> convolution1dLayer(3, 2, NumChannels=1)(np.ones((10, 1), np.float32)).shape
+    (8, 2)
+    """
+
     RANK = 1
     FUNCTION = "convolution1dLayer"
     MODES = ("same", "causal")
 
 
+@filled(_LAYER_DOC)
 class Convolution2DLayer(_Convolution):
+    """MATLAB's `Convolution2DLayer`: the layer `convolution2dLayer` makes.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import convolution2dLayer
+    >>> convolution2dLayer(3, 2, NumChannels=1)(np.ones((10, 9, 1), np.float32)).shape
+    (8, 7, 2)
+    """
+
     RANK = 2
     FUNCTION = "convolution2dLayer"
 
 
+@filled(_LAYER_DOC)
 class Convolution3DLayer(_Convolution):
+    """MATLAB's `Convolution3DLayer`: the layer `convolution3dLayer` makes.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import convolution3dLayer
+    >>> convolution3dLayer(3, 2, NumChannels=1)(np.ones((5, 6, 7, 1), np.float32)).shape
+    (3, 4, 5, 2)
+    """
+
     RANK = 3
     FUNCTION = "convolution3dLayer"
 
 
 class GroupedConvolution2DLayer(_Convolution):
-    """`groupedConvolution2dLayer`: `NumGroups` groups of `NumFiltersPerGroup` filters."""
+    """MATLAB's `GroupedConvolution2DLayer`: `NumGroups` groups of `NumFiltersPerGroup`.
+
+    Made by `groupedConvolution2dLayer`, whose arguments these are.
+
+    Parameters
+    ----------
+    filterSize : int or sequence of int
+        The filter's size.
+    numFiltersPerGroup : int
+        Filters per group.
+    numGroups : int or "channelwise"
+        The number of groups, or one per input channel.
+    name_values : dict
+        The name-value arguments, by MATLAB name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import groupedConvolution2dLayer
+    >>> layer = groupedConvolution2dLayer(3, 2, "channelwise", Padding="same")
+    >>> layer(np.ones((8, 8, 5), np.float32)).shape, layer.NumGroups
+    ((8, 8, 10), 'channelwise')
+    """
 
     RANK = 2
     FUNCTION = "groupedConvolution2dLayer"
@@ -534,17 +636,65 @@ class _TransposedConvolution(MatlabLayer):
         )
 
 
+@filled(_LAYER_DOC)
 class TransposedConvolution1DLayer(_TransposedConvolution):
+    """MATLAB's `TransposedConvolution1DLayer`: the layer `transposedConv1dLayer` makes.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import transposedConv1dLayer
+    >>> layer = transposedConv1dLayer(3, 2, NumChannels=1)
+    >>> layer(np.ones((4, 1), np.float32)).shape
+    (6, 2)
+    """
+
     RANK = 1
     FUNCTION = "transposedConv1dLayer"
 
 
+@filled(_LAYER_DOC)
 class TransposedConvolution2DLayer(_TransposedConvolution):
+    """MATLAB's `TransposedConvolution2DLayer`: the layer `transposedConv2dLayer` makes.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import transposedConv2dLayer
+    >>> layer = transposedConv2dLayer(3, 2, NumChannels=1)
+    >>> layer(np.ones((4, 5, 1), np.float32)).shape
+    (6, 7, 2)
+    """
+
     RANK = 2
     FUNCTION = "transposedConv2dLayer"
 
 
+@filled(_LAYER_DOC)
 class TransposedConvolution3DLayer(_TransposedConvolution):
+    """MATLAB's `TransposedConvolution3DLayer`: the layer `transposedConv3dLayer` makes.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat.matlab import transposedConv3dLayer
+    >>> layer = transposedConv3dLayer(2, 2, Stride=2, NumChannels=1)
+    >>> layer(np.ones((2, 3, 4, 1), np.float32)).shape
+    (4, 6, 8, 2)
+    """
+
     RANK = 3
     FUNCTION = "transposedConv3dLayer"
 

@@ -182,6 +182,25 @@ def _m(value) -> str:
 
 
 def matlab_text(obj) -> str:
+    """A MATLAB layer as MATLAB code: its constructor call with the options it sets.
+
+    Parameters
+    ----------
+    obj : MatlabLayer
+        A MATLAB layer.
+
+    Returns
+    -------
+    str
+        The constructor call, name-value arguments in MATLAB's order.
+
+    Examples
+    --------
+    >>> from xconv.compat import matlab
+    >>> from xconv.compat.text import matlab_text
+    >>> matlab_text(matlab.transposedConv2dLayer(4, 8, Stride=2, Cropping="same"))
+    "transposedConv2dLayer([4 4], 8, 'Stride', [2 2], 'Cropping', 'same')"
+    """
     kind = type(obj).__name__
     rank = len(obj.FilterSize)
     if kind.startswith("Grouped"):

@@ -13,8 +13,32 @@ from ._layer import TranslationError
 
 
 def static_padding(spec: ConvSpec) -> Any:
-    """Forward padding as `(before, after)` pairs when it does not depend on the input
-    size, else the padding string ("same" / "same_lower" at a stride above 1)."""
+    """A forward spec's padding in a form that does not need the input's size, if it has one.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+        A forward spec.
+
+    Returns
+    -------
+    tuple of (int, int) or str
+        `(before, after)` pairs when the padding does not depend on the input size,
+        else the padding string (`"same"` / `"same_lower"` at a stride above 1).
+
+    Raises
+    ------
+    ValueError
+        A transposed spec.
+
+    Examples
+    --------
+    >>> from xconv import ConvSpec
+    >>> from xconv.compat.translate import static_padding
+    >>> static_padding(ConvSpec((4, 3), padding="same")), static_padding(
+    ...     ConvSpec((3,), padding="same", stride=2))
+    (((1, 2), (1, 1)), 'same')
+    """
     if spec.transposed:
         raise ValueError("static_padding is for forward convolutions; see net_cropping")
     if spec.padding in ("same", "same_lower") and any(s > 1 for s in spec.stride):

@@ -43,7 +43,28 @@ def pad_symmetric(x, widths):
 def pytorch_text(layer: CompatLayer, spatial: Sequence[int] | None = None) -> tuple[str, list[str]]:
     """PyTorch code computing `layer` (`x` in, `y` out), and notes where it is not exact.
 
-    `spatial`, the input's spatial sizes, turns input-dependent padding into numbers.
+    Parameters
+    ----------
+    layer : CompatLayer
+        A layer of any dialect.
+    spatial : sequence of int, optional
+        The input's spatial sizes: input-dependent padding becomes numbers.
+
+    Returns
+    -------
+    code : str
+        `nn.Conv*d` / `nn.ConvTranspose*d` code, with `F.pad` (or a printed helper) where
+        the module's own padding cannot say the layer's.
+    notes : list of str
+        Where the code is not exact.
+
+    Examples
+    --------
+    >>> from xconv.compat import keras
+    >>> from xconv.compat.text import pytorch_text
+    >>> code, notes = pytorch_text(keras.Conv2D(8, 3, padding="same"), spatial=(32, 32))
+    >>> print(code.splitlines()[3])
+    conv = nn.LazyConv2d(8, kernel_size=3, padding=1)
     """
     spec = layer.spec
     code = _Code(spec)

@@ -16,7 +16,24 @@ from dataclasses import dataclass, field
 
 
 class LayerSyntaxError(ValueError):
-    """Layer text that cannot be read; the message names the column (1-based)."""
+    """Layer text that cannot be read; the message names the column (1-based).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    column : int
+        Where, 1-based (also the `column` attribute).
+
+    Examples
+    --------
+    >>> from xconv.compat.parse import LayerSyntaxError, parse
+    >>> try:
+    ...     parse("convolution2dLayer(3, 16, 'Stride', )")
+    ... except LayerSyntaxError as error:
+    ...     print(error.column)
+    37
+    """
 
     def __init__(self, message: str, column: int) -> None:
         super().__init__(f"{message} at column {column}")

@@ -47,6 +47,45 @@ class ConvolutionLayer(CompatLayer):
     of examples (each may have its own size); `output_shape(dims)` gives the output
     dimensions of one example, with None for "Varying".
 
+    Parameters
+    ----------
+    n : int
+        The number of output channels.
+    s : int or sequence of int
+        The kernel's size: an int (the rank then comes from `Dimensionality`, `Input` or
+        `Weights`) or a list of 1, 2 or 3 ints.
+    Weights : array or Automatic
+        `{n, m/g, *s}` kernels for `m` input channels in `g` groups; Automatic until
+        `NetInitialize` draws them.
+    Biases : array, None or Automatic
+        `{n}` biases; None for none; Automatic: zero when `Weights` are given, drawn by
+        `NetInitialize` otherwise.
+    ChannelGroups : int, default 1
+        Channel groups; `n` and the input channels must be multiples of it.
+    Dilation : int or sequence of int, default 1
+        The spacing between kernel taps.
+    Dimensionality : int or Automatic
+        The spatial rank, where `s` is an int and nothing else gives it.
+    Interleaving : bool, default False
+        Data with channels last (`{h, w, m}`) instead of first.
+    LearningRateMultipliers : object, optional
+        Kept for translation (to MATLAB's learning-rate factors); no effect here.
+    PaddingSize : int, sequence or "Same", default 0
+        Zeros on both sides of each axis: one int, one per axis, `{{b, a}, ...}` pairs,
+        or `"Same"` (the output `ceil(n / stride)`, an odd total's extra at the end).
+    Stride : int or sequence of int, default 1
+        The step of the window.
+    Input : sequence or Automatic
+        The input's dimensions `{m, *spatial}` (`"Varying"` or None for a size that may
+        change).
+
+    Raises
+    ------
+    ValueError
+        An option Wolfram Language refuses, in its words.
+
+    Examples
+    --------
     >>> from xconv.compat.wolfram import ConvolutionLayer
     >>> layer = ConvolutionLayer(16, [2, 3], Stride=2, Dilation=[3, 4], PaddingSize=[1, 2],
     ...                          Input=[3, 256, 252])
@@ -227,14 +266,17 @@ class ConvolutionLayer(CompatLayer):
         )
 
     def canonical_weights(self) -> tuple[Any, Any]:
+        """`(Weights, Biases)`: Wolfram's layout is xconv's (`{n, m/g, *s}` and `{n}`)."""
         self._require_initialized()
         return self.Weights, self.Biases
 
     @property
     def has_bias(self) -> bool:
+        """Whether the layer has biases (`Biases -> None` has none)."""
         return self.Biases is not None
 
     def portable(self) -> dict[str, Any]:
+        """The learning-rate multipliers, for a translation (to MATLAB's factors)."""
         rates = self.LearningRateMultipliers
         out: dict[str, Any] = {}
         if rates.get("Weights", 1) != 1:

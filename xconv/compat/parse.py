@@ -51,8 +51,29 @@ _HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(.?)")
 
 
 def detect_dialect(text: str) -> str:
-    """`"wolfram"`, `"matlab"`, `"keras"` or `"pytorch"`, from the constructor (or, for
-    PyTorch, also the function) the text calls."""
+    """The dialect of layer text, from the constructor (or PyTorch function) it calls.
+
+    Parameters
+    ----------
+    text : str
+        A layer as written in a notebook, a script or code.
+
+    Returns
+    -------
+    str
+        `"wolfram"`, `"matlab"`, `"keras"` or `"pytorch"`.
+
+    Raises
+    ------
+    LayerSyntaxError
+        Text that calls no convolution constructor xconv knows.
+
+    Examples
+    --------
+    >>> from xconv.compat.parse import detect_dialect
+    >>> detect_dialect("ConvolutionLayer[16, {3, 3}]"), detect_dialect("nn.Conv2d(3, 8, 3)")
+    ('wolfram', 'pytorch')
+    """
     match = _HEAD.match(text)
     name, bracket = (match.group(1), match.group(2)) if match else ("", "")
     if name in _WOLFRAM and bracket == "[":
@@ -76,7 +97,30 @@ def detect_dialect(text: str) -> str:
 
 
 def read(text: str) -> LayerCall:
-    """The constructor call in `text`, read but not built."""
+    """The constructor call in `text`, read but not built (nothing is evaluated).
+
+    Parameters
+    ----------
+    text : str
+        A layer in any dialect.
+
+    Returns
+    -------
+    LayerCall
+        The dialect, the constructor's name, its positional arguments and its options.
+
+    Raises
+    ------
+    LayerSyntaxError
+        Text that cannot be read, naming the column.
+
+    Examples
+    --------
+    >>> from xconv.compat.parse import read
+    >>> call = read("convolution2dLayer(3, 16, 'Stride', 2)")
+    >>> call.dialect, call.name, call.args, call.options
+    ('matlab', 'convolution2dLayer', (3, 16), {'Stride': 2})
+    """
     dialect = detect_dialect(text)
     if dialect == "wolfram":
         call = read_wolfram(text)
@@ -93,8 +137,30 @@ def read(text: str) -> LayerCall:
 def parse(text: str) -> CompatLayer:
     """Build the layer that `text` writes, in its own dialect.
 
-    Raises `LayerSyntaxError` (a ValueError naming the column) for text that is not a
-    layer, and the dialect's own errors for options it rejects.
+    Parameters
+    ----------
+    text : str
+        A layer as written in Wolfram Language, MATLAB, Keras or PyTorch; read, never
+        evaluated.
+
+    Returns
+    -------
+    CompatLayer
+        The dialect's layer.
+
+    Raises
+    ------
+    LayerSyntaxError
+        Text that is not a layer (a ValueError naming the column).
+    ValueError
+        The dialect's own errors for options it rejects.
+
+    Examples
+    --------
+    >>> from xconv.compat.parse import parse
+    >>> layer = parse('keras.layers.Conv2D(8, 3, strides=2, padding="same")')
+    >>> type(layer).__name__, layer.compute_output_shape((1, 32, 32, 3))
+    ('Conv2D', (1, 16, 16, 8))
     """
     call = read(text)
     if call.dialect == "wolfram":

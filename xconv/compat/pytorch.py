@@ -70,7 +70,23 @@ _stream = {"rng": np.random.default_rng()}
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the stream new weights are drawn from."""
+    """Seed the stream new weights are drawn from, as `torch.manual_seed` does.
+
+    Parameters
+    ----------
+    seed : int
+        The seed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xconv.compat import pytorch
+    >>> pytorch.manual_seed(0)
+    >>> first = pytorch.Conv2d(2, 4, 3).weight
+    >>> pytorch.manual_seed(0)
+    >>> np.array_equal(first, pytorch.Conv2d(2, 4, 3).weight)
+    True
+    """
     _stream["rng"] = np.random.default_rng(seed)
 
 
@@ -376,8 +392,91 @@ class _LazyConvTranspose(_ConvTranspose):
         super().__init__(None, out_channels, kernel_size, *args, **kwargs)
 
 
+# PyTorch's arguments, as its reference pages document them
+_ARGUMENTS = {
+    "in_channels": """in_channels : int
+    Channels of the input.""",
+    "out_channels": """out_channels : int
+    Channels of the output.""",
+    "kernel_size": """kernel_size : int or tuple of int
+    The kernel's size, one for every axis or one per axis.""",
+    "stride": """stride : int or tuple of int, default 1
+    The step of the window.""",
+    "padding": """padding : int, tuple of int or {"valid", "same"}, default 0
+    Zeros (or `padding_mode`) on both sides of each axis; `"same"` only at stride 1.""",
+    "padding_t": """padding : int or tuple of int, default 0
+    `dilation * (kernel_size - 1) - padding` zeros are added to both sides of the input:
+    the cropping of the full output.""",
+    "output_padding": """output_padding : int or tuple of int, default 0
+    Extra size at the end of each axis of the output, smaller than stride or dilation.""",
+    "dilation": """dilation : int or tuple of int, default 1
+    The spacing between kernel taps.""",
+    "groups": """groups : int, default 1
+    Channel groups; `in_channels` and `out_channels` must be multiples of it.""",
+    "bias": """bias : bool, default True
+    Whether the module has a bias.""",
+    "padding_mode": """padding_mode : {"zeros", "reflect", "replicate", "circular"}, default "zeros"
+    How the padding is filled (transposed modules take only `"zeros"`).""",
+    "device": """device : object, optional
+    Accepted for PyTorch's signature; the weights are NumPy arrays.""",
+    "dtype": """dtype : {"float32", "float64"}, optional
+    The weights' dtype, in which inputs are computed (float32 by default).""",
+    "lazy": """*args, **kwargs
+    The module's other arguments, as for the non-lazy module; `in_channels` is taken
+    from the first input.""",
+}
+_FORWARD = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "bias",
+    "padding_mode",
+    "device",
+    "dtype",
+)
+_TRANSPOSED = ("in_channels", "out_channels", "kernel_size", "stride", "padding_t",
+               "output_padding", "groups", "bias", "dilation", "padding_mode", "device",
+               "dtype")  # fmt: skip
+
+
+def _module_doc(name: str, rank: int, base: type) -> str:
+    """`nn.<name>`'s docstring: PyTorch's arguments and an example of this rank."""
+    transposed, lazy = issubclass(base, _ConvTranspose), name.startswith("Lazy")
+    entries = _TRANSPOSED if transposed else _FORWARD
+    if lazy:
+        entries = ("out_channels", "kernel_size", "lazy")
+    parameters = "\n".join(_ARGUMENTS[entry] for entry in entries)
+    spatial = ", ".join(["5"] * rank)
+    arguments = "4, 3" if lazy else "2, 4, 3"
+    arguments += ", stride=2" if transposed else ", padding=1"
+    out = ", ".join(["11" if transposed else "5"] * rank)
+    kernel = ", ".join(["k"] * rank)
+    weight = f"(C, F // groups, {kernel})" if transposed else f"(F, C // groups, {kernel})"
+    return f"""PyTorch's `nn.{name}`: data `(N, C, *spatial)` or `(C, *spatial)`.
+
+The weight is `{weight}`, the bias `(F,)`; both start as PyTorch's do (uniform within
+`1 / sqrt(fan_in)`), drawn from the stream `manual_seed` seeds.
+
+Parameters
+----------
+{parameters}
+
+Examples
+--------
+>>> import numpy as np
+>>> from xconv.compat.pytorch import {name}
+>>> layer = {name}({arguments})
+>>> layer(np.ones((1, 2, {spatial}), np.float32)).shape
+(1, 4, {out})
+"""
+
+
 def _ranked(base: type, rank: int, name: str) -> type:
-    return type(name, (base,), {"RANK": rank, "__doc__": f"PyTorch's `nn.{name}`."})
+    return type(name, (base,), {"RANK": rank, "__doc__": _module_doc(name, rank, base)})
 
 
 Conv1d, Conv2d, Conv3d = (_ranked(_Conv, r, f"Conv{r}d") for r in (1, 2, 3))
@@ -391,8 +490,34 @@ LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d = (
 
 
 def from_module(module: Any) -> TorchLayer:
-    """The dialect's layer for a real `torch.nn.Conv*d` / `ConvTranspose*d` module, with
-    its weight and bias (read, not shared: a copy of each as a NumPy array)."""
+    """The dialect's layer for a real `torch.nn.Conv*d` / `ConvTranspose*d` module.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A convolution module of PyTorch (an initialized lazy one too).
+
+    Returns
+    -------
+    TorchLayer
+        The layer, with a copy of the module's weight and bias as NumPy arrays (read,
+        not shared).
+
+    Raises
+    ------
+    TypeError
+        Another kind of module.
+    ChannelsUnknownError
+        A lazy module that has not seen data.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from xconv.compat.pytorch import from_module
+    >>> layer = from_module(torch.nn.Conv2d(3, 8, 3, stride=2, padding_mode="circular"))
+    >>> layer.spec.padding_mode, layer.weight.shape
+    ('circular', (8, 3, 3, 3))
+    """
     name = type(module).__name__
     if name.startswith("Lazy") and getattr(module, "in_channels", 0) == 0:
         raise ChannelsUnknownError(f"{name} has no weight yet: call it on data first")
@@ -528,9 +653,51 @@ def _function(rank: int, transposed: bool):
             return layer_type(weight, bias, stride, padding, dilation, groups)(input)
 
     call.__name__ = call.__qualname__ = f"{kind}{rank}d"
-    call.__doc__ = f"PyTorch's `F.{kind}{rank}d`, computed by xconv."
+    call.__doc__ = _function_doc(kind, rank, transposed)
     call.layer_type = layer_type  # what the text reader builds
     return call
+
+
+def _function_doc(kind: str, rank: int, transposed: bool) -> str:
+    """`F.<kind><rank>d`'s docstring: PyTorch's arguments and an example of this rank."""
+    weight = "(C, F // groups, *k)" if transposed else "(F, C // groups, *k)"
+    padding = _ARGUMENTS["padding_t" if transposed else "padding"]
+    middle = [padding]
+    if transposed:
+        middle += [_ARGUMENTS["output_padding"], _ARGUMENTS["groups"], _ARGUMENTS["dilation"]]
+    else:
+        middle += [_ARGUMENTS["dilation"], _ARGUMENTS["groups"]]
+    spatial = ", ".join(["6"] * rank)
+    out = ", ".join(["13" if transposed else "4"] * rank)
+    kernel = ", ".join(["3"] * rank)
+    shape = f"(2, 4, {kernel})" if transposed else f"(4, 2, {kernel})"
+    stride = ", stride=2" if transposed else ""
+    return f"""PyTorch's `F.{kind}{rank}d`, computed by xconv.
+
+Parameters
+----------
+input : array
+    `(N, C, *spatial)` or `(C, *spatial)`.
+weight : array
+    `{weight}`.
+bias : array, optional
+    `(F,)`.
+{_ARGUMENTS["stride"]}
+{chr(10).join(middle)}
+
+Returns
+-------
+array
+    The result, in the input's array library.
+
+Examples
+--------
+>>> import numpy as np
+>>> from xconv.compat.pytorch import {kind}{rank}d
+>>> x, w = np.ones((1, 2, {spatial}), np.float32), np.ones({shape}, np.float32)
+>>> {kind}{rank}d(x, w{stride}).shape
+(1, 4, {out})
+"""
 
 
 conv1d, conv2d, conv3d = (_function(r, False) for r in (1, 2, 3))

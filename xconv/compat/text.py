@@ -30,17 +30,58 @@ _WRITERS = {"wolfram": wolfram_text, "matlab": matlab_text, "keras": keras_text}
 
 
 def layer_text(layer: CompatLayer) -> str:
-    """`layer` written in its own dialect."""
+    """`layer` written in its own dialect.
+
+    Parameters
+    ----------
+    layer : CompatLayer
+        A layer of any dialect.
+
+    Returns
+    -------
+    str
+        Its constructor call as the dialect writes it (for a PyTorch layer, the PyTorch
+        code `pytorch_text` writes).
+
+    Examples
+    --------
+    >>> from xconv.compat import matlab
+    >>> from xconv.compat.text import layer_text
+    >>> layer_text(matlab.convolution2dLayer(3, 16, Stride=2, Padding="same"))
+    "convolution2dLayer([3 3], 16, 'Stride', [2 2], 'Padding', 'same')"
+    """
+    if layer.dialect == "pytorch":
+        return pytorch_text(layer)[0]
     return _WRITERS[layer.dialect](layer)
 
 
 def translations(
     layer: CompatLayer, target: str = "all", spatial: Sequence[int] | None = None
 ) -> list[dict]:
-    """One row per target: `{"target", "text", "notes"}`; `text` is None where impossible.
+    """`layer` written in other dialects, with notes where they differ or cannot.
 
-    `target` is a dialect, `"pytorch"`, or `"all"` (every other dialect and PyTorch);
-    `spatial`, the input's spatial sizes if known, makes PyTorch's padding numbers.
+    Parameters
+    ----------
+    layer : CompatLayer
+        A layer of any dialect.
+    target : str, default "all"
+        A dialect, `"pytorch"`, or `"all"` (every other dialect and PyTorch).
+    spatial : sequence of int, optional
+        The input's spatial sizes, if known: PyTorch's padding becomes numbers.
+
+    Returns
+    -------
+    list of dict
+        One row per target: `{"target", "text", "notes"}`; `text` is None where the
+        target cannot express the layer, and the notes say why.
+
+    Examples
+    --------
+    >>> from xconv.compat import wolfram
+    >>> from xconv.compat.text import translations
+    >>> rows = translations(wolfram.ConvolutionLayer(8, [3, 3]), "matlab")
+    >>> rows[0]["text"]
+    'convolution2dLayer([3 3], 8)'
     """
     targets = [t for t in DIALECTS if t != layer.dialect] if target == "all" else [target]
     rows = []

@@ -25,17 +25,58 @@ DIALECTS = ("wolfram", "matlab", "keras", "pytorch")
 
 
 class TranslationWarning(UserWarning):
-    """Something besides the convolution (a regularizer, a factor) that did not carry over."""
+    """Something besides the convolution (a regularizer, a factor) that did not carry over.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from xconv.compat import TranslationWarning, keras, translate
+    >>> layer = keras.Conv2D(4, 3, kernel_regularizer="l2")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = translate(layer, "matlab")
+    >>> [w.category.__name__ for w in caught]
+    ['TranslationWarning']
+    """
 
 
 def translate(layer: CompatLayer, target: str) -> CompatLayer:
-    """The layer `layer` computes, written as a `target` layer ("wolfram", "matlab", "keras",
-    or "pytorch": its `nn.Conv*d` / `nn.ConvTranspose*d` module, for what one can say).
+    """The layer `layer` computes, written as a layer of another dialect.
 
     Weights are converted to the target's layout (an uninitialized layer stays
     uninitialized); the result computes the same outputs from the same inputs, each in its
     own dialect's data layout.
 
+    Parameters
+    ----------
+    layer : CompatLayer
+        A layer of any dialect.
+    target : {"wolfram", "matlab", "keras", "pytorch"}
+        The dialect to write it in (PyTorch: its `nn.Conv*d` / `nn.ConvTranspose*d`
+        module, for what one can say).
+
+    Returns
+    -------
+    CompatLayer
+        The target's layer, with the converted weights.
+
+    Raises
+    ------
+    TranslationError
+        The target cannot express the layer; the message names the nearest faithful
+        form (a padding call, a helper).
+    ValueError
+        `target` is not a dialect.
+    TypeError
+        `layer` is not a dialect layer.
+
+    Warns
+    -----
+    TranslationWarning
+        Something besides the convolution (a regularizer, a factor) was dropped.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from xconv.compat import keras, translate
     >>> k = keras.Conv2D(4, 3, padding="same")

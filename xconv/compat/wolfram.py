@@ -59,10 +59,31 @@ def NetInitialize(
 ) -> ConvolutionLayer:
     """A copy of `layer` with random weights (`"Xavier"` or `"Kaiming"`) and zero biases.
 
-    `Method` is a name or `(name, {"Distribution": "Normal" | "Uniform"})`; fans are
-    counted per channel group. The input channel count must be known (`Input` here or
-    on the layer).
+    Fans are counted per channel group.
 
+    Parameters
+    ----------
+    layer : ConvolutionLayer
+        The layer; its input channel count must be known (`Input` here or on it).
+    Method : str or tuple, default "Xavier"
+        `"Xavier"` or `"Kaiming"`, or `(name, {"Distribution": "Normal" | "Uniform"})`.
+    RandomSeeding : int or Automatic
+        A seed, for repeatable weights.
+    Input : sequence, optional
+        The input's dimensions, where the layer does not know them.
+
+    Returns
+    -------
+    ConvolutionLayer
+        The initialized copy.
+
+    Raises
+    ------
+    ValueError
+        A method not known, or input channels not known.
+
+    Examples
+    --------
     >>> layer = NetInitialize(ConvolutionLayer(4, [3, 3], Input=[2, 8, 8]), RandomSeeding=1)
     >>> NetExtract(layer, "Weights").shape
     (4, 2, 3, 3)
@@ -134,8 +155,27 @@ def _method(method: Any) -> tuple[Any, dict]:
 def NetExtract(layer: ConvolutionLayer, name: str):
     """An array (`"Weights"`, `"Biases"`) or a parameter of the layer.
 
-    Uninitialized arrays are `Automatic`; `"Biases"` is None for a layer without biases.
+    Parameters
+    ----------
+    layer : ConvolutionLayer
+        The layer.
+    name : str
+        `"Weights"`, `"Biases"`, `"Input"`, `"Output"` or a parameter (`"Stride"`,
+        `"PaddingSize"`, `"OutputChannels"`, ...).
 
+    Returns
+    -------
+    object
+        The array or value; uninitialized arrays are `Automatic`, and `"Biases"` is None
+        for a layer without biases.
+
+    Raises
+    ------
+    ValueError
+        A name the layer does not have, listing those it has.
+
+    Examples
+    --------
     >>> layer = ConvolutionLayer(2, [3], Weights=np.ones((2, 1, 3)))
     >>> NetExtract(layer, "Weights").shape, NetExtract(layer, "Stride")
     ((2, 1, 3), (1,))
@@ -186,6 +226,25 @@ def Information(layer: ConvolutionLayer, prop: str | None = None):
     "ArraysElementCounts", "ArraysPositionList", "ArraysTotalElementCount",
     "ArraysTotalSize" (bytes), "LayersCount", "LayerTypeCounts", "Options".
 
+    Parameters
+    ----------
+    layer : ConvolutionLayer
+        The layer.
+    prop : str, optional
+        One property; all of them when omitted.
+
+    Returns
+    -------
+    object or dict
+        The property's value, or a dict of every property.
+
+    Raises
+    ------
+    ValueError
+        A property not known.
+
+    Examples
+    --------
     >>> Information(ConvolutionLayer(6, [3, 3], ChannelGroups=3, Input=[3, 8, 8]),
     ...             "ArraysTotalElementCount")
     60
@@ -243,6 +302,19 @@ def _layer_options(layer: ConvolutionLayer) -> dict[str, Any]:
 def Options(obj: Any = ConvolutionLayer) -> dict[str, Any]:
     """`Options(ConvolutionLayer)`: construction defaults; `Options(layer)`: evaluation ones.
 
+    Parameters
+    ----------
+    obj : ConvolutionLayer class or instance, default ConvolutionLayer
+        The class, for its construction defaults, or a layer, for its evaluation options
+        (`"WorkingPrecision"`, ...).
+
+    Returns
+    -------
+    dict
+        The options by Wolfram name.
+
+    Examples
+    --------
     >>> Options(ConvolutionLayer)["PaddingSize"], Options(ConvolutionLayer)["Interleaving"]
     (0, False)
     """
