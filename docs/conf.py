@@ -30,26 +30,14 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "examples/README.rst", "**/GALLERY_HEADER.rst"]
+exclude_patterns = ["_build", "**/GALLERY_HEADER.rst"]
 templates_path = ["_templates"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
-suppress_warnings = ["myst.header"]
 
 # `name` in a docstring is code, as in the Markdown pages
 default_role = "code"
 nitpicky = True
-nitpick_ignore_regex = [
-    # types named in signatures and numpydoc type fields that have no page of their own
-    ("py:class", r"(array|array-like|optional|default.*|callable|module|dtype|scalar)"),
-    ("py:class", r".*(numpy|torch|jax|dask|cupy|collections|types|typing|keras)\..*"),
-    ("py:class", r"(int|float|str|bool|complex|tuple|list|dict|object|None|bytes|type)"),
-    ("py:class", r"(Sequence|Mapping|Callable|Iterable|Iterator|ModuleType|Path|Any)"),
-    ("py:class", r"(IntOrTuple|Padding|Pair|Predicate|Factory|Arrays?|Shape|Layer)"),
-    ("py:class", r"(one|two|an|or|of|per|the|each|a|int per .*|pairs?|.* or .*)"),
-    ("py:class", r"[\"'].*[\"']|\{.*\}|.*\.\.\..*"),
-    ("py:class", r"xconv\..*\._.*"),
-]
 
 autosummary_generate = True
 autodoc_typehints = "none"  # numpydoc's type fields say it, in words
@@ -61,7 +49,6 @@ numpydoc_validation_exclude = {r"\.__\w+__$"}
 
 html_theme = "pydata_sphinx_theme"
 html_title = "xconv"
-html_static_path = ["_static"]
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
