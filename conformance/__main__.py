@@ -10,8 +10,8 @@ import fnmatch
 import sys
 from pathlib import Path
 
-from . import findings, report
-from .cases import DIALECTS, OPS, load_cases
+from . import findings, libraries, report
+from .cases import DIALECTS, OPS, load_cases, with_gradients
 from .peers import PEER_NAMES
 from .runner import run_all
 
@@ -30,6 +30,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--dialect", action="append", choices=DIALECTS, metavar="NAME",
         help=f"only cases of this dialect, repeatable ({dialects})",
     )  # fmt: skip
+    parser.add_argument(
+        "--backend", action="append", choices=libraries.LIBRARIES, metavar="NAME",
+        help="array library xconv runs on, repeatable (default: every one installed: "
+        + ", ".join(libraries.LIBRARIES) + ")",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-gradients", action="store_true",
+        help="leave out the gradient case derived from each forward and transposed case",
+    )  # fmt: skip
     parser.add_argument("--op", action="append", choices=OPS, help="cases of this operation only")
     parser.add_argument("--case", action="append", metavar="GLOB", help="case ids matching GLOB")
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="write the JSON report")
@@ -41,9 +50,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     peers = args.peer or list(PEER_NAMES)
+    backends = args.backend or libraries.installed()
+    missing = [name for name in backends if libraries.status(name)[0] is None]
+    if missing:
+        print(f"not installed here: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    loaded = load_cases() if args.no_gradients else with_gradients(load_cases())
     cases = [
         case
-        for case in load_cases()
+        for case in loaded
         if (not args.dialect or case.dialect in args.dialect)
         and (not args.op or case.op in args.op)
         and (not args.case or any(fnmatch.fnmatch(case.id, g) for g in args.case))
@@ -55,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet and sys.stderr.isatty():
             print(f"\r{done[0]}/{len(cases)} {case.id[:60]:60}", end="", file=sys.stderr)
 
-    run = run_all(cases, peers, progress)
+    run = run_all(cases, peers, progress, backends)
     if not args.quiet and sys.stderr.isatty():
         print("\r" + " " * 72 + "\r", end="", file=sys.stderr)
     checked = findings.check(peers)

@@ -12,6 +12,7 @@ independently of `xconv.compat`: peers compute that meaning, xconv computes the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Case:
     values: dict[str, Any] = field(default_factory=dict)  # explicit input / weight / bias
     source: str = ""
     algorithm: str = "auto"  # xconv's algorithm for canonical cases
+    of: str = ""  # a gradient case derived from this forward case (`with_gradients`)
 
     @property
     def rank(self) -> int:
@@ -184,6 +186,25 @@ def load_cases(directory: Path = CASES_DIR) -> list[Case]:
             raise ValueError(f"duplicate case id {case.id!r}")
         seen.add(case.id)
     return cases
+
+
+def with_gradients(cases: list[Case]) -> list[Case]:
+    """`cases`, each forward and transposed case followed by the gradient case of its layer.
+
+    The gradient case `<id>/grad` differentiates the same layer with the same operands and
+    a seeded output gradient: input, weight and bias gradients, for every dialect. Cases
+    that document an error or apply an activation have none.
+    """
+    out = []
+    for case in cases:
+        out.append(case)
+        if case.gradient or "error" in case.expect or case.activation not in (None, "linear"):
+            continue
+        out.append(
+            dataclasses.replace(case, id=f"{case.id}/grad", op=f"{case.op}_vjp", expect={},
+                                of=case.id)
+        )  # fmt: skip
+    return out
 
 
 # -- arrays ------------------------------------------------------------------------------

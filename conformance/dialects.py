@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from . import libraries
 from .availability import NotAvailable
 from .cases import Arrays, Case, canonical, present
 
@@ -28,9 +29,20 @@ def parser():
     return getattr(parse, "parse", parse)  # the function, also if the name is its module
 
 
-def run(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
+def run(case: Case, arrays: Arrays, library: str = "numpy") -> dict[str, np.ndarray]:
+    """The dialect's layer on the case's input, moved to `library` in the dialect's layout."""
     runners = {"wolfram": _wolfram, "matlab": _matlab, "keras": _keras}
-    return runners[case.dialect](case, arrays)
+    return runners[case.dialect](case, arrays, library)
+
+
+def layer(case: Case, arrays: Arrays):
+    """The case's layer as xconv reads its text, with the case's weights given the
+    dialect's way (what `run` calls), its input channels known."""
+    makers = {"wolfram": _wolfram_layer, "matlab": _matlab_layer, "keras": _keras_layer}
+    made = makers[case.dialect](case, arrays)
+    if case.dialect == "matlab":  # a 'channelwise' layer learns its groups from the data
+        made.initialize(case.in_channels)
+    return made
 
 
 # -- Wolfram: weights as options in the text -----------------------------------------------
@@ -58,10 +70,15 @@ def wolfram_text(case: Case, arrays: Arrays) -> str:
     return text[:-1] + extra + "]"
 
 
-def _wolfram(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
-    layer = parser()(wolfram_text(case, arrays))
+def _wolfram_layer(case: Case, arrays: Arrays):
+    return parser()(wolfram_text(case, arrays))
+
+
+def _wolfram(case: Case, arrays: Arrays, library: str) -> dict[str, np.ndarray]:
+    layer = _wolfram_layer(case, arrays)
     precision = "Real64" if case.dtype == "float64" else "Real32"
-    y = np.asarray(layer(present(case, arrays.x), WorkingPrecision=precision))
+    x = libraries.to_library(library, present(case, arrays.x))
+    y = libraries.to_numpy(layer(x, WorkingPrecision=precision))
     weight, _ = layer.canonical_weights()
     return {
         "output": canonical(case, y),
@@ -116,12 +133,17 @@ def _from_sscb(case: Case, y: np.ndarray) -> np.ndarray:
     return y.transpose(rank, *range(rank))
 
 
-def _matlab(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
+def _matlab_layer(case: Case, arrays: Arrays):
     layer = parser()(case.layer)
     weights, bias = matlab_weights(case, arrays.weight, arrays.bias)
     layer.Weights = weights
     layer.Bias = bias if bias is not None else np.zeros((1,) * case.rank + (case.out_channels,))
-    y = np.asarray(layer(_sscb(case, arrays.x)))
+    return layer
+
+
+def _matlab(case: Case, arrays: Arrays, library: str) -> dict[str, np.ndarray]:
+    layer = _matlab_layer(case, arrays)
+    y = libraries.to_numpy(layer(libraries.to_library(library, _sscb(case, arrays.x))))
     canonical_weight, _ = layer.canonical_weights()
     return {
         "output": _from_sscb(case, y),
@@ -152,13 +174,28 @@ def keras_weights(case: Case, weight: np.ndarray) -> np.ndarray:
     return weight.transpose(*spatial, 1, 0)
 
 
-def _keras(case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
+def keras_weights_to_canonical(case: Case, kernel: np.ndarray) -> np.ndarray:
+    """The inverse of `keras_weights`: a Keras kernel (or its gradient) as `(F, C/g, *k)`."""
+    rank = case.rank
+    if _keras_kind(case) == "depthwise":
+        channels, multiplier = kernel.shape[-2:]
+        moved = kernel.transpose(rank, rank + 1, *range(rank))
+        return moved.reshape(channels * multiplier, 1, *case.kernel)
+    return kernel.transpose(rank + 1, rank, *range(rank))
+
+
+def _keras_layer(case: Case, arrays: Arrays):
     layer = parser()(case.layer)
-    x = present(case, arrays.x)
-    layer.build(x.shape)
+    layer.build(present(case, arrays.x).shape)
     kernel = keras_weights(case, arrays.weight)
     layer.set_weights([kernel] + ([arrays.bias] if arrays.bias is not None else []))
-    y = np.asarray(layer(x))
+    return layer
+
+
+def _keras(case: Case, arrays: Arrays, library: str) -> dict[str, np.ndarray]:
+    layer = _keras_layer(case, arrays)
+    kernel = keras_weights(case, arrays.weight)
+    y = libraries.to_numpy(layer(libraries.to_library(library, present(case, arrays.x))))
     weight, _ = layer.canonical_weights()
     return {
         "output": canonical(case, y),

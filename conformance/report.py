@@ -37,15 +37,35 @@ class Cell:
         return f"{self.passed}/{self.failed}/{self.unsupported}{worst}"
 
 
+# the ways a run is summarised: a row name per result
+GROUPINGS = {
+    "backend": lambda r: r.backend,
+    "dialect": lambda r: r.dialect,
+    "op": lambda r: r.op,
+    "backend x group": lambda r: f"{r.backend}: {r.dialect} {_kind(r.op)}",
+}
+
+
+def _kind(op: str) -> str:
+    return "gradients" if op.endswith("_vjp") else "outputs"
+
+
 def matrix(run: Run, by: str = "dialect") -> dict[str, dict[str, Cell]]:
-    """`{row: {peer: Cell}}` with rows the dialects (or ops) and a `total` row."""
+    """`{row: {peer: Cell}}` with rows grouped `by` (see `GROUPINGS`) and a `total` row."""
+    key = GROUPINGS[by]
     table: dict[str, dict[str, Cell]] = defaultdict(lambda: defaultdict(Cell))
     for result in run.results:
-        row = getattr(result, by)
-        table[row][result.peer].add(result.status, result.max_abs_err)
+        table[key(result)][result.peer].add(result.status, result.max_abs_err)
         table["total"][result.peer].add(result.status, result.max_abs_err)
-    order = list(DIALECTS) if by == "dialect" else sorted(k for k in table if k != "total")
-    return {row: dict(table[row]) for row in [*order, "total"] if row in table}
+    rows = [k for k in table if k != "total"]
+    if by == "dialect":
+        order = [d for d in DIALECTS if d in table]
+    elif by in ("backend", "backend x group"):
+        libraries = list(run.libraries)
+        order = sorted(rows, key=lambda row: (libraries.index(row.split(":")[0]), row))
+    else:
+        order = sorted(rows)
+    return {row: dict(table[row]) for row in [*order, "total"]}
 
 
 def counts(run: Run) -> dict[str, int]:
@@ -65,11 +85,16 @@ def to_json(run: Run, findings: list[dict], path: Path) -> None:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "peers": run.peers,
+        "backends": run.libraries,
         "summary": counts(run),
         "seconds": round(run.seconds, 2),
         "matrix": {
             row: {peer: vars(cell) for peer, cell in cells.items()}
             for row, cells in matrix(run).items()
+        },
+        "matrix_by_backend": {
+            row: {peer: vars(cell) for peer, cell in cells.items()}
+            for row, cells in matrix(run, "backend x group").items()
         },
         "findings": findings,
         "skipped": run.skipped,
@@ -92,6 +117,10 @@ def to_markdown(run: Run, findings: list[dict]) -> str:
     lines = [
         "Cells: passed/failed/unsupported (worst max abs error).",
         "",
+        *_markdown_table(run, "backend", peers),
+        "",
+        *_markdown_table(run, "backend x group", peers),
+        "",
         *_markdown_table(run, "dialect", peers),
         "",
         *_markdown_table(run, "op", peers),
@@ -99,12 +128,14 @@ def to_markdown(run: Run, findings: list[dict]) -> str:
         f"{c['comparisons']} comparisons over {c['cases']} cases: {c['pass']} passed, "
         f"{c['fail']} failed, {c['unsupported']} unsupported ({run.seconds:.0f} s). Peers: "
         + ", ".join(f"{p} {v}" for p, v in run.peers.items() if v is not None)
+        + ". xconv on: "
+        + ", ".join(f"{name} {v}" if v else name for name, v in run.libraries.items())
         + ".",
     ]
     failures = [r for r in run.results if r.status == "fail"]
     if failures:
         lines += ["", "Failures:", ""]
-        lines += [f"- `{r.case}` vs {r.peer}: {r.reason}" for r in failures]
+        lines += [f"- `{r.case}` on {r.backend} vs {r.peer}: {r.reason}" for r in failures]
     if findings:
         lines += ["", "Findings (framework disagreements, see conformance/FINDINGS.md):", ""]
         lines += [f"- {f['id']} ({f['status']}): {f['title']}" for f in findings]
@@ -122,7 +153,7 @@ def print_rich(run: Run, findings: list[dict]) -> None:
         print(to_markdown(run, findings))
         return
     console = Console(width=None if sys.stdout.isatty() else 150)
-    for by in ("dialect", "op"):
+    for by in ("backend", "backend x group", "op"):
         table = Table(title=f"xconv conformance by {by}: passed/failed/unsupported (worst error)")
         table.add_column(by)
         for peer in peers:
@@ -136,7 +167,9 @@ def print_rich(run: Run, findings: list[dict]) -> None:
             table.add_row(row, *texts)
         console.print(table)
     for result in (r for r in run.results if r.status == "fail"):
-        console.print(f"[red]FAIL[/red] {result.case} vs {result.peer}: {result.reason}")
+        console.print(
+            f"[red]FAIL[/red] {result.case} on {result.backend} vs {result.peer}: {result.reason}"
+        )
     for finding in findings:
         console.print(f"[yellow]finding {finding['id']}[/yellow] ({finding['status']}): "
                       f"{finding['title']}")  # fmt: skip

@@ -6,7 +6,7 @@ import math
 import time
 import traceback
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class Result:
     dtype: str = ""
     algorithm: str = "auto"
     seconds: float = 0.0
+    backend: str = "numpy"  # the array library xconv ran on
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,10 +93,10 @@ def _short(error: BaseException) -> str:
     return text if len(text) < 400 else text[:397] + "..."
 
 
-def subject_result(case: Case, arrays) -> tuple[dict, str | None]:
-    """xconv's outputs for `case`, or `({}, why)` if it raised."""
+def subject_result(case: Case, arrays, library: str = "numpy") -> tuple[dict, str | None]:
+    """xconv's outputs for `case` on `library`'s arrays, or `({}, why)` if it raised."""
     try:
-        ours = subject.run(case, arrays)
+        ours = subject.run(case, arrays, library)
     except subject.NotAvailable:
         raise
     except Exception as error:  # the subject failing is a result, not a crash
@@ -105,47 +106,67 @@ def subject_result(case: Case, arrays) -> tuple[dict, str | None]:
     return ours, None
 
 
-def run_case(case: Case, peers: Iterable[str], cache: dict | None = None) -> Iterator[Result]:
-    """Compare xconv with each peer on `case` (call `subject.check_available` first).
+def _peer_result(name: str, case: Case, arrays) -> tuple[str, object, float]:
+    """`(kind, value, seconds)`: `("ok", outputs)`, `("unsupported", why)` or
+    `("error", why)` for one peer on one case."""
+    start = time.perf_counter()
+    try:
+        theirs = load_peer(name).run(case, arrays)
+    except Unsupported as why:
+        return "unsupported", str(why), 0.0
+    except Exception as error:
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return "error", f"{name} raised {detail[:400]}", 0.0
+    return "ok", theirs, time.perf_counter() - start
 
-    `cache` (a dict) keeps the operands and xconv's result per case id across calls.
+
+def run_case(
+    case: Case,
+    peers: Iterable[str],
+    cache: dict | None = None,
+    libraries: Iterable[str] = ("numpy",),
+) -> Iterator[Result]:
+    """Compare xconv on each array library with each peer on `case` (call
+    `subject.check_available` first). Each peer computes the case once.
+
+    `cache` (a dict) keeps the operands, the peers' results and xconv's results per case
+    id across calls.
     """
     base = {"case": case.id, "dialect": case.dialect, "op": case.op}
     base.update(rank=case.rank, dtype=case.dtype, algorithm=case.algorithm)
-    if cache is not None and case.id in cache:
-        arrays, (ours, our_error) = cache[case.id]
-    else:
+    kept = cache.get(case.id) if cache is not None else None
+    if kept is None:
         out_shape = semantics.output_shape(case) if case.gradient else None
-        arrays = make_arrays(case, out_shape)
-        if "error" in case.expect:  # a documented error
-            yield from _expected_errors(case, arrays, base, peers)
-            return
-        ours, our_error = subject_result(case, arrays)
+        kept = {"arrays": make_arrays(case, out_shape), "peers": {}, "ours": {}}
         if cache is not None:
-            cache[case.id] = arrays, (ours, our_error)
-    for name in peers:
-        if name == "pages" and not case.expect:
-            continue  # the pages speak only to golden cases
-        start = time.perf_counter()
-        try:
-            theirs = load_peer(name).run(case, arrays)
-        except Unsupported as why:
-            yield Result(**base, peer=name, status="unsupported", reason=str(why))
-            continue
-        except Exception as error:
-            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            reason = f"{name} raised {detail[:400]}"
-            if our_error:
-                reason = f"{our_error}; {reason}"
-            yield Result(**base, peer=name, status="fail", reason=reason)
-            continue
-        seconds = time.perf_counter() - start
-        if our_error:
-            yield Result(**base, peer=name, status="fail", reason=our_error, seconds=seconds)
-            continue
-        status, err, tol, reason = compare(case, ours, theirs)
-        yield Result(**base, peer=name, status=status, max_abs_err=err, tolerance=tol,
-                     reason=reason, seconds=seconds)  # fmt: skip
+            cache[case.id] = kept
+    arrays = kept["arrays"]
+    if "error" in case.expect:  # a documented error
+        for library in libraries:
+            yield from _expected_errors(case, arrays, {**base, "backend": library}, peers, library)
+        return
+    for library in libraries:
+        if library not in kept["ours"]:
+            kept["ours"][library] = subject_result(case, arrays, library)
+        ours, our_error = kept["ours"][library]
+        for name in peers:
+            if name == "pages" and not case.expect:
+                continue  # the pages speak only to golden cases
+            if name not in kept["peers"]:
+                kept["peers"][name] = _peer_result(name, case, arrays)
+            kind, theirs, seconds = kept["peers"][name]
+            where = {**base, "peer": name, "backend": library}
+            if kind == "unsupported":
+                yield Result(**where, status="unsupported", reason=theirs)
+            elif kind == "error":
+                reason = f"{our_error}; {theirs}" if our_error else theirs
+                yield Result(**where, status="fail", reason=reason)
+            elif our_error:
+                yield Result(**where, status="fail", reason=our_error, seconds=seconds)
+            else:
+                status, err, tol, reason = compare(case, ours, theirs)
+                yield Result(**where, status=status, max_abs_err=err, tolerance=tol,
+                             reason=reason, seconds=seconds)  # fmt: skip
 
 
 def judges_errors(case: Case, peer: str) -> bool:
@@ -164,15 +185,17 @@ def _raised(call) -> BaseException | None:
     return None
 
 
-def _expected_errors(case: Case, arrays, base: dict, peers: Iterable[str]) -> Iterator[Result]:
-    """Results for a case whose page documents an error: xconv must raise it, as must a
-    peer that builds the dialect's layer itself."""
+def _expected_errors(
+    case: Case, arrays, base: dict, peers: Iterable[str], library: str = "numpy"
+) -> Iterator[Result]:
+    """Results for a case whose page documents an error: xconv must raise it (on
+    `library`'s arrays), as must a peer that builds the dialect's layer itself."""
     wanted = case.expect["error"]
 
     def matches(error: BaseException | None) -> bool:
         return error is not None and wanted in {c.__name__ for c in type(error).__mro__}
 
-    ours = _raised(lambda: subject.run(case, arrays))
+    ours = _raised(lambda: subject.run(case, arrays, library))
     for name in peers:
         if not judges_errors(case, name):
             continue
@@ -203,11 +226,20 @@ class Run:
     results: list[Result]
     skipped: list[dict]  # cases this checkout of xconv cannot run yet, with why
     seconds: float
+    libraries: dict[str, str | None] = field(default_factory=lambda: {"numpy": None})
 
 
-def run_all(cases: Iterable[Case], peers: Iterable[str], progress=None) -> Run:
-    """Run every case against every installed peer among `peers`."""
+def run_all(
+    cases: Iterable[Case],
+    peers: Iterable[str],
+    progress=None,
+    libraries: Iterable[str] = ("numpy",),
+) -> Run:
+    """Run every case on each array library against every installed peer among `peers`."""
+    from . import libraries as library_status
+
     start = time.perf_counter()
+    libraries = list(libraries)
     versions, installed = {}, []
     for name in peers:
         version, _ = peer_status(name)
@@ -218,9 +250,10 @@ def run_all(cases: Iterable[Case], peers: Iterable[str], progress=None) -> Run:
     for case in cases:
         try:
             subject.check_available(case)
-            results.extend(run_case(case, installed))
+            results.extend(run_case(case, installed, libraries=libraries))
         except subject.NotAvailable as why:
             skipped.append({"case": case.id, "dialect": case.dialect, "reason": str(why)})
         if progress is not None:
             progress(case)
-    return Run(versions, results, skipped, time.perf_counter() - start)
+    found = {name: library_status.status(name)[0] for name in libraries}
+    return Run(versions, results, skipped, time.perf_counter() - start, found)

@@ -148,6 +148,30 @@ def translations(console: Console, rows: list[dict]) -> None:
             console.print(f"[dim]note: {note}[/]", highlight=False)
 
 
+_VERDICT_STYLE = {"agrees": "green", "differs": "bold red", "failed": "bold red",
+                  "cannot express": "yellow", "not installed": "dim"}  # fmt: skip
+
+
+def check_table(console: Console, rows: list[dict], header: str) -> None:
+    """`xconv check`'s verdicts: one row per framework and quantity."""
+    from rich.table import Table
+
+    table = Table(title=header, title_justify="left", show_lines=True)
+    for column in ("framework", "compared", "expressed as", "max abs diff", "max rel diff",
+                   "verdict"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = _VERDICT_STYLE.get(row["status"], "")
+        verdict = f"[{style}]{row['status']}[/]"
+        if row["reason"]:
+            verdict += f": {row['reason']}"
+        numbers = [f"{row[k]:.2e}" if row[k] is not None else "-"
+                   for k in ("max_abs_diff", "max_rel_diff")]  # fmt: skip
+        table.add_row(row["framework"], row["quantity"], row["expressed"] or "-", *numbers,
+                      verdict)  # fmt: skip
+    console.print(table)
+
+
 @contextlib.contextmanager
 def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
     """A progress bar for a batch of files; nothing for a single run."""

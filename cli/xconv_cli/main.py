@@ -1,4 +1,4 @@
-"""The `xconv` command: shape, run and translate a layer written in any dialect."""
+"""The `xconv` command: shape, run, check and translate a layer written in any dialect."""
 
 from __future__ import annotations
 
@@ -579,6 +579,61 @@ def translate(
     else:
         with _render.stdout_console() as out:
             _render.translations(out, rows)
+
+
+@main.command(epilog=examples("check", {"n": "16"}, "--grad"))
+@click.argument("layer")
+@click.option(
+    "--input-shape",
+    "input_shape",
+    required=True,
+    help="In the dialect's order, every size known: Wolfram CxHxW, MATLAB HxWxC[xN], "
+    "Keras NxHxWxC (channels_last), PyTorch [N]xCxHxW.",
+)
+@click.option("--grad", "gradients", is_flag=True,
+              help="Compare the input, weight and bias gradients too.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the data and of the dialect's initializer.")  # fmt: skip
+@click.option("--weights", help="The layer's weights in its dialect's layout, instead of random.")
+@click.option("--bias", help="The layer's biases in its dialect's layout.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def check(
+    ctx: click.Context, layer: str, input_shape: str, gradients: bool, seed: int,
+    weights: str | None, bias: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Run LAYER in xconv and in every framework installed (PyTorch, Keras 3, JAX, ONNX
+    Runtime, SciPy) on the same data and weights, and print where they agree.
+
+    PyTorch runs the code `xconv translate` prints, Keras the layer's text (or its
+    translation into Keras); a framework that cannot express the layer says why. The
+    exit status is 1 when a framework that expresses the layer computes something else.
+    """
+    from conformance.check import check_layer
+
+    w = _real(read_array(weights), weights) if weights else None
+    b = _real(read_array(bias), bias) if bias else None
+    built = _layers.build(layer, w, b)
+    origin = _layers.weights_source(built, weights, seed)
+    _layers.seed_initializers(built, seed)
+    dims = parse_shape(input_shape)
+    _layers.check_fits(built, dims)
+    x = _layers.random_input(dims, seed)
+    _layers.prepare(built, x, seed)
+    text = layer if built.dialect == "keras" else None
+    with _render.working(Console(stderr=True), "running the layer in every framework"):
+        rows = [vars(row) for row in check_layer(built.obj, x, gradients=gradients, seed=seed,
+                                                 text=text)]  # fmt: skip
+    if as_json:
+        click.echo(json.dumps({"layer": layer, "input_shape": list(dims), "weights": origin,
+                               "rows": rows}))  # fmt: skip
+    else:
+        header = (f"{layer}\ninput {format_shape(dims)} (random, seed {seed}); weights "
+                  f"{origin}")  # fmt: skip
+        with _render.stdout_console() as out:
+            _render.check_table(out, rows, header)
+    if any(row["status"] in ("differs", "failed") for row in rows):
+        ctx.exit(1)
 
 
 def _save_weights(built, target: str, origin: str, dims, path: str) -> None:

@@ -62,7 +62,7 @@ def _run_text(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     import jax
     import jax.numpy as jnp
 
-    from ..dialects import keras_weights
+    from ..dialects import keras_weights, keras_weights_to_canonical
 
     call = ast.parse(case.layer.strip(), mode="eval").body
     if not isinstance(call, ast.Call):
@@ -79,8 +79,18 @@ def _run_text(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     x = present(case, arrays.x)
     layer.build(x.shape)
     variables = [jnp.asarray(v.value) for v in layer.trainable_variables]
-    y = jax.jit(lambda x, *v: layer.stateless_call(list(v), [], x)[0])(x, *variables)
-    return {"output": activate(case, canonical(case, np.asarray(y)))}
+    f = jax.jit(lambda x, *v: layer.stateless_call(list(v), [], x)[0])
+    if not case.gradient:
+        return {"output": activate(case, canonical(case, np.asarray(f(x, *variables))))}
+    y, pullback = jax.vjp(f, jnp.asarray(x), *variables)
+    grads = pullback(jnp.asarray(present(case, arrays.grad_output), dtype=y.dtype))
+    out = {
+        "grad_input": canonical(case, np.asarray(grads[0])),
+        "grad_weight": keras_weights_to_canonical(case, np.asarray(grads[1])),
+    }
+    if arrays.bias is not None:
+        out["grad_bias"] = np.asarray(grads[2])
+    return out
 
 
 def _run(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:

@@ -128,3 +128,46 @@ def _transposed(case: Case, x, weight, bias):
 def _widths(trailing: int, extra: int) -> tuple[int, ...]:
     """`F.pad` widths adding `extra` at the end of the axis `trailing` from the last."""
     return (0, 0) * (trailing - 1) + (0, extra)
+
+
+# -- code as `xconv translate` prints it ----------------------------------------------------
+
+
+def run_code(code: str, case: Case, arrays: Arrays, channels_last: bool) -> dict[str, np.ndarray]:
+    """Run PyTorch code that `xconv translate` printed for a layer: its module gets the
+    case's weights, its `layer(x)` the case's input (channel-last where the layer keeps
+    its channels last), and autograd gives the gradients of a gradient case.
+
+    The code is the user's to read and run: it is executed as printed, up to its last
+    line (`y = layer(x)`), which is called here instead.
+    """
+    import torch
+
+    body, _, last = code.rstrip().rpartition("\n")
+    if last.strip() != "y = layer(x)":
+        raise ValueError(f"printed code should end with 'y = layer(x)', got {last!r}")
+    namespace: dict = {}
+    exec(compile(body, "<xconv translate --to pytorch>", "exec"), namespace)
+    module = namespace["conv"].to(torch.from_numpy(arrays.weight).dtype)
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(arrays.weight))
+        if arrays.bias is not None:
+            module.bias.copy_(torch.from_numpy(arrays.bias))
+
+    def presented(array):
+        return torch.from_numpy(np.moveaxis(array, 1 if case.batched else 0, -1).copy()
+                                if channels_last else array.copy())  # fmt: skip
+
+    def canonical_(tensor):
+        array = tensor.detach().numpy()
+        return np.moveaxis(array, -1, 1 if case.batched else 0) if channels_last else array
+
+    x = presented(arrays.x).requires_grad_(case.gradient)
+    y = namespace["layer"](x)
+    if not case.gradient:
+        return {"output": activate(case, canonical_(y))}
+    y.backward(presented(arrays.grad_output))
+    out = {"grad_input": canonical_(x.grad), "grad_weight": module.weight.grad.numpy()}
+    if arrays.bias is not None:
+        out["grad_bias"] = module.bias.grad.numpy()
+    return out
