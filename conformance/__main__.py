@@ -43,6 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--case", action="append", metavar="GLOB", help="case ids matching GLOB")
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="write the JSON report")
     parser.add_argument("--markdown", type=Path, metavar="FILE.md", help="write a Markdown report")
+    parser.add_argument(
+        "--summary", type=Path, metavar="FILE.json",
+        help="write the JSON report without its per-comparison results",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser.parse_args(argv)
 
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     report.print_rich(run, checked)
     if args.report:
         report.to_json(run, checked, args.report)
+    if args.summary:
+        report.to_json(run, checked, args.summary, results=False)
     if args.markdown:
         args.markdown.write_text(report.to_markdown(run, checked))
     return 1 if any(r.status == "fail" for r in run.results) else 0

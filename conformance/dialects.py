@@ -30,9 +30,18 @@ def parser():
 
 
 def run(case: Case, arrays: Arrays, library: str = "numpy") -> dict[str, np.ndarray]:
-    """The dialect's layer on the case's input, moved to `library` in the dialect's layout."""
+    """The dialect's layer on the case's input, moved to `library` in the dialect's layout
+    (on JAX arrays the layer's call is compiled with `jax.jit`, as JAX users run it)."""
     runners = {"wolfram": _wolfram, "matlab": _matlab, "keras": _keras}
     return runners[case.dialect](case, arrays, library)
+
+
+def _call(layer, x, library: str, **options):
+    if library != "jax":
+        return layer(x, **options)
+    import jax
+
+    return jax.jit(lambda x: layer(x, **options))(x)
 
 
 def layer(case: Case, arrays: Arrays):
@@ -78,7 +87,7 @@ def _wolfram(case: Case, arrays: Arrays, library: str) -> dict[str, np.ndarray]:
     layer = _wolfram_layer(case, arrays)
     precision = "Real64" if case.dtype == "float64" else "Real32"
     x = libraries.to_library(library, present(case, arrays.x))
-    y = libraries.to_numpy(layer(x, WorkingPrecision=precision))
+    y = libraries.to_numpy(_call(layer, x, library, WorkingPrecision=precision))
     weight, _ = layer.canonical_weights()
     return {
         "output": canonical(case, y),
@@ -143,7 +152,8 @@ def _matlab_layer(case: Case, arrays: Arrays):
 
 def _matlab(case: Case, arrays: Arrays, library: str) -> dict[str, np.ndarray]:
     layer = _matlab_layer(case, arrays)
-    y = libraries.to_numpy(layer(libraries.to_library(library, _sscb(case, arrays.x))))
+    x = libraries.to_library(library, _sscb(case, arrays.x))
+    y = libraries.to_numpy(_call(layer, x, library))
     canonical_weight, _ = layer.canonical_weights()
     return {
         "output": _from_sscb(case, y),
@@ -195,7 +205,8 @@ def _keras_layer(case: Case, arrays: Arrays):
 def _keras(case: Case, arrays: Arrays, library: str) -> dict[str, np.ndarray]:
     layer = _keras_layer(case, arrays)
     kernel = keras_weights(case, arrays.weight)
-    y = libraries.to_numpy(layer(libraries.to_library(library, present(case, arrays.x))))
+    x = libraries.to_library(library, present(case, arrays.x))
+    y = libraries.to_numpy(_call(layer, x, library))
     weight, _ = layer.canonical_weights()
     return {
         "output": canonical(case, y),

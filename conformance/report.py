@@ -77,7 +77,9 @@ def counts(run: Run) -> dict[str, int]:
     return out
 
 
-def to_json(run: Run, findings: list[dict], path: Path) -> None:
+def to_json(run: Run, findings: list[dict], path: Path, results: bool = True) -> None:
+    """The JSON report; without `results`, the summary and matrices only (the committed
+    record that the documentation's heat map reads)."""
     import xconv
 
     payload = {
@@ -96,10 +98,16 @@ def to_json(run: Run, findings: list[dict], path: Path) -> None:
             row: {peer: vars(cell) for peer, cell in cells.items()}
             for row, cells in matrix(run, "backend x group").items()
         },
+        "matrix_by_op": {
+            row: {peer: vars(cell) for peer, cell in cells.items()}
+            for row, cells in matrix(run, "op").items()
+        },
         "findings": findings,
         "skipped": run.skipped,
         "results": [r.as_dict() for r in run.results],
     }
+    if not results:
+        del payload["results"]
     path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
 
 

@@ -72,14 +72,29 @@ def keywords(case: Case) -> dict:
 
 
 def run_canonical(case: Case, arrays: Arrays, library: str = "numpy") -> dict[str, np.ndarray]:
-    """Call `xconv.<op>` with the case's canonical parameters."""
+    """Call `xconv.<op>` with the case's canonical parameters (under `jax.jit` on JAX
+    arrays, as JAX users call it: one compilation per case, not one per operation)."""
     function = _function(case.op)
     moved = _moved(case, arrays, library)
+    options = keywords(case)
     if not case.gradient:
-        y = function(moved.x, moved.weight, moved.bias, **keywords(case))
+        y = _compiled(library, lambda x, w, b: function(x, w, b, **options))(
+            moved.x, moved.weight, moved.bias
+        )
         return {"output": activate(case, canonical(case, libraries.to_numpy(y)))}
-    grads = function(moved.grad_output, moved.x, moved.weight, **keywords(case))
+    grads = _compiled(library, lambda g, x, w: function(g, x, w, **options))(
+        moved.grad_output, moved.x, moved.weight
+    )
     return _gradients(case, grads)
+
+
+def _compiled(library: str, function):
+    """`function` under `jax.jit` for JAX arrays, as it is for other libraries."""
+    if library != "jax":
+        return function
+    import jax
+
+    return jax.jit(function)
 
 
 def _moved(case: Case, arrays: Arrays, library: str) -> Arrays:
@@ -168,7 +183,10 @@ def _jax_vjp(case: Case, spec, moved: Arrays):
     def layer(x, weight, *bias):
         return operation(x, weight, bias[0] if bias else None, spec=spec, algorithm=case.algorithm)
 
+    @jax.jit
+    def gradients(grad_output, *operands):
+        return jax.vjp(layer, *operands)[1](grad_output)
+
     operands = [moved.x, moved.weight] + ([moved.bias] if moved.bias is not None else [])
-    _, pullback = jax.vjp(layer, *operands)
-    grads = pullback(moved.grad_output)
+    grads = gradients(moved.grad_output, *operands)
     return grads[0], grads[1], grads[2] if len(grads) > 2 else None

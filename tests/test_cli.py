@@ -294,7 +294,7 @@ def test_translate_keras_transposed_to_matlab_and_pytorch():
 def test_help_and_version():
     code, out, _ = invoke("--version")
     assert code == 0 and "xconv" in out
-    for command in ("shape", "run", "translate"):
+    for command in ("shape", "run", "translate", "check"):
         code, out, _ = invoke(command, "--help")
         assert code == 0
         assert "ConvolutionLayer[" in out and "convolution2dLayer(" in out and "Conv2D(" in out
@@ -325,7 +325,7 @@ def test_module_entry_point(tmp_path):
     assert result.returncode == 0 and "xconv" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["shape", "run", "translate"])
+@pytest.mark.parametrize("command", ["shape", "run", "translate", "check"])
 def test_every_help_example_runs(command, tmp_path, monkeypatch):
     """Each dialect's example in `--help`, as printed, with data in its own order."""
     import shlex
@@ -340,8 +340,11 @@ def test_every_help_example_runs(command, tmp_path, monkeypatch):
         words = shlex.split(line)
         code, out, _ = invoke(*words[1:], *(["--json"] if command != "translate" else []))
         assert code == 0, f"{line}: {out}"
-        if command != "translate":
+        if command in ("shape", "run"):
             shapes.append(json.loads(out)["output_shape"])
+        if command == "check":  # every framework agrees or says why it cannot
+            verdicts = {row["status"] for row in json.loads(out)["rows"]}
+            assert verdicts <= {"agrees", "cannot express", "not installed"}, out
     # Wolfram C x H x W, MATLAB H x W x C, Keras N x H x W x C, PyTorch N x C x H x W
     if command == "shape":
         assert shapes == [[16, 112, 112], [112, 112, 16], [1, 112, 112, 16], [1, 16, 112, 112]]
@@ -407,7 +410,7 @@ def test_the_readme_command_line_examples_run(tmp_path, monkeypatch):
     tifffile.imwrite("cells.tif", rng.random((30, 40)).astype(np.float32) * 4000)
     np.save("gauss5.npy", np.outer(*[np.exp(-(np.arange(-2, 3) ** 2) / 2)] * 2) / 6.283)
     commands = console_commands("The command line")
-    assert len(commands) == 8
+    assert len(commands) == 9
     for command in commands:
         code, out, _ = invoke(*shlex.split(command)[1:])
         assert code == 0, f"{command}: {out}"

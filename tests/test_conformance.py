@@ -1,9 +1,12 @@
 """The conformance suite (conformance/) under pytest: every case against every peer.
 
-One test per (case, peer): xconv and the peer must agree within the dtype's tolerance, or
-the peer must say why it cannot express the case (`unsupported` passes). Every peer and
-every part of xconv must be present: the Tests command installs them all, so a missing one
-is a failure, never a skip. `python -m conformance` runs the same comparisons with a report.
+One test per (case, peer): xconv on NumPy and on PyTorch arrays and the peer must agree
+within the dtype's tolerance, or the peer must say why it cannot express the case
+(`unsupported` passes). Every forward and transposed case comes with the gradient case
+of its layer. Every peer and every part of xconv must be present: the Tests command
+installs them all, so a missing one is a failure, never a skip. `python -m conformance`
+runs the full matrix (every array library installed) with a report; a sample of it runs
+here on the other libraries.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ import collections
 
 import pytest
 
-from conformance import findings, generate, runner, subject
-from conformance.cases import DIALECTS, load_cases
+from conformance import findings, generate, libraries, runner, subject
+from conformance.__main__ import main as conformance_main
+from conformance.cases import DIALECTS, load_cases, with_gradients
 from conformance.peers import PEER_NAMES, peer_status
 
-CASES = load_cases()
+FILE_CASES = load_cases()
+CASES = with_gradients(FILE_CASES)
+# the reduced run: every case on NumPy and on one other library (its own kernels, autograd)
+LIBRARIES = ("numpy", "torch")
 _CACHE: dict = {}
 _RESULTS: dict[tuple[str, str], str] = {}
 
@@ -43,9 +50,9 @@ def test_xconv_agrees_with_peer(case, peer):
     subject.check_available(case)  # NotAvailable fails the test
     if len(_CACHE) > 64:  # keep a few cases' arrays: the peers of one case run together
         _CACHE.pop(next(iter(_CACHE)))
-    for result in runner.run_case(case, [peer], _CACHE):
+    for result in runner.run_case(case, [peer], _CACHE, libraries=LIBRARIES):
         _RESULTS[(case.id, peer)] = result.status
-        assert result.status != "fail", f"{case.id} vs {peer}: {result.reason}"
+        assert result.status != "fail", f"{case.id} on {result.backend} vs {peer}: {result.reason}"
 
 
 def test_generated_cases_are_current():
@@ -53,9 +60,9 @@ def test_generated_cases_are_current():
 
 
 def test_case_files_cover_every_dialect_and_option():
-    by_dialect = collections.Counter(case.dialect for case in CASES)
+    by_dialect = collections.Counter(case.dialect for case in FILE_CASES)
     assert all(by_dialect[d] >= 20 for d in DIALECTS), by_dialect
-    canonical = [c for c in CASES if c.dialect == "canonical"]
+    canonical = [c for c in FILE_CASES if c.dialect == "canonical"]
     seen = collections.defaultdict(set)
     for case in canonical:
         padding = case.params["padding"]
@@ -103,3 +110,29 @@ def test_findings_probes_run():
     probe cannot run), FINDINGS.md must be updated."""
     for record in findings.check():
         assert record["status"] == "present", record
+
+
+def test_every_forward_case_has_its_gradient_case():
+    derived = {case.of for case in CASES if case.of}
+    forward = [c for c in FILE_CASES if not c.gradient and "error" not in c.expect]
+    assert {c.id for c in forward if c.activation in (None, "linear")} <= derived
+    assert all(case.gradient and not case.expect for case in CASES if case.of)
+
+
+@pytest.mark.parametrize("library", ["array_api_strict", "jax", "dask"])
+def test_a_sample_on_the_other_libraries(library, tmp_path):
+    """Every tenth case (and its gradient case) on one more library, through the command
+    line and its JSON report, as `python -m conformance --backend` runs the full matrix."""
+    import json
+
+    assert libraries.status(library)[0] is not None, f"{library} is not installed"
+    sample = [f"--case={case.id}" for case in FILE_CASES[::10]]
+    sample += [f"--case={case.id}/grad" for case in FILE_CASES[::10]]
+    report = tmp_path / "report.json"
+    code = conformance_main(["--backend", library, *sample, "--quiet", "--report", str(report)])
+    results = json.loads(report.read_text())["results"]
+    failed = [f"{r['case']} vs {r['peer']}: {r['reason']}" for r in results
+              if r["status"] == "fail"]  # fmt: skip
+    assert code == 0 and not failed, failed
+    assert {r["backend"] for r in results} == {library}
+    assert {r["op"] for r in results} >= {"conv", "conv_vjp", "conv_transpose_vjp"}

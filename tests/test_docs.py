@@ -3,7 +3,7 @@
 Blocks whose section a dedicated test runs (and checks more closely) are listed in
 `RUN_ELSEWHERE`; every other ```python block is executed here as a script, and where it
 ends with comment lines they must be what it printed last. The console examples that
-need no files (`shape`, `translate`) run through the command line; the site is built with
+need no files (`shape`, `translate`, `check`) run through the command line; the site is built with
 warnings as errors and the gallery executed, as the README says to build it.
 """
 
@@ -68,12 +68,12 @@ def _console_examples():
         for heading, block in blocks(document, "console"):
             for line in block.splitlines():
                 words = shlex.split(line[2:]) if line.startswith("$ xconv ") else []
-                if words[1:2] in (["shape"], ["translate"]):
+                if words[1:2] in (["shape"], ["translate"], ["check"]):
                     yield pytest.param(words[1:], id=f"{document.name}:{heading}:{words[1]}")
 
 
 @pytest.mark.parametrize("arguments", list(_console_examples()))
-def test_every_shape_and_translate_example_runs(arguments):
+def test_every_shape_translate_and_check_example_runs(arguments):
     result = CliRunner().invoke(cli, arguments)
     assert result.exit_code == 0, result.output
     assert result.output.strip()
