@@ -44,6 +44,17 @@ def installed() -> list[str]:
     return [name for name in LIBRARIES if status(name)[0] is not None]
 
 
+def lacks(name: str, dtype: str) -> str | None:
+    """Why `name` cannot hold a case's data of `dtype` (None: it can): array-api-strict
+    has only the standard's dtypes, which leave out float16."""
+    if name == "array_api_strict":
+        import array_api_strict
+
+        if not hasattr(array_api_strict, dtype):
+            return f"array_api_strict has no {dtype} (the array API standard leaves it out)"
+    return None
+
+
 @contextlib.contextmanager
 def scope(name: str, dtype: str):
     """What a library needs around a 64-bit case: JAX computes in 32 bits otherwise."""

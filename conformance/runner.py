@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import libraries as array_libraries
 from . import semantics, subject
 from .cases import Case, make_arrays
 from .peers import Unsupported, load_peer, peer_status
@@ -146,12 +147,17 @@ def run_case(
             yield from _expected_errors(case, arrays, {**base, "backend": library}, peers, library)
         return
     for library in libraries:
-        if library not in kept["ours"]:
+        lacks = array_libraries.lacks(library, case.dtype)
+        if library not in kept["ours"] and lacks is None:
             kept["ours"][library] = subject_result(case, arrays, library)
-        ours, our_error = kept["ours"][library]
+        ours, our_error = kept["ours"].get(library, ({}, None))
         for name in peers:
             if name == "pages" and not case.expect:
                 continue  # the pages speak only to golden cases
+            if lacks is not None:  # the library cannot hold the data: nothing to compare
+                yield Result(**base, peer=name, backend=library, status="unsupported",
+                             reason=lacks)  # fmt: skip
+                continue
             if name not in kept["peers"]:
                 kept["peers"][name] = _peer_result(name, case, arrays)
             kind, theirs, seconds = kept["peers"][name]
@@ -236,8 +242,6 @@ def run_all(
     libraries: Iterable[str] = ("numpy",),
 ) -> Run:
     """Run every case on each array library against every installed peer among `peers`."""
-    from . import libraries as library_status
-
     start = time.perf_counter()
     libraries = list(libraries)
     versions, installed = {}, []
@@ -255,5 +259,5 @@ def run_all(
             skipped.append({"case": case.id, "dialect": case.dialect, "reason": str(why)})
         if progress is not None:
             progress(case)
-    found = {name: library_status.status(name)[0] for name in libraries}
+    found = {name: array_libraries.status(name)[0] for name in libraries}
     return Run(versions, results, skipped, time.perf_counter() - start, found)

@@ -116,6 +116,30 @@ def test_gradcheck_channels_last_unbatched_1d_and_3d():
     assert gradcheck(lambda x, w: xconv.conv(x, w, padding=1, padding_mode="symmetric"), (x3, w3))
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_complex_gradients_follow_torch_conventions(algorithm, transposed):
+    """torch's complex autograd passes dL/d(conj y) and wants dL/d(conj x): xconv's plain
+    transposes must be conjugated around (found by the conformance suite on torch)."""
+    rng = np.random.default_rng(4)
+
+    def complex_tensor(*shape):
+        data = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+        return torch.from_numpy(data).requires_grad_(True)
+
+    x, w, b = complex_tensor(2, 4, 9), complex_tensor(4, 2, 3), complex_tensor(4)
+    options = dict(stride=2, padding=1, groups=2)
+    ours = xconv.conv_transpose if transposed else xconv.conv
+    theirs = F.conv_transpose1d if transposed else F.conv1d
+    assert gradcheck(lambda x, w, b: ours(x, w, b, algorithm=algorithm, **options), (x, w, b))
+    grad = complex_tensor(*ours(x, w, b, **options).shape).detach()
+    ours(x, w, b, algorithm=algorithm, **options).backward(grad)
+    mine = x.grad.clone(), w.grad.clone(), b.grad.clone()
+    x.grad = w.grad = b.grad = None
+    theirs(x, w, b, **options).backward(grad)
+    torch.testing.assert_close(mine, (x.grad, w.grad, b.grad))
+
+
 def test_gradients_match_torch_autograd_on_torch_kernels():
     x, w = tensor(2, 4, 9, 9, grad=True), tensor(6, 2, 3, 3, seed=1, grad=True)
     (xconv.conv(x, w, stride=2, padding=1, groups=2) ** 2).sum().backward()

@@ -111,7 +111,15 @@ class _XconvFunction(torch.autograd.Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         call = ctx.call
-        grad_x, grad_w, grad_b = ctx.vjp(grad, x, weight, spec=call.spec, algorithm=call.algorithm)
+        # torch's complex convention: `grad` is dL/d(conj y) and the result dL/d(conj x),
+        # the conjugate of xconv's plain transpose applied to conj(grad)
+        complex_ = grad.is_complex()
+        if complex_:
+            grad = grad.conj().resolve_conj()
+        grads = ctx.vjp(grad, x, weight, spec=call.spec, algorithm=call.algorithm)
+        if complex_:
+            grads = tuple(None if g is None else g.conj().resolve_conj() for g in grads)
+        grad_x, grad_w, grad_b = grads
         grad_x = grad_x.to(x.dtype)
         grad_b = None if ctx.bias_dtype is None else grad_b.to(ctx.bias_dtype)
         return None, None, None, grad_x, grad_w.to(weight.dtype), grad_b
