@@ -39,7 +39,7 @@ FRAMEWORKS = ("pytorch", "keras", "jax", "onnxruntime", "scipy")
 _PEER = {"pytorch": "torch", "keras": "keras", "jax": "jax", "onnxruntime": "onnxruntime",
          "scipy": "scipy"}  # fmt: skip
 _EXPRESSED = {
-    "jax": "lax.conv_general_dilated (explicit padding, jnp.pad for modes)",
+    "jax": "lax.conv_general_dilated / lax.conv_transpose (explicit padding, jnp.pad)",
     "onnxruntime": "one-node ONNX Conv/ConvTranspose model (Pad node for modes)",
     "scipy": "scipy.ndimage.correlate / scipy.signal.correlate",
 }
