@@ -46,6 +46,8 @@ LAYERS = [
      'data_format="channels_first")', "1x3x8x8"),
     # channels-last transposed, Keras N x H x W x C
     ('keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")', "1x8x8x3"),
+    # an activation: outputs with it, gradients of the convolution
+    ('keras.layers.Conv2D(4, 3, activation="relu", padding="same")', "1x8x8x2"),
     # channels last in Wolfram, one-channel 1-D for SciPy
     ('ConvolutionLayer[4, {3, 3}, "Interleaving" -> True, PaddingSize -> 1]', "8x8x2"),
     ('ConvolutionLayer[1, {5}, "Dilation" -> 2, PaddingSize -> {{4, 0}}]', "1x20"),
