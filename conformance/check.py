@@ -18,8 +18,8 @@ and Keras' gradients of its own layer (the convolution's: a Keras layer's activa
 stays out of them, and Keras builds the layer from the spec without it). Each row is a
 claim a user can rerun: the framework, how the layer was expressed there, the largest
 absolute and relative differences, and whether they are within float rounding of the
-layer's sums
-(`conformance.runner.tolerance`); a framework that cannot express the layer says why.
+layer's sums (`conformance.runner.tolerance`); a framework that cannot express the layer
+says why.
 """
 
 from __future__ import annotations
