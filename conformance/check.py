@@ -25,7 +25,6 @@ says why.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import warnings
 from dataclasses import dataclass
 
@@ -144,7 +143,7 @@ def _xconv_gradients(layer, arrays: Arrays) -> dict[str, np.ndarray]:
 
 def _row(framework: str, quantity: str, case: Case, arrays: Arrays, ours: dict, layer) -> Row:
     peer = _PEER[framework]
-    version, why = peer_status(peer) if _importable(peer) else (None, f"{peer} not installed")
+    version, why = peer_status(peer)  # (None, why) when the framework does not import
     if version is None:
         return Row(framework, quantity, "not installed", reason=why)
     try:
@@ -154,12 +153,6 @@ def _row(framework: str, quantity: str, case: Case, arrays: Arrays, ours: dict, 
     except Exception as error:  # the framework failing is a verdict, not a crash
         return Row(framework, quantity, "failed", reason=f"{type(error).__name__}: {error}")
     return _compared(framework, quantity, expressed, case, ours, theirs)
-
-
-def _importable(peer: str) -> bool:
-    module = {"torch": "torch", "keras": "keras", "jax": "jax", "onnxruntime": "onnxruntime",
-              "scipy": "scipy"}[peer]  # fmt: skip
-    return importlib.util.find_spec(module) is not None
 
 
 def _run(framework: str, case: Case, arrays: Arrays, layer) -> tuple[str, dict]:

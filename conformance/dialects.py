@@ -37,11 +37,7 @@ def run(case: Case, arrays: Arrays, library: str = "numpy") -> dict[str, np.ndar
 
 
 def _call(layer, x, library: str, **options):
-    if library != "jax":
-        return layer(x, **options)
-    import jax
-
-    return jax.jit(lambda x: layer(x, **options))(x)
+    return libraries.compiled(library, lambda x: layer(x, **options))(x)
 
 
 def layer(case: Case, arrays: Arrays):
@@ -172,22 +168,30 @@ def _keras_kind(case: Case) -> str:
     return "transposed" if name.endswith("Transpose") else "conv"
 
 
-def keras_weights(case: Case, weight: np.ndarray) -> np.ndarray:
+def keras_weights(case: Case, weight: np.ndarray, depthwise: bool | None = None) -> np.ndarray:
     """Canonical weight -> Keras kernel: `(*k, C/g, F)`, transposed `(*k, F, C)` (the
-    canonical `(C, F, *k)` reversed the same way), depthwise `(*k, C, multiplier)`."""
+    canonical `(C, F, *k)` reversed the same way), depthwise `(*k, C, multiplier)`;
+    `depthwise` defaults to what the case's layer text says."""
     rank = case.rank
     spatial = tuple(range(2, 2 + rank))
-    if _keras_kind(case) == "depthwise":
+    if depthwise is None:
+        depthwise = _keras_kind(case) == "depthwise"
+    if depthwise:
         channels = case.in_channels
         split = weight.reshape(channels, weight.shape[0] // channels, *case.kernel)
         return split.transpose(*spatial, 0, 1)
     return weight.transpose(*spatial, 1, 0)
 
 
-def keras_weights_to_canonical(case: Case, kernel: np.ndarray) -> np.ndarray:
-    """The inverse of `keras_weights`: a Keras kernel (or its gradient) as `(F, C/g, *k)`."""
+def keras_weights_to_canonical(
+    case: Case, kernel: np.ndarray, depthwise: bool | None = None
+) -> np.ndarray:
+    """The inverse of `keras_weights`: a Keras kernel (or its gradient) as `(F, C/g, *k)`;
+    `depthwise` defaults to what the case's layer text says."""
     rank = case.rank
-    if _keras_kind(case) == "depthwise":
+    if depthwise is None:
+        depthwise = _keras_kind(case) == "depthwise"
+    if depthwise:
         channels, multiplier = kernel.shape[-2:]
         moved = kernel.transpose(rank, rank + 1, *range(rank))
         return moved.reshape(channels * multiplier, 1, *case.kernel)

@@ -67,6 +67,16 @@ def scope(name: str, dtype: str):
     yield
 
 
+def compiled(name: str, function):
+    """`function` under `jax.jit` on JAX arrays (as JAX users call xconv: one compilation
+    per case, not one per operation), as it is on other libraries."""
+    if name != "jax":
+        return function
+    import jax
+
+    return jax.jit(function)
+
+
 def to_library(name: str, array: np.ndarray | None, data: bool = True):
     """`array` as `name`'s array (None stays None); Dask splits data arrays into blocks."""
     if array is None or name == "numpy":

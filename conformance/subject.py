@@ -72,29 +72,19 @@ def keywords(case: Case) -> dict:
 
 
 def run_canonical(case: Case, arrays: Arrays, library: str = "numpy") -> dict[str, np.ndarray]:
-    """Call `xconv.<op>` with the case's canonical parameters (under `jax.jit` on JAX
-    arrays, as JAX users call it: one compilation per case, not one per operation)."""
+    """Call `xconv.<op>` with the case's canonical parameters (`libraries.compiled`)."""
     function = _function(case.op)
     moved = _moved(case, arrays, library)
     options = keywords(case)
     if not case.gradient:
-        y = _compiled(library, lambda x, w, b: function(x, w, b, **options))(
+        y = libraries.compiled(library, lambda x, w, b: function(x, w, b, **options))(
             moved.x, moved.weight, moved.bias
         )
         return {"output": activate(case, canonical(case, libraries.to_numpy(y)))}
-    grads = _compiled(library, lambda g, x, w: function(g, x, w, **options))(
+    grads = libraries.compiled(library, lambda g, x, w: function(g, x, w, **options))(
         moved.grad_output, moved.x, moved.weight
     )
     return _gradients(case, grads)
-
-
-def _compiled(library: str, function):
-    """`function` under `jax.jit` for JAX arrays, as it is for other libraries."""
-    if library != "jax":
-        return function
-    import jax
-
-    return jax.jit(function)
 
 
 def _moved(case: Case, arrays: Arrays, library: str) -> Arrays:

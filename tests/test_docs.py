@@ -119,32 +119,21 @@ def test_the_site_builds_without_a_warning(tmp_path):
         assert (out / "_images" / f"sphx_glr_{script.stem}_001.png").exists()
 
 
-def _reference_names() -> list[str]:
-    """Every function and class the API reference pages document (autosummary entries)."""
+def _api_entries(kind: str) -> list[str]:
+    """The full names the API reference pages document: `"autosummary"` entries (every
+    function and class, each with its page) or `"data"` entries (`py:data`)."""
     import re
 
+    pattern = r"   ([A-Za-z_]\w*)$" if kind == "autosummary" else r"\.\. py:data:: (\S+)"
     names = []
     for page in sorted((ROOT / "docs" / "api").glob("*.rst")):
         module = None
         for line in page.read_text().splitlines():
             if found := re.match(r"\.\. currentmodule:: (\S+)", line):
                 module = found.group(1)
-            elif (found := re.match(r"   ([A-Za-z_]\w*)$", line)) and module:
+            elif (found := re.match(pattern, line)) and module:
                 names.append(f"{module}.{found.group(1)}")
     return names
-
-
-def _data_entries(text: str) -> list[tuple[str, str]]:
-    """`(module, name)` of each `py:data` entry, under its `currentmodule`."""
-    import re
-
-    found, module = [], None
-    for line in text.splitlines():
-        if match := re.match(r"\.\. currentmodule:: (\S+)", line):
-            module = match.group(1)
-        elif match := re.match(r"\.\. py:data:: (\S+)", line):
-            found.append((module, match.group(1)))
-    return found
 
 
 # numpydoc's checks every public function and class passes: a docstring, its parameters
@@ -153,7 +142,7 @@ NUMPYDOC_CHECKS = {"GL08", "PR01", "PR02", "RT01", "EX01"}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("numpydoc") is None, reason="pip install '.[docs]'")
-@pytest.mark.parametrize("name", _reference_names())
+@pytest.mark.parametrize("name", _api_entries("autosummary"))
 def test_every_public_name_has_a_numpydoc_docstring(name):
     from numpydoc.validate import validate
 
@@ -167,9 +156,7 @@ def test_every_public_name_has_a_reference_entry():
     """Each module's `__all__` (or its public functions) appears in the API reference."""
     import importlib
 
-    text = "".join(page.read_text() for page in (ROOT / "docs" / "api").glob("*.rst"))
-    data = {f"{m}.{n}" for m, n in _data_entries(text)}
-    documented = set(_reference_names()) | data
+    documented = set(_api_entries("autosummary")) | set(_api_entries("data"))
     modules = ["xconv", "xconv.signal", "xconv.ndimage", "xconv.compat.wolfram",
                "xconv.compat.matlab", "xconv.compat.keras", "xconv.compat.pytorch",
                "xconv.compat.parse", "xconv.compat.text", "xconv.backends"]  # fmt: skip

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import semantics
 from ..cases import Arrays, Case, canonical, present
+from ..dialects import keras_weights, keras_weights_to_canonical
 from ._common import Unsupported, activate, enable_x64, require
 
 NAME = "keras"
@@ -61,8 +62,6 @@ def _run_text(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     """A Keras case: the real layer built from the case's own text (read with `ast`)."""
     import jax
     import jax.numpy as jnp
-
-    from ..dialects import keras_weights, keras_weights_to_canonical
 
     call = ast.parse(case.layer.strip(), mode="eval").body
     if not isinstance(call, ast.Call):
@@ -129,7 +128,7 @@ def _run(keras, case: Case, arrays: Arrays) -> dict[str, np.ndarray]:
     grads = pullback(jnp.asarray(arrays.grad_output, dtype=y.dtype))
     out = {
         "grad_input": np.asarray(grads[0]),
-        "grad_weight": _kernel_to_canonical(case, layer, np.asarray(grads[1])),
+        "grad_weight": keras_weights_to_canonical(case, np.asarray(grads[1]), _depthwise(case)),
     }
     if case.bias:
         out["grad_bias"] = np.asarray(grads[2])
@@ -283,20 +282,5 @@ def _slice_crop(crop: tuple[int, int]):
 
 
 def keras_kernel(case: Case, weight: np.ndarray) -> np.ndarray:
-    """Canonical weight -> the Keras layer's kernel layout."""
-    spatial = tuple(range(2, 2 + case.rank))
-    if _depthwise(case):
-        channels = case.in_channels
-        multiplier = weight.shape[0] // channels
-        grouped = weight.reshape(channels, multiplier, *case.kernel)
-        return grouped.transpose(*spatial, 0, 1)
-    return weight.transpose(*spatial, 1, 0)  # (F, C/g, *k) -> (*k, C/g, F); same if transposed
-
-
-def _kernel_to_canonical(case: Case, layer, kernel: np.ndarray) -> np.ndarray:
-    rank = case.rank
-    if _depthwise(case):
-        channels, multiplier = kernel.shape[-2:]
-        moved = kernel.transpose(rank, rank + 1, *range(rank))
-        return moved.reshape(channels * multiplier, 1, *case.kernel)
-    return kernel.transpose(rank + 1, rank, *range(rank))
+    """Canonical weight -> the kernel layout of the Keras layer this peer builds."""
+    return keras_weights(case, weight, _depthwise(case))
