@@ -18,7 +18,8 @@ from .config import (
 )
 from .forward import conv, output_shape
 from .gradients import conv_transpose_vjp, conv_vjp
-from .planner import Plan, plan
+from .operations import load_plan, plan
+from .plans import Plan
 from .spec import ConvSpec
 from .transposed import conv_transpose
 
@@ -35,6 +36,7 @@ __all__ = [
     "get_default_algorithm",
     "get_thread_limit",
     "get_workspace_limit",
+    "load_plan",
     "output_shape",
     "plan",
     "set_workspace_limit",

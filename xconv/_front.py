@@ -13,10 +13,10 @@ bias, dtypes, padding value, padding widths, output gradient.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 from ._arrays import (
@@ -29,7 +29,7 @@ from ._arrays import (
     result_dtype,
     to_canonical,
 )
-from .backends import Backend, Declined, backend_for
+from .backends import Backend, backend_for
 from .config import check_algorithm, get_default_algorithm
 from .padding import check_padding_widths
 from .spec import ConvSpec
@@ -64,6 +64,7 @@ class Call:
     out_spatial: tuple[int, ...]
     algorithm: str
     user_x: object  # x as the caller gave it (after moving a NumPy array to x's library)
+    plan: object = field(default=None, compare=False)  # the Plan, once made for this call
 
     @property
     def spatial(self) -> tuple[int, ...]:
@@ -77,6 +78,34 @@ class Call:
         """A canonical `(N, F, *O)` result in the caller's dtype, batching and layout."""
         y = self.xp.astype(y, self.dtype, copy=False)
         return from_canonical(self.xp, y, self.batched, self.spec.channels_last)
+
+    def finish_gradients(self, grad_x, grad_w, grad):
+        """`(grad_input, grad_weight, grad_bias)` in the result dtype, the input's layout,
+        from canonical gradients and the canonical output gradient `grad`."""
+        xp = self.xp
+        grad_b = xp.sum(grad, axis=(0, *range(2, grad.ndim)))
+        return (
+            self.finish(grad_x),
+            xp.astype(grad_w, self.dtype, copy=False),
+            xp.astype(grad_b, self.dtype, copy=False),
+        )
+
+    def with_arrays(self, x, weight, bias):
+        """This call on other arrays of the same shapes and dtypes (a library's traced
+        values inside its autograd), with the same plan."""
+        canonical, _ = to_canonical(self.xp, x, self.spec.rank, self.spec.channels_last)
+        return dataclasses.replace(self, x=canonical, weight=weight, bias=bias, user_x=x)
+
+    def gradient_call(self, grad_output) -> Call:
+        """The checked call of this operation's VJP at `grad_output` (no plan yet)."""
+        return check_call(
+            f"{self.operation}_vjp",
+            self.user_x,
+            self.weight,
+            grad_output=grad_output,
+            algorithm=self.algorithm,
+            spec=self.spec,
+        )
 
     def add_bias(self, y):
         """`y + bias` over the channel axis of a canonical result (in the compute dtype)."""
@@ -155,13 +184,6 @@ def check_call(
         algorithm,
         user_x,
     )
-
-
-def dispatch(call: Call, own: Callable[[Call], object]):
-    """Run `call` by its backend's whole-operation delegate, or, where the delegate
-    declines, by xconv's own implementation `own(call)`: decided once, here."""
-    result = call.backend.delegate(call.operation, call, own)
-    return own(call) if isinstance(result, Declined) else result
 
 
 # the keywords a ready `spec` replaces, with their defaults

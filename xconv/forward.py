@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from ._docstrings import shared
-from ._front import check_call, dispatch, spec_keywords
+from ._front import check_call, spec_keywords
 from .algorithms.prepared import PreparedWeights
-from .planner import convolve
+from .operations import perform
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -103,7 +102,7 @@ def conv(
             channels_last=channels_last,
         ),
     )
-    return dispatch(call, convolve)
+    return perform(call)
 
 
 def conv_prepared(
@@ -112,7 +111,7 @@ def conv_prepared(
     """`conv(x, weight, bias, spec=spec)`, keeping the weight in its algorithm's form in
     `prepared` between calls (what the dialect layers run; None keeps nothing)."""
     call = check_call("conv", x, weight, bias=bias, algorithm=algorithm, spec=spec)
-    return dispatch(call, functools.partial(convolve, prepared=prepared))
+    return perform(call, prepared)
 
 
 @shared

@@ -1,31 +1,28 @@
-"""Choosing the algorithm of a convolution, and how to chunk it: an inspectable `Plan`.
+"""Making plans: one `Plan` tree per operation, from the shapes alone (or, for "measure",
+from timings on arrays of those shapes).
 
-`plan_for(spec, input_shape, dtype)` models the time of every forward algorithm (direct,
-GEMM, FFT) from the shapes alone and picks the fastest; `xconv.plan` is the same from
-user-facing shapes and keywords. The plan records why, the modelled time of each
-candidate, the flops and workspace of the choice and its chunking (GEMM tiles, FFT
-frames). `algorithm="measure"` in `xconv.conv` instead times the plausible candidates
-once per (shapes, dtype, parameters, backend) and remembers the winner (`measured`).
+Every correlation an operation runs is a node: the forward convolution itself; each stride
+phase of a transposed window; the input-gradient correlation of a transposed convolution;
+each chunk shape of a weight gradient's swapped correlation. A node's algorithm is
+chosen by the backend's cost model (`Backend.costs`, priced by each algorithm's
+`estimate`: the route that backend runs), forced by the caller, or measured. The routes
+of the composite parts are chosen here too (one transposed GEMM or the phases; one set
+of FFT spectra for both gradients or the two apart), including the ones a workspace
+limit rules out, so the executor has nothing left to decide but the fallbacks a node
+states for values that are not all finite.
 
 Where the cost comes from: each algorithm counts the work of a problem from its shapes
-and prices it with the backend's constants (`Backend.costs`, an
-`xconv.algorithms.costs.CostModel`, one home per backend); the planner takes the
-cheapest. The model only has to rank algorithms whose times differ by large factors
-(GEMM for small kernels and many channels, direct for depthwise layers, FFT for large
-kernels); where it is unsure, `algorithm="measure"` decides by timing, synchronising the
-backend's device around each run.
+and prices it with the backend's constants (one home per backend, with its source); the
+planner takes the cheapest. The model only has to rank algorithms whose times differ by
+large factors (GEMM for small kernels and many channels, direct for depthwise layers,
+FFT for large kernels); where it is unsure, `algorithm="measure"` decides by timing each
+plausible candidate on arrays of the node's shapes, synchronising the backend's device
+around each run, and the plan records the timings.
 
-A plan is what runs: it holds the chosen algorithm's own estimate (its FFT geometry, its
-GEMM layout and tiles), `Plan.__call__` runs it without planning again, and
-`xconv.conv` runs exactly the plan that `xconv.plan` shows for the same arguments.
-
-Transposed convolutions are costed (`plan_for` with a transposed spec) as their
-`prod(stride)` stride-1 phase correlations.
-
->>> p = plan((1, 1, 2048, 2048), (1, 1, 25, 25), dtype="float32", padding=12)
->>> p.algorithm
+>>> spec = ConvSpec.from_weight_shape((1, 1, 25, 25), padding=12)
+>>> plan_for(spec, (1, 1, 2048, 2048), "float32").algorithm
 'fft'
->>> plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1).algorithm
+>>> plan_for(ConvSpec.from_weight_shape((64, 64, 3, 3), padding=1), (4, 64, 56, 56)).algorithm
 'gemm'
 """
 
@@ -35,173 +32,29 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
-from ._docstrings import shared
-from ._front import Call, check_call
 from .algorithms import Estimate, Problem
-from .algorithms.gemm import input_window
-from .algorithms.prepared import PreparedWeights
+from .algorithms.transposed import adjoint_spec, is_spread, phase_problems, spread_geometry
+from .algorithms.transposed_fft import spectra_bytes
+from .algorithms.transposed_gemm import column_bytes
+from .algorithms.transposed_weight import swapped_problems
 from .backends import Backend, backend_named
-from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm, get_default_algorithm
-from .padding import check_padding_widths
+from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm
+from .executor import run_correlation
+from .plans import NON_FINITE, Plan
 from .spec import ConvSpec
 
-__all__ = ["ALGORITHMS", "FORWARD_ALGORITHMS", "Plan", "check_algorithm", "plan", "plan_for"]
+__all__ = ["ALGORITHMS", "FORWARD_ALGORITHMS", "Request", "check_algorithm", "plan_for"]
 
 # "measure" times only candidates modelled within this factor of the best one
 MEASURE_WITHIN = 20.0
 
 _DTYPES = ("float16", "float32", "float64", "complex64", "complex128")
+_ITEM_BYTES = {"float16": 4, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16}
 Pair = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How `xconv` will run one convolution, and why; call it to run it.
-
-    Made by `xconv.plan` (from shapes) or by the planner inside a call; not meant to be
-    constructed by hand. `plan(x, weight, bias=None)` runs the convolution it was made
-    for on arrays of the planned shapes and dtype, without planning again; a plan from
-    `xconv.plan` keeps the weight in its algorithm's form (the FFT path's spectrum)
-    between calls and makes it again when the weight changes (`prepared`, see
-    `xconv.algorithms.prepared`).
-
-    Parameters
-    ----------
-    algorithm : {"direct", "gemm", "fft"}
-        What runs on `backend`.
-    reason : str
-        Why: the chosen algorithm's case and its modelled margin over the runner-up, or
-        "requested".
-    spec : ConvSpec
-        The convolution.
-    input_shape : tuple of int
-        The canonical `(N, C, *S)` input shape before padding.
-    dtype : str
-        The compute dtype's name.
-    flops : int
-        The chosen algorithm's flops (the FFT's conventional count, the definition's for
-        direct and GEMM).
-    workspace_bytes : int
-        Its scratch memory.
-    chunking : mapping
-        How the work is split: GEMM tiles or the NumPy engine's layout; FFT transform
-        shape, frames and frames per chunk.
-    estimates : mapping of str to float
-        Each candidate's modelled seconds.
-    backend : str
-        The name of the backend it runs on.
-    padding : tuple of (int, int)
-        The resolved `(before, after)` padding per spatial axis.
-    output_shape : tuple of int
-        The canonical `(N, F, *O)` result shape.
-    estimate : Estimate
-        The chosen algorithm's own estimate, which its run follows.
-
-    See Also
-    --------
-    plan : make one from shapes.
-
-    Examples
-    --------
-    >>> import numpy as np, xconv
-    >>> p = xconv.plan((1, 4, 64, 64), (8, 4, 3, 3), dtype="float64", padding=1)
-    >>> p.output_shape, p.padding
-    ((1, 8, 64, 64), ((1, 1), (1, 1)))
-    >>> p(np.ones((1, 4, 64, 64)), np.ones((8, 4, 3, 3)))[0, 0, 0, :3]
-    array([16., 24., 24.])
-    """
-
-    algorithm: str
-    reason: str
-    spec: ConvSpec | None = None
-    input_shape: tuple[int, ...] | None = None
-    dtype: str | None = None
-    flops: int | None = None
-    workspace_bytes: int | None = None
-    chunking: Mapping[str, object] = field(default_factory=dict, hash=False)
-    estimates: Mapping[str, float] = field(default_factory=dict, hash=False)
-    backend: str = "numpy"
-    padding: tuple[Pair, ...] | None = None
-    output_shape: tuple[int, ...] | None = None
-    estimate: Estimate | None = field(default=None, compare=False, repr=False)
-    prepared: PreparedWeights = field(
-        default_factory=PreparedWeights, init=False, compare=False, repr=False
-    )
-
-    def __repr__(self) -> str:
-        fields = [f"algorithm={self.algorithm!r}", f"reason={self.reason!r}"]
-        if self.flops is not None:
-            fields += [f"flops={self.flops:.3g}", f"workspace_bytes={self.workspace_bytes}"]
-        if self.chunking:
-            fields.append(f"chunking={dict(self.chunking)!r}")
-        fields.append(f"backend={self.backend!r}")
-        return f"Plan({', '.join(fields)})"
-
-    def __str__(self) -> str:
-        lines = [f"Plan: {self.algorithm} ({self.reason})"]
-        if self.spec is not None and self.input_shape is not None:
-            kind = "transposed " if self.spec.transposed else ""
-            lines.append(
-                f"  {kind}input {self.input_shape} {self.dtype}, kernel "
-                f"{self.spec.kernel_size}, stride {self.spec.stride}, dilation "
-                f"{self.spec.dilation}, groups {self.spec.groups}"
-            )
-        if self.padding is not None:
-            lines.append(
-                f"  backend {self.backend}, padding {self.padding}, output {self.output_shape}"
-            )
-        if self.flops is not None:
-            lines.append(f"  flops {self.flops:.3g}, workspace {_bytes(self.workspace_bytes)}")
-        if self.chunking:
-            lines.append("  chunking " + ", ".join(f"{k} {v}" for k, v in self.chunking.items()))
-        if self.estimates:
-            ranked = sorted(self.estimates.items(), key=lambda item: item[1])
-            lines.append(
-                "  modelled "
-                + ", ".join(f"{name} {seconds * 1e3:.3g} ms" for name, seconds in ranked)
-            )
-        return "\n".join(lines)
-
-    def __call__(self, x, weight, bias=None):
-        """Run the planned convolution on `x` and `weight` of the planned shapes and dtype."""
-        if self.spec is None or self.spec.transposed or self.estimate is None:
-            raise TypeError(
-                "only a forward plan made from shapes (xconv.plan) can be called; "
-                f"this one has algorithm={self.algorithm!r} without a runnable estimate"
-            )
-        call = check_call("conv", x, weight, bias=bias, spec=self.spec, algorithm=self.algorithm)
-        found = (call.backend.name, tuple(call.x.shape), dtype_name(call.work))
-        planned = (self.backend, self.input_shape, self.dtype)
-        if found != planned:
-            raise ValueError(
-                f"this plan is for backend, canonical input shape and dtype {planned}, "
-                f"got {found}: make a plan for these arrays"
-            )
-        return convolve(call, self, self.prepared)
-
-    def execute(self, backend: Backend, x, weight, out_spatial=None, prepared=None):
-        """The planned correlation of an already padded canonical `x` (compute dtype), as
-        it was planned (`xconv.planner.execute` adds the FFT path's guards); `prepared`
-        keeps the weight's form for algorithms that make one."""
-        out = tuple(out_spatial) if out_spatial is not None else self.output_shape[2:]
-        algorithm = backend.algorithms[self.algorithm]
-        if prepared is not None and algorithm.prepares:
-            return algorithm.run(backend, x, weight, self.spec, out, self.estimate, prepared)
-        return algorithm.run(backend, x, weight, self.spec, out, self.estimate)
-
-
-def _bytes(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def dtype_name(dtype: object) -> str:
@@ -218,100 +71,215 @@ def dtype_name(dtype: object) -> str:
     raise TypeError(f"dtype must be a floating or complex dtype, got {dtype!r}")
 
 
-# ---------------------------------------------------------------------------- public
+@dataclass(frozen=True)
+class Request:
+    """One operation to plan: a checked call without its arrays.
 
-
-@shared
-def plan(
-    x_shape: Sequence[int],
-    weight_shape: Sequence[int],
-    *,
-    dtype: object = "float32",
-    stride: int | Sequence[int] = 1,
-    padding: object = 0,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-    padding_mode: str = "constant",
-    padding_value: float | complex = 0.0,
-    channels_last: bool = False,
-    algorithm: str = "auto",
-    backend: str = "numpy",
-) -> Plan:
-    """The plan `xconv.conv` follows for arrays of these shapes, dtype and keywords.
-
-    Parameters
-    ----------
-    x_shape : tuple of int
-        The shape of `x`, as `xconv.conv` takes it (batched or not, channels first or
-        last).
-    weight_shape : tuple of int
-        `(F, C // groups, *kernel)`.
-    dtype : dtype or str, default "float32"
-        The dtype of the arrays.
-    {stride}
-    {padding}
-    {dilation}
-    {groups}
-    {padding_mode}
-    {padding_value}
-    {channels_last}
-    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
-        `"auto"` and `"measure"` give the modelled choice; an algorithm forces it.
-    backend : {{"numpy", "cupy", "generic"}}, default "numpy"
-        Which backend's costs and algorithms: NumPy's (scipy.fft lengths, the BLAS
-        engine), CuPy's, or the generic array-API backend's (other namespaces).
-
-    Returns
-    -------
-    Plan
-        The algorithm, why, the modelled time of every candidate, the flops, workspace
-        and chunking; call it on arrays of these shapes to run it.
-
-    Raises
-    ------
-    {raises}
-
-    Examples
-    --------
-    >>> p = plan((2, 64, 64, 64), (64, 1, 31, 31), dtype="float32", padding=15, groups=64)
-    >>> p.algorithm, p.chunking["fft_shape"]
-    ('fft', (96, 96))
-    >>> print(p)  # doctest: +ELLIPSIS
-    Plan: fft (...)
-    ...
-    >>> import numpy as np
-    >>> x = np.ones((2, 64, 64, 64), np.float32)
-    >>> p(x, np.ones((64, 1, 31, 31), np.float32)).shape
-    (2, 64, 64, 64)
+    `input_shape` is the canonical `(N, C, *S)` input, `dtype` the compute dtype's name,
+    `algorithm` the caller's choice ("auto" already replaced by the context's default),
+    `padding` the resolved padding (or cropping), `out_spatial` the output's spatial size
+    and `limit` the workspace in bytes.
     """
-    check_algorithm(algorithm)
-    for name, shape in (("x_shape", x_shape), ("weight_shape", weight_shape)):
-        if hasattr(shape, "shape") and hasattr(shape, "dtype"):
-            raise TypeError(
-                f"{name} is a shape, got an array of shape {tuple(shape.shape)}: pass "
-                f"its .shape (plan(x.shape, weight.shape, dtype=x.dtype))"
-            )
-    spec = ConvSpec.from_weight_shape(
-        tuple(weight_shape),
-        groups=groups,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        padding_mode=padding_mode,
-        padding_value=padding_value,
-        channels_last=channels_last,
+
+    operation: str
+    spec: ConvSpec
+    input_shape: tuple[int, ...]
+    dtype: str
+    algorithm: str
+    backend: Backend
+    padding: tuple[Pair, ...]
+    out_spatial: tuple[int, ...]
+    limit: int
+
+    @classmethod
+    def of(cls, call) -> Request:
+        """The request of a checked call (`xconv._front.Call`)."""
+        return cls(
+            call.operation,
+            call.spec,
+            tuple(call.x.shape),
+            dtype_name(call.work),
+            call.algorithm,
+            call.backend,
+            tuple(call.padding),
+            tuple(call.out_spatial),
+            call.backend.memory_budget(),
+        )
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.input_shape[0], self.spec.out_channels, *self.out_spatial)
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+def plan_call(call) -> Plan:
+    """The plan of a checked call: what `xconv.conv` and the other operations run."""
+    return plan_request(Request.of(call))
+
+
+def plan_request(request: Request) -> Plan:
+    """The plan tree of a request; the backend's delegation, where it takes the operation,
+    at the root (with xconv's own plan as its part)."""
+    if request.algorithm == "measure":
+        return _plan_request(request)  # its correlations remember their timings
+    return _remembered(request)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered(request: Request) -> Plan:
+    return _plan_request(request)
+
+
+def _plan_request(r: Request) -> Plan:
+    if r.operation.endswith("_vjp") and r.input_shape[0] == 0:
+        own = _root(r, "zeros", "an empty batch: every gradient is zero", ())
+    else:
+        own = _OWN[r.operation](r)
+    delegation = r.backend.delegation(r.operation, r, dict(_modelled(r)))
+    if delegation is None:
+        return own
+    return Plan(
+        r.operation,
+        "delegated",
+        f"{delegation.route}: {delegation.reason}",
+        r.spec,
+        r.input_shape,
+        r.dtype,
+        own.flops,
+        own.workspace_bytes,
+        MappingProxyType({"route": delegation.route}),
+        backend=r.backend,
+        padding=r.padding,
+        output_shape=r.output_shape,
+        seconds=delegation.seconds,
+        parts=(own,),
     )
-    shape = tuple(x_shape)
-    spec.output_shape(shape)  # validates rank, channels and sizes
-    if len(shape) == spec.rank + 1:
-        shape = (1, *shape)
-    if channels_last:
-        shape = (shape[0], shape[-1], *shape[1:-1])
-    check_padding_widths(shape[2:], spec.resolve_padding(shape[2:]), padding_mode)
-    if algorithm == "auto":
-        algorithm = get_default_algorithm()
-    # a copy of the remembered plan: the caller's own prepared weights
-    return dataclasses.replace(plan_for(spec, shape, dtype, _modelled(algorithm), backend=backend))
+
+
+def _modelled(r: Request) -> Mapping[str, float]:
+    """The modelled seconds of each algorithm for the whole operation's correlation (a
+    transposed convolution as its stride phases): what a delegate weighs its library's
+    kernel against."""
+    if r.spec.transposed:
+        return _transposed_estimates(r.spec, r.input_shape, r.dtype, r.backend, r.limit)
+    return correlation(r.spec, r.input_shape, r.dtype, "auto", r.backend, r.limit).estimates
+
+
+def _conv(r: Request) -> Plan:
+    node = correlation(r.spec, r.input_shape, r.dtype, r.algorithm, r.backend, r.limit)
+    return dataclasses.replace(node, operation="conv")
+
+
+def _conv_transpose(r: Request) -> Plan:
+    start = tuple(before for before, _ in r.padding)
+    inner = window_plan(
+        adjoint_spec(r.spec), r.input_shape, start, r.out_spatial, r.dtype, r.algorithm,
+        r.backend, r.limit,
+    )  # fmt: skip
+    return _root(r, inner.algorithm, inner.reason, (inner,))
+
+
+def _conv_vjp(r: Request) -> Plan:
+    spec, pads, spatial = r.spec, r.padding, r.input_shape[2:]
+    padded = (*r.input_shape[:2], *(n + b + a for n, (b, a) in zip(spatial, pads, strict=True)))
+    grad_shape = r.output_shape
+    if spec.padding_mode == "constant":  # the padded samples are constants: only x's window
+        start, size = tuple(b for b, _ in pads), tuple(spatial)
+    else:
+        start, size = (0,) * spec.rank, tuple(padded[2:])
+    args = (r.dtype, r.algorithm, r.backend, r.limit)
+    input_part = _role(window_plan(spec, grad_shape, start, size, *args), "input gradient")
+    weight_part = weight_plan(spec, r.input_shape, padded, grad_shape, *args)
+    parts = _root(
+        r,
+        "parts",
+        "the input gradient as a transposed convolution, the weight gradient as a "
+        "correlation of the padded input with the output gradient",
+        (input_part, weight_part),
+    )
+    if not _shares_spectra(r, weight_part, padded):
+        return parts
+    layer = correlation(spec, r.input_shape, r.dtype, "fft", r.backend, r.limit)
+    seconds = 2 * layer.estimates["fft"]
+    chooses = r.algorithm in ("auto", "measure")
+    return dataclasses.replace(
+        parts,
+        algorithm="shared spectra",
+        reason="stride 1 and one transform per signal: both gradients from one set of "
+        f"spectra, modelled {_ms(seconds)} (two forward FFT correlations)",
+        seconds=seconds,
+        flops=2 * layer.flops,
+        fallback=parts if chooses else None,
+        fallback_when=NON_FINITE if chooses else "",
+    )
+
+
+def _shares_spectra(r: Request, weight_part: Plan, padded) -> bool:
+    """Whether one set of spectra serves both gradients: the weight gradient by the FFT,
+    at stride 1, where the forward pass would also transform the whole signal at once (a
+    long one runs faster in overlap-save frames) and the spectra fit the workspace."""
+    if weight_part.algorithm != "fft" or any(s != 1 for s in r.spec.stride):
+        return False
+    layer = correlation(r.spec, r.input_shape, r.dtype, "fft", r.backend, r.limit)
+    if not all(frames == 1 for frames in layer.chunking.get("frames", (1,))):
+        return False
+    item = _ITEM_BYTES[r.dtype]
+    return spectra_bytes(r.backend, padded, r.spec, r.dtype.startswith("complex"), item) <= r.limit
+
+
+def _conv_transpose_vjp(r: Request) -> Plan:
+    spec = r.spec
+    forward = adjoint_spec(spec)
+    read = [
+        (n - 1) * s + e
+        for n, s, e in zip(r.input_shape[2:], spec.stride, spec.dilated_kernel, strict=True)
+    ]
+    source = (r.input_shape[0], spec.out_channels, *read)
+    args = (r.dtype, r.algorithm, r.backend, r.limit)
+    input_part = _role(correlation(forward, source, *args), "input gradient")
+    weight_part = weight_plan(forward, source, source, r.input_shape, *args)
+    return _root(
+        r,
+        "parts",
+        "the input gradient as a forward correlation of the output gradient, the weight "
+        "gradient as a correlation of the output gradient with the input",
+        (input_part, weight_part),
+    )
+
+
+_OWN = {
+    "conv": _conv,
+    "conv_transpose": _conv_transpose,
+    "conv_vjp": _conv_vjp,
+    "conv_transpose_vjp": _conv_transpose_vjp,
+}
+
+
+def _root(r: Request, algorithm: str, reason: str, parts: tuple[Plan, ...]) -> Plan:
+    return Plan(
+        r.operation,
+        algorithm,
+        reason,
+        r.spec,
+        r.input_shape,
+        r.dtype,
+        _total(parts, "flops"),
+        max((p.workspace_bytes or 0 for p in parts), default=0),
+        backend=r.backend,
+        padding=r.padding,
+        output_shape=r.output_shape,
+        seconds=_total(parts, "seconds"),
+        parts=parts,
+    )
+
+
+def _role(node: Plan, role: str) -> Plan:
+    return dataclasses.replace(node, operation=role)
+
+
+# ---------------------------------------------------------------------------- correlations
 
 
 def plan_for(
@@ -322,10 +290,8 @@ def plan_for(
     *,
     backend: str | Backend = "numpy",
 ) -> Plan:
-    """The plan for `spec` on a batched channel-first `(N, C, *S)` input before padding.
-
-    A transposed spec (`spec.transposed`) is costed as its `prod(stride)` stride-1 phase
-    correlations over the input.
+    """The plan of the forward correlation `spec` on a batched channel-first `(N, C, *S)`
+    input before padding ("measure": the modelled choice).
 
     >>> spec = ConvSpec.from_weight_shape((1, 1, 1025))
     >>> plan_for(spec, (1, 1, 1_000_000), "float32").algorithm
@@ -335,314 +301,351 @@ def plan_for(
     if isinstance(backend, str):
         backend = backend_named(backend)
     shape = tuple(int(n) for n in input_shape)
-    return _plan(spec, shape, dtype_name(dtype), _modelled(algorithm), backend, _budget(backend))
+    modelled = "auto" if algorithm == "measure" else algorithm
+    return correlation(spec, shape, dtype_name(dtype), modelled, backend, backend.memory_budget())
 
 
-def _budget(backend: Backend) -> int:
-    return backend.memory_budget()
+def correlation(
+    spec: ConvSpec, shape, dtype: str, algorithm: str, backend: Backend, limit: int
+) -> Plan:
+    """The node of one forward correlation: chosen by the model ("auto"), forced, or
+    timed ("measure")."""
+    if algorithm == "measure":
+        return _measured(spec, shape, dtype, backend, limit)
+    return _correlation(spec, shape, dtype, algorithm, backend, limit)
 
 
-@functools.lru_cache(maxsize=1024)
-def _plan(spec: ConvSpec, shape, name: str, algorithm: str, backend: Backend, limit: int) -> Plan:
-    """`plan_for`, remembered: a plan depends only on its arguments and the budget."""
-    if spec.transposed:
-        return _transposed_plan(spec, shape, name, algorithm, backend)
-    problem = Problem(spec, shape, name, limit)
+@functools.lru_cache(maxsize=2048)
+def _correlation(spec: ConvSpec, shape, dtype: str, algorithm: str, backend, limit: int) -> Plan:
+    problem = Problem(spec, shape, dtype, limit)
     padding, out = problem.padding, (shape[0], problem.filters, *problem.out_spatial)
     if math.prod(shape[:2]) == 0 or spec.out_channels == 0:
         chosen = algorithm if algorithm in FORWARD_ALGORITHMS else "fft"
-        estimate = Estimate(0.0, 0, 0)  # the FFT path returns empty results directly
-        if chosen != "fft":
-            estimate = backend.algorithms[chosen].estimate(backend, problem)
-        return Plan(
-            chosen,
-            "empty batch or channels: nothing to compute",
-            spec,
-            shape,
-            name,
-            0,
-            0,
-            backend=backend.name,
-            padding=padding,
-            output_shape=out,
-            estimate=estimate,
-        )
+        return _node(
+            spec, shape, dtype, chosen, "empty batch or channels: nothing to compute",
+            _estimate(backend, problem, chosen), {}, backend, padding, out,
+        )  # fmt: skip
     estimates = {a: backend.algorithms[a].estimate(backend, problem) for a in FORWARD_ALGORITHMS}
     seconds = {a: e.seconds for a, e in estimates.items()}
     if algorithm in FORWARD_ALGORITHMS:
-        chosen, reason = algorithm, "requested"
+        chosen = algorithm
+        reason = f"requested: {_route(estimates[chosen], chosen)}, modelled {_ms(seconds[chosen])}"
     else:
         chosen = min(seconds, key=seconds.get)
-        reason = _reason(chosen, spec, seconds)
-    estimate = estimates[chosen]
+        reason = _reason(chosen, estimates[chosen], spec, seconds)
+    node = _node(
+        spec, shape, dtype, chosen, reason, estimates[chosen], seconds, backend, padding, out
+    )
+    if chosen == "fft" and algorithm not in FORWARD_ALGORITHMS:  # xconv chose the FFT
+        other = _cheapest_besides_fft(seconds)
+        fallback = _correlation(spec, shape, dtype, other, backend, limit)
+        node = dataclasses.replace(node, fallback=fallback, fallback_when=NON_FINITE)
+    return node
+
+
+def _node(spec, shape, dtype, chosen, reason, estimate: Estimate, seconds, backend, padding, out):
     return Plan(
+        "correlation",
         chosen,
         reason,
         spec,
         shape,
-        name,
+        dtype,
         estimate.flops,
         estimate.workspace_bytes,
         MappingProxyType(dict(estimate.chunking)),
-        MappingProxyType(seconds),
-        backend=backend.name,
+        MappingProxyType(dict(seconds)),
+        backend=backend,
         padding=padding,
         output_shape=out,
         estimate=estimate,
+        seconds=estimate.seconds,
     )
 
 
-def _modelled(algorithm: str) -> str:
-    return "auto" if algorithm == "measure" else algorithm
+def _estimate(backend: Backend, problem: Problem, algorithm: str) -> Estimate:
+    if algorithm == "fft" and (math.prod(problem.input_shape[:2]) == 0 or problem.filters == 0):
+        return Estimate(0.0, 0, 0)  # the FFT path returns empty results directly
+    return backend.algorithms[algorithm].estimate(backend, problem)
 
 
-# ---------------------------------------------------------------------------- running
-
-
-def convolve(call: Call, plan_: Plan | None = None, prepared: PreparedWeights | None = None):
-    """Run a checked `conv` call: pad once, run the plan (made here unless given), add
-    the bias, and return the result in the caller's layout. `prepared`: the caller's kept
-    weight forms (a plan's or a layer's)."""
-    backend, spec = call.backend, call.spec
-    algorithm = get_default_algorithm() if call.algorithm == "auto" else call.algorithm
-    chooses = plan_ is None and algorithm == "auto"  # xconv picks: never FFT on non-finite data
-    if plan_ is None and algorithm != "measure":
-        dtype = dtype_name(call.work)
-        plan_ = plan_for(spec, tuple(call.x.shape), dtype, algorithm, backend=backend)
-    # planned first, so that the padding lands in the layout the algorithm reads
-    estimate = plan_.estimate if plan_ is not None else None
-    layout = estimate.padded_layout if estimate else None
-    pads = call.padding
-    zeros = spec.padding_mode == "constant" and spec.padding_value == 0
-    if estimate and estimate.padded_tail and zeros:  # zeros the run would add in a copy
-        pads = [(b, a + t) for (b, a), t in zip(pads, estimate.padded_tail, strict=True)]
-    x = call.in_work_dtype(call.x)
-    x = backend.pad_for_run(x, pads, spec.padding_mode, spec.padding_value, layout)
-    weight = call.in_work_dtype(call.weight)
-    if plan_ is not None:
-        y = execute(plan_, backend, x, weight, call.out_spatial, chooses, prepared)
-    else:
-        y = run(backend, x, weight, spec, call.out_spatial, algorithm, tuple(call.x.shape))
-    return call.finish(call.add_bias(y))
-
-
-def run(
-    backend: Backend,
-    x,
-    weight,
-    spec: ConvSpec,
-    out_spatial,
-    algorithm: str,
-    input_shape,
-    pads=None,
-):
-    """Run the forward correlation of a padded `(N, C, *S)` `x` as `algorithm` says.
-
-    `input_shape` is the shape before padding (what the plan is made for). "auto" follows
-    `plan_for`; "measure" times the candidates on the first call for these shapes, dtype,
-    parameters and namespace and reuses the winner afterwards. `pads`: zero padding `x`
-    still needs (`(before, after)` per spatial axis; `input_shape` is then the padded shape),
-    added in the layout the chosen plan reads.
-    """
-    if algorithm == "auto":
-        algorithm = get_default_algorithm()
-    dtype = dtype_name(x.dtype)
-    chooses = algorithm in ("auto", "measure")  # xconv picks: never FFT on non-finite data
-
-    def forward(name: str):
-        chosen = plan_for(spec, input_shape, dtype, name, backend=backend)
-        source = x
-        if pads is not None and any(p for pair in pads for p in pair):
-            layout = chosen.estimate.padded_layout
-            layout = None if layout == "unpadded" else layout  # the plan's spec pads nothing
-            source = backend.pad_for_run(x, pads, "constant", 0, layout)
-        return execute(chosen, backend, source, weight, out_spatial, chooses)
-
-    if algorithm == "measure":
-        key = (tuple(input_shape), tuple(weight.shape), dtype, spec, backend.xp.__name__)
-        known = measured(key)
-        if known is not None:
-            return forward(known)
-        candidates = plan_for(spec, input_shape, dtype, backend=backend)
-        return measure(key, candidates, forward, backend.synchronize)[1]
-    return forward(algorithm)
-
-
-def execute(
-    plan_: Plan,
-    backend: Backend,
-    x,
-    weight,
-    out_spatial,
-    chooses: bool = False,
-    prepared: PreparedWeights | None = None,
-):
-    """Run `plan_` on a padded `x`, with the two guards of the FFT path.
-
-    - A transform mixes every sample of a frame into every output of it, so one NaN or
-      infinity would spoil outputs that a direct sum keeps finite. When xconv chose the
-      FFT (`chooses`) and the data are not all finite, the cheapest other algorithm runs.
-    - float32 transforms overflow long before the result does: inputs larger than the
-      square root of the dtype's maximum are scaled by a power of two (exactly) first.
-
-    Both cost one reduction over `x` (and the small weight), on the FFT path only.
-    """
-    if plan_.algorithm != "fft":
-        return plan_.execute(backend, x, weight, out_spatial, prepared)
-    largest = backend.max_abs(x), backend.max_abs(weight)
-    if chooses and not _finite(largest):
-        fallback = _cheapest_besides_fft(plan_.estimates)
-        other = plan_for(plan_.spec, plan_.input_shape, plan_.dtype, fallback, backend=backend)
-        return other.execute(backend, _read_part(x, plan_.spec, out_spatial), weight, out_spatial)
-    (x, x_scale), (weight, w_scale) = (
-        _scaled_down(backend, a, m) for a, m in zip((x, weight), largest, strict=True)
+def estimate_of(node: Plan) -> Estimate | None:
+    """The `Estimate` a correlation node runs by, made again from its shapes (for plans
+    read back from JSON); None for nodes with parts."""
+    if node.algorithm not in FORWARD_ALGORITHMS or node.spec is None:
+        return None
+    limit = node.backend.memory_budget()
+    return _estimate(
+        node.backend, Problem(node.spec, node.input_shape, node.dtype, limit), node.algorithm
     )
-    y = plan_.execute(backend, x, weight, out_spatial, prepared)
-    for scale in (x_scale, w_scale):
-        if scale != 1.0:
-            y = y * scale
-    return y
 
 
-def finite_choice(
-    backend: Backend, spec: ConvSpec, shape, dtype, chosen: str, algorithm: str, *arrays
-) -> str:
-    """`chosen`, unless xconv chose the FFT (`algorithm` "auto" or "measure") for data that
-    are not all finite: then the modelled cheapest other algorithm (see `execute`)."""
-    if chosen != "fft" or algorithm not in ("auto", "measure"):
-        return chosen
-    if _finite([backend.max_abs(a) for a in arrays]):
-        return chosen
-    return _cheapest_besides_fft(plan_for(spec, shape, dtype, backend=backend).estimates)
+def _cheapest(seconds: Mapping[str, float]) -> str:
+    """The modelled fastest algorithm ("fft" for an empty problem: nothing to compute)."""
+    return min(seconds, key=seconds.get) if seconds else "fft"
 
 
-def _read_part(x, spec: ConvSpec, out_spatial):
-    """The part of a padded `x` that a forward correlation reads (not the FFT path's
-    frames' tail, `Estimate.padded_tail`)."""
-    if 0 in out_spatial:
-        return x
-    window = input_window(spec, [slice(0, o) for o in out_spatial])
-    if all(w.stop >= n for w, n in zip(window, x.shape[2:], strict=True)):
-        return x
-    return x[(slice(None), slice(None), *window)]
-
-
-def _finite(largest) -> bool:
-    """Whether magnitudes from `Backend.max_abs` are all finite (None: not known)."""
-    return all(m is None or math.isfinite(m) for m in largest)
-
-
-def _cheapest_besides_fft(estimates: Mapping[str, float]) -> str:
-    others = {a: s for a, s in estimates.items() if a != "fft"}
+def _cheapest_besides_fft(seconds: Mapping[str, float]) -> str:
+    others = {a: s for a, s in seconds.items() if a != "fft"}
     return min(others, key=others.get) if others else "direct"
 
 
-def _scaled_down(backend: Backend, a, largest: float | None):
-    """`(a / 2**e, 2**e)` for an array whose largest magnitude could overflow a transform,
-    else `(a, 1.0)`. Scaling by a power of two changes no rounding."""
-    if largest is None or not math.isfinite(largest):
-        return a, 1.0
-    if largest <= math.sqrt(float(backend.xp.finfo(a.dtype).max)):
-        return a, 1.0
-    scale = 2.0 ** math.floor(math.log2(largest))
-    return a * (1.0 / scale), scale
+def _route(estimate: Estimate, algorithm: str) -> str:
+    """The route that runs, as the estimate names it (the engine, the kernel)."""
+    return str(estimate.chunking.get("engine", algorithm))
 
 
-def run_forward(backend: Backend, algorithm: str) -> Callable:
-    """`correlate(x, w, spec, out_spatial, pads=None)`: a forward correlation of an
-    unpadded-spec `x` by `algorithm`, planned for its own shapes (for the transposed and
-    gradient paths). `pads`: zero padding `x` still needs on its trailing axes, added in
-    the layout the chosen plan reads (the NumPy GEMM engine's channel-last buffer: no
-    fresh padded array and no second copy)."""
-
-    def correlate(x, w, spec: ConvSpec, out_spatial, pads=None):
-        shape = tuple(x.shape)
-        if pads is not None:
-            shape = (*shape[:2], *(m + b + a for m, (b, a) in zip(shape[2:], pads, strict=True)))
-        return run(backend, x, w, spec, tuple(out_spatial), algorithm, shape, pads)
-
-    return correlate
-
-
-# ---------------------------------------------------------------------------- measure
-
-_MEASURED: dict[tuple, str] = {}
-
-
-def measured(key: tuple) -> str | None:
-    """The algorithm `measure` chose for `key` in this process, or None."""
-    return _MEASURED.get(key)
-
-
-def clear_measurements() -> None:
-    """Forget every algorithm `measure` chose."""
-    _MEASURED.clear()
-
-
-def measure(
-    key: tuple,
-    plan_: Plan,
-    run: Callable[[str], object],
-    synchronize: Callable[[], None] = lambda: None,
-) -> tuple[str, object]:
-    """Time `run(algorithm)` for the plausible candidates; remember and return the winner.
-
-    Candidates are the algorithms modelled within `MEASURE_WITHIN` of the best, each run
-    once between two `synchronize()` calls (a device must finish before the clock stops);
-    returns the winner and its result (so the winning run is not repeated).
-    """
-    best = min(plan_.estimates.values())
-    candidates = [a for a, s in plan_.estimates.items() if s <= best * MEASURE_WITHIN]
-    results = {}
-    timings = {}
-    for algorithm in candidates:
-        synchronize()
-        start = time.perf_counter()
-        results[algorithm] = run(algorithm)
-        synchronize()
-        timings[algorithm] = time.perf_counter() - start
-    winner = min(timings, key=timings.get)
-    _MEASURED[key] = winner
-    return winner, results[winner]
-
-
-# ---------------------------------------------------------------------------- the model
-
-
-def _reason(chosen: str, spec: ConvSpec, seconds: Mapping[str, float]) -> str:
+def _reason(chosen: str, estimate: Estimate, spec: ConvSpec, seconds: Mapping[str, float]) -> str:
     ranked = sorted(seconds, key=seconds.get)
     runner_up = ranked[1]
     ratio = seconds[runner_up] / max(seconds[chosen], 1e-12)
     why = {
         "fft": f"{math.prod(spec.kernel_size)} taps: transforms cost less than the sums",
-        "gemm": "im2col columns feed one batched matmul near the BLAS peak",
-        "direct": "few channels per group: per-tap products without a column buffer",
+        "gemm": f"{_route(estimate, 'im2col')}: BLAS products near their peak",
+        "direct": f"{_route(estimate, 'per-tap sums')}: few channels per group",
     }[chosen]
-    return f"{why}; modelled {ratio:.1f}x faster than {runner_up}"
+    return f"{why}; modelled {_ms(seconds[chosen])}, {ratio:.1f}x faster than {runner_up}"
 
 
-def _transposed_plan(spec: ConvSpec, shape, dtype: str, algorithm: str, backend) -> Plan:
-    """A transposed spec, costed as its `prod(stride)` stride-1 phase correlations."""
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms"
+
+
+# ---------------------------------------------------------------------------- measure
+
+_MEASURED: dict[tuple, Plan] = {}
+
+
+def measured(key: tuple) -> Plan | None:
+    """The plan `measure` made for `key` `(spec, shape, dtype, backend, limit)` in this
+    process, or None."""
+    return _MEASURED.get(key)
+
+
+def clear_measurements() -> None:
+    """Forget every plan `measure` made."""
+    _MEASURED.clear()
+
+
+def _measured(spec: ConvSpec, shape, dtype: str, backend: Backend, limit: int) -> Plan:
+    """The correlation node whose algorithm won a timing on arrays of its shapes: each
+    candidate modelled within `MEASURE_WITHIN` of the best runs once between two
+    `backend.synchronize()` calls; remembered per process."""
+    key = (spec, shape, dtype, backend, limit)
+    known = _MEASURED.get(key)
+    if known is not None:
+        return known
+    modelled = _correlation(spec, shape, dtype, "auto", backend, limit)
+    if not modelled.estimates or backend.xp is None or not backend.measurable:
+        return modelled
+    best = min(modelled.estimates.values())
+    candidates = [a for a, s in modelled.estimates.items() if s <= best * MEASURE_WITHIN]
+    problem = Problem(spec, shape, dtype, limit)
+    x = _filled(backend, problem.padded_shape, dtype)
+    weight = _filled(backend, (problem.filters, shape[1] // spec.groups, *spec.kernel_size), dtype)
+    timings = {}
+    for algorithm in candidates:
+        node = _correlation(spec, shape, dtype, algorithm, backend, limit)
+        backend.synchronize()
+        start = time.perf_counter()
+        run_correlation(node, x, weight)
+        backend.synchronize()
+        timings[algorithm] = time.perf_counter() - start
+    winner = min(timings, key=timings.get)
+    node = _correlation(spec, shape, dtype, winner, backend, limit)
+    ranked = ", ".join(f"{a} {_ms(s)}" for a, s in sorted(timings.items(), key=lambda i: i[1]))
+    node = dataclasses.replace(
+        node,
+        reason=f"measured: {ranked}",
+        estimates=modelled.estimates,
+        measured=MappingProxyType(timings),
+    )
+    if winner == "fft":  # xconv chose the FFT: data that are not all finite run the other
+        node = dataclasses.replace(node, fallback=modelled.fallback or _correlation(
+            spec, shape, dtype, _cheapest_besides_fft(modelled.estimates), backend, limit
+        ), fallback_when=NON_FINITE)  # fmt: skip
+    _MEASURED[key] = node
+    return node
+
+
+def _filled(backend: Backend, shape, dtype: str):
+    """An array of `shape` on the backend's library to time a run on (values do not
+    change the time of any algorithm here, as long as they are finite)."""
+    xp = backend.xp
+    return xp.full(tuple(shape), 0.5, dtype=getattr(xp, dtype))
+
+
+# ---------------------------------------------------------------------------- transposed
+
+
+def window_plan(
+    spec: ConvSpec, y_shape, start, size, dtype: str, algorithm: str, backend: Backend, limit: int
+) -> Plan:
+    """The node of a transposed window: `[start, start + size)` of the adjoint of the
+    forward correlation `spec` applied to `y` of `y_shape`."""
+    y_shape, start, size = tuple(y_shape), tuple(start), tuple(size)
+    if is_spread(spec):
+        tight, start_t, size_t = spread_geometry(spec, y_shape[2:], start, size)
+        inner = window_plan(tight, y_shape, start_t, size_t, dtype, algorithm, backend, limit)
+        return dataclasses.replace(
+            inner,
+            operation="transposed window",
+            algorithm="spread",
+            reason=f"stride {spec.stride} wider than the kernel: its copies are computed "
+            "side by side, then spread out with zeros",
+            spec=spec,
+            region=(start, size),
+            parts=(inner,),
+            estimates={},
+            estimate=None,
+            fallback=None,
+            fallback_when="",
+        )
+    phases = _phases(spec, y_shape, start, size, dtype, algorithm, backend, limit)
+    modelled = _transposed_estimates(spec, y_shape, dtype, backend, limit)
+    route = algorithm if algorithm in FORWARD_ALGORITHMS else _cheapest(modelled)
+    if route != "gemm" or all(s == 1 for s in spec.stride):
+        return phases
+    columns = column_bytes(spec, y_shape, start, size, _ITEM_BYTES[dtype])
+    if columns > limit:
+        return dataclasses.replace(
+            phases,
+            reason=f"{phases.reason}; the transposed GEMM's columns ({columns / 2**20:.1f} "
+            f"MiB per image) exceed the workspace",
+        )
+    return dataclasses.replace(
+        phases,
+        algorithm="transposed gemm",
+        reason="every tap's contribution in one matmul, then col2im"
+        + ("" if algorithm == route else f"; modelled {_ms(modelled['gemm'])}"),
+        seconds=modelled.get("gemm", 0.0),
+        flops=phases.flops,
+        estimates=MappingProxyType(modelled),
+        parts=(),
+        chunking=MappingProxyType({"phases": math.prod(spec.stride)}),
+    )
+
+
+def _phases(spec, y_shape, start, size, dtype, algorithm, backend, limit) -> Plan:
+    counts: dict = {}
+    for problem in phase_problems(spec, y_shape, start, size):
+        counts[problem] = counts.get(problem, 0) + 1
+    parts = tuple(
+        dataclasses.replace(
+            correlation(phase_spec, shape, dtype, algorithm, backend, limit),
+            operation="phase",
+            repeat=count,
+        )
+        for (phase_spec, shape), count in counts.items()
+    )
+    phases = sum(counts.values())
+    kinds = sorted({p.algorithm for p in parts})
+    return Plan(
+        "transposed window",
+        "phases",
+        f"{phases} stride phase(s), each a stride-1 forward correlation ({', '.join(kinds)})"
+        if parts
+        else "no tap reaches the window: zeros",
+        spec,
+        y_shape,
+        dtype,
+        _total(parts, "flops"),
+        max((p.workspace_bytes or 0 for p in parts), default=0),
+        backend=backend,
+        output_shape=(y_shape[0], spec.in_channels, *size),
+        seconds=_total(parts, "seconds"),
+        parts=parts,
+        region=(start, size),
+    )
+
+
+def _total(parts, name: str):
+    """The sum of the parts' `name` (flops, seconds), each as often as it runs."""
+    return sum((getattr(p, name) or 0) * p.repeat for p in parts)
+
+
+def _transposed_estimates(spec: ConvSpec, y_shape, dtype: str, backend, limit) -> dict:
+    """Each algorithm's modelled seconds for the transposed problem, costed as its
+    `prod(stride)` stride-1 phase correlations over the input."""
+    dilated = spec.dilated_kernel
     phase = ConvSpec(
-        tuple(-(-e // s) for e, s in zip(spec.dilated_kernel, spec.stride, strict=True)),
+        tuple(-(-e // s) for e, s in zip(dilated, spec.stride, strict=True)),
         padding="full",
         groups=spec.groups,
-        in_channels=spec.in_channels,
-        out_channels=spec.out_channels,
+        in_channels=y_shape[1],
+        out_channels=spec.out_channels if spec.transposed else spec.in_channels,
     )
-    inner = plan_for(phase, shape, dtype, algorithm, backend=backend)
+    inner = _correlation(phase, tuple(y_shape), dtype, "auto", backend, limit)
     phases = math.prod(spec.stride)
-    return Plan(
-        inner.algorithm,
-        f"{inner.reason} (x{phases} stride phases of a transposed convolution)",
-        spec,
-        shape,
-        dtype,
-        None if inner.flops is None else inner.flops * phases,
-        inner.workspace_bytes,
-        MappingProxyType(dict(inner.chunking, phases=phases)),
-        MappingProxyType({a: s * phases for a, s in inner.estimates.items()}),
-        backend=backend.name,
-        padding=spec.resolve_padding(shape[2:]),
-        output_shape=(shape[0], spec.out_channels, *spec.output_spatial(shape[2:])),
+    return {a: s * phases for a, s in inner.estimates.items()}
+
+
+# ---------------------------------------------------------------------------- weights
+
+
+def weight_plan(
+    spec: ConvSpec, layer_shape, padded_shape, grad_shape, dtype, algorithm, backend, limit
+) -> Plan:
+    """The node of the weight gradient of correlation `spec` (the layer's, on an input of
+    `layer_shape` before padding, `padded_shape` after) whose output gradient has
+    `grad_shape`: the layer's own algorithm (it costs what the forward correlation
+    costs); by the FFT, its swapped correlations are the parts."""
+    layer = correlation(
+        spec, tuple(layer_shape), dtype, _modelled_choice(algorithm), backend, limit
     )
+    chosen = algorithm if algorithm in FORWARD_ALGORITHMS else layer.algorithm
+    node = _weight_node(spec, layer, chosen, padded_shape, grad_shape, dtype, backend, limit)
+    if chosen == "fft" and algorithm not in FORWARD_ALGORITHMS:
+        other = _cheapest_besides_fft(layer.estimates)
+        fallback = _weight_node(spec, layer, other, padded_shape, grad_shape, dtype, backend, limit)
+        node = dataclasses.replace(node, fallback=fallback, fallback_when=NON_FINITE)
+    return node
+
+
+def _weight_node(spec, layer: Plan, chosen, padded_shape, grad_shape, dtype, backend, limit):
+    parts = ()
+    if chosen not in ("direct", "gemm"):
+        counts: dict = {}
+        for problem in swapped_problems(tuple(padded_shape), tuple(grad_shape), spec, limit):
+            counts[problem] = counts.get(problem, 0) + 1
+        parts = tuple(
+            dataclasses.replace(
+                _correlation(s, shape, dtype, "fft", backend, limit),
+                operation="swapped correlation",
+                repeat=count,
+            )
+            for (s, shape), count in counts.items()
+        )
+    why = {
+        "direct": "a contraction over batch and positions per kernel tap",
+        "gemm": "im2col columns times the output gradient, in tiles",
+        "fft": "the swapped correlation (the output gradient as the kernel) by the FFT",
+    }[chosen]
+    seconds = layer.estimates.get(chosen, layer.seconds)
+    return Plan(
+        "weight gradient",
+        chosen,
+        f"{why}; the layer's algorithm, modelled {_ms(seconds)}",
+        spec,
+        tuple(padded_shape),
+        dtype,
+        layer.flops,
+        layer.workspace_bytes,
+        estimates=layer.estimates,
+        backend=backend,
+        output_shape=(spec.out_channels, spec.in_channels // spec.groups, *spec.kernel_size),
+        seconds=seconds,
+        parts=parts,
+    )
+
+
+def _modelled_choice(algorithm: str) -> str:
+    """The weight gradient follows the layer's modelled choice under "measure" too."""
+    return "auto" if algorithm == "measure" else algorithm
+
+
+def clear_plans() -> None:
+    """Forget every remembered plan (after changing a backend's costs or algorithms)."""
+    _remembered.cache_clear()
+    _correlation.cache_clear()
+    clear_measurements()

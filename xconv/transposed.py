@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._correlations import adjoint_spec, transposed_window
 from ._docstrings import shared
-from ._front import Call, check_call, dispatch, spec_keywords
+from ._front import check_call, spec_keywords
+from .operations import perform
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
@@ -98,17 +98,4 @@ def conv_transpose(
             channels_last=channels_last,
         ),
     )
-    return dispatch(call, _conv_transpose)
-
-
-def _conv_transpose(call: Call):
-    y = transposed_window(
-        call.backend,
-        call.in_work_dtype(call.x),
-        call.in_work_dtype(call.weight),
-        adjoint_spec(call.spec),
-        [before for before, _ in call.padding],
-        call.out_spatial,
-        call.algorithm,
-    )
-    return call.finish(call.add_bias(y))
+    return perform(call)

@@ -15,6 +15,7 @@ convolution (where the window is the unpadded input).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -98,6 +99,54 @@ def forward_weight(xp, weight, groups: int):
     return xp.reshape(w, (groups * c_per, f // groups, *k))
 
 
+def adjoint_spec(spec: ConvSpec) -> ConvSpec:
+    """The forward correlation whose adjoint transposed `spec` is (weight `(C, F/g, *k)`)."""
+    return ConvSpec(
+        spec.kernel_size,
+        stride=spec.stride,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        in_channels=spec.out_channels,
+        out_channels=spec.in_channels,
+    )
+
+
+def _phases(spec: ConvSpec, y_channels: int, start: Sequence[int], size: Sequence[int]):
+    """`(per-axis phases, phase spec or None)` of every output phase, C order: None where
+    no tap reaches the phase (its block is zeros)."""
+    channels = spec.in_channels
+    rows = tuple(-(-m // s) for m, s in zip(size, spec.stride, strict=True))
+    per_axis = [
+        axis_phases(k, s, d, b, m)
+        for k, s, d, b, m in zip(
+            spec.kernel_size, spec.stride, spec.dilation, start, size, strict=True
+        )
+    ]
+    for combo in itertools.product(*per_axis):
+        if any(p is None for p in combo) or 0 in rows:
+            yield combo, None
+            continue
+        yield (
+            combo,
+            ConvSpec(
+                tuple(p.count for p in combo),
+                dilation=tuple(p.dilation for p in combo),
+                groups=spec.groups,
+                in_channels=y_channels,
+                out_channels=channels,
+            ),
+        )
+
+
+def phase_problems(spec: ConvSpec, y_shape: Sequence[int], start, size):
+    """`(phase spec, padded input shape)` of each forward correlation `transpose_window`
+    runs for `y` of `y_shape` (the planner plans each of them)."""
+    n, y_channels = y_shape[0], y_shape[1]
+    for combo, phase_spec in _phases(spec, y_channels, start, size):
+        if phase_spec is not None:
+            yield phase_spec, (n, y_channels, *(p.hi - p.lo for p in combo))
+
+
 def transpose_window(
     backend,
     y,
@@ -110,40 +159,64 @@ def transpose_window(
     """Window `[start, start + size)` of the adjoint of correlation `spec`, applied to `y`.
 
     `y` is `(N, F, *O)`, `weight` the forward weight `(F, C/g, *k)` of `spec` (whose
-    kernel, stride, dilation and groups are used); the result is `(N, C, *size)`.
-    `run_forward(x, w, phase_spec, out_spatial, pads)` runs each phase's forward
-    correlation of `x` padded with zeros by `pads`.
+    kernel, stride, dilation, groups and input channels are used); the result is `(N,
+    C, *size)`. `run_forward(x, w, phase_spec, out_spatial, pads)` runs each phase's
+    forward correlation of `x` padded with zeros by `pads` (`phase_problems` lists them).
     """
     xp = backend.xp
     n, groups = y.shape[0], spec.groups
     back = xp.flip(forward_weight(xp, weight, groups), axis=tuple(range(2, weight.ndim)))
-    channels = back.shape[0]
     rows = tuple(-(-m // s) for m, s in zip(size, spec.stride, strict=True))
-    per_axis = [
-        axis_phases(k, s, d, b, m)
-        for k, s, d, b, m in zip(
-            spec.kernel_size, spec.stride, spec.dilation, start, size, strict=True
-        )
-    ]
     blocks = []
-    for combo in itertools.product(*per_axis):
-        if any(p is None for p in combo) or 0 in rows:
-            shape = (n, channels, *rows)
+    for combo, phase_spec in _phases(spec, y.shape[1], start, size):
+        if phase_spec is None:
+            shape = (n, back.shape[0], *rows)
             blocks.append(xp.zeros(shape, dtype=y.dtype, device=device(y)))
             continue
-        phase_spec = ConvSpec(
-            tuple(p.count for p in combo),
-            dilation=tuple(p.dilation for p in combo),
-            groups=groups,
-            in_channels=y.shape[1],
-            out_channels=channels,
-        )
         # padded by the run, into the layout its plan reads
         source, pads = window_parts(backend, y, [(p.lo, p.hi) for p in combo])
         w = back[(slice(None), slice(None), *(p.taps for p in combo))]
         blocks.append(run_forward(source, w, phase_spec, rows, pads))
     steps = tuple(phase_count(s, m) for s, m in zip(spec.stride, size, strict=True))
     return interleave(backend, blocks, steps, size)
+
+
+def spread_geometry(spec: ConvSpec, lengths: Sequence[int], start, size):
+    """For strides wider than the dilated kernel (`is_spread`): the tight spec (stride =
+    extent on those axes), and the window `(start, size)` of its adjoint that `spread_out`
+    widens into the window asked for."""
+    wide = [s > e for s, e in zip(spec.stride, spec.dilated_kernel, strict=True)]
+    tight = dataclasses.replace(
+        spec, stride=tuple(min(s, e) for s, e in zip(spec.stride, spec.dilated_kernel, strict=True))
+    )
+    start_t = tuple(0 if w else b for w, b in zip(wide, start, strict=True))
+    size_t = tuple(
+        n * e if w else m for w, n, e, m in zip(wide, lengths, tight.stride, size, strict=True)
+    )
+    return tight, start_t, size_t
+
+
+def is_spread(spec: ConvSpec) -> bool:
+    """Whether an axis's stride exceeds the dilated kernel: its copies do not overlap."""
+    return any(s > e for s, e in zip(spec.stride, spec.dilated_kernel, strict=True))
+
+
+def spread_out(backend, z, spec: ConvSpec, lengths: Sequence[int], start, size):
+    """The tight adjoint `z` (see `spread_geometry`) with each kernel copy padded with
+    zeros to the stride, cut to the window `[start, start + size)`."""
+    xp = backend.xp
+    tight, _, _ = spread_geometry(spec, lengths, start, size)
+    wide = [s > e for s, e in zip(spec.stride, spec.dilated_kernel, strict=True)]
+    for i in (i for i, w in enumerate(wide) if w):
+        axis, n, e, s = 2 + i, lengths[i], tight.stride[i], spec.stride[i]
+        shape = tuple(z.shape)
+        z = xp.reshape(z, (*shape[:axis], n, e, *shape[axis + 1 :]))
+        pads = [(0, 0)] * (z.ndim - 2)
+        pads[axis - 1] = (0, s - e)  # the e-axis, counted from the first spatial axis
+        z = backend.pad(z, pads)
+        z = xp.reshape(z, (*shape[:axis], n * s, *shape[axis + 1 :]))
+    bounds = [(b, b + m) if w else (0, m) for w, b, m in zip(wide, start, size, strict=True)]
+    return window(backend, z, bounds)
 
 
 def interleave(backend, blocks: list, stride: Sequence[int], size: Sequence[int]):

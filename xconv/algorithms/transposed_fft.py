@@ -28,6 +28,22 @@ from ..spec import ConvSpec
 _PRODUCT_PAIRS = 16
 
 
+def _lengths(backend, padded, complex_: bool) -> tuple[int, ...]:
+    fast_length = backend.fast_length(complex_)
+    return tuple(fast_length(p) for p in padded)
+
+
+def spectra_bytes(backend, x_shape, spec: ConvSpec, complex_: bool, item_bytes: int) -> int:
+    """Bytes of the spectra `fft_vjp` holds for a padded input of `x_shape`: it declines
+    past its `limit` (the planner checks first, and plans the two gradients apart)."""
+    lengths = _lengths(backend, tuple(x_shape[2:]), complex_)
+    bins = math.prod(lengths[:-1]) * (lengths[-1] if complex_ else lengths[-1] // 2 + 1)
+    n, channels, filters = x_shape[0], x_shape[1], spec.out_channels
+    per_group = channels // spec.groups
+    spectra = 2 * n * channels + 2 * n * filters + 2 * filters * per_group
+    return 2 * item_bytes * bins * spectra
+
+
 def fft_vjp(backend, x, grad, weight, spec: ConvSpec, limit: int):
     """`(grad_x, grad_w)` of stride-1 correlation `spec`, or None if it does not fit `limit`.
 
@@ -37,12 +53,9 @@ def fft_vjp(backend, x, grad, weight, spec: ConvSpec, limit: int):
     xp = backend.xp
     complex_ = xp.isdtype(x.dtype, "complex floating")
     padded = tuple(x.shape[2:])
-    fast_length = backend.fast_length(complex_)
-    lengths = tuple(fast_length(p) for p in padded)
+    lengths = _lengths(backend, padded, complex_)
     n, channels, filters = x.shape[0], x.shape[1], grad.shape[1]
-    bins = math.prod(lengths[:-1]) * (lengths[-1] if complex_ else lengths[-1] // 2 + 1)
-    spectra = 2 * n * channels + 2 * n * filters + 2 * filters * weight.shape[1]
-    if 2 * itemsize(xp, x.dtype) * bins * spectra > limit:
+    if spectra_bytes(backend, x.shape, spec, complex_, itemsize(xp, x.dtype)) > limit:
         return None
     forward, inverse = (
         (backend.fftn, backend.ifftn) if complex_ else (backend.rfftn, backend.irfftn)

@@ -40,6 +40,33 @@ def _axis_geometry(k: int, s: int, d: int, start: int, size: int):
     return rows, phases
 
 
+def _grid(spec: ConvSpec, spatial, start, size):
+    """Per axis the phases' geometry, the rows per phase, the grid's margins (every shifted
+    read of every phase stays inside its own line) and the grid's extent."""
+    geometry = [
+        _axis_geometry(k, s, d, b, m)
+        for k, s, d, b, m in zip(
+            spec.kernel_size, spec.stride, spec.dilation, start, size, strict=True
+        )
+    ]
+    rows = tuple(g[0] for g in geometry)
+    margins = []
+    for i, (count, phases) in enumerate(geometry):
+        shifts = [sh for phase in phases if phase for _, sh in phase] or [0]
+        before = max(0, -min(shifts))
+        after = max(0, count + max(shifts) - spatial[i]) + (1 if i == 0 else 0)
+        margins.append((before, after))
+    extent = tuple(m + b + a for m, (b, a) in zip(spatial, margins, strict=True))
+    return geometry, rows, margins, extent
+
+
+def column_bytes(spec: ConvSpec, y_shape, start, size, item_bytes: int) -> int:
+    """Bytes of one image's columns: `transpose_gemm` declines past its `limit` (the
+    planner checks first, and plans the polyphase route instead)."""
+    _, _, _, extent = _grid(spec, tuple(y_shape[2:]), start, size)
+    return math.prod(spec.kernel_size) * spec.in_channels * math.prod(extent) * item_bytes
+
+
 def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
     """Window `[start, start + size)` of the adjoint of correlation `spec` applied to `y`.
 
@@ -52,25 +79,10 @@ def transpose_gemm(backend, y, weight, spec: ConvSpec, start, size, limit: int):
     f_per, c_per = filters // groups, weight.shape[1]
     if n == 0:
         return xp.zeros((0, groups * c_per, *size), dtype=y.dtype, device=device(y))
-    spatial = tuple(y.shape[2:])
-    geometry = [
-        _axis_geometry(k, s, d, b, m)
-        for k, s, d, b, m in zip(
-            spec.kernel_size, spec.stride, spec.dilation, start, size, strict=True
-        )
-    ]
-    rows = tuple(g[0] for g in geometry)
-    # grid margins: every shifted read of every phase stays inside its own line
-    margins = []
-    for i, (count, phases) in enumerate(geometry):
-        shifts = [sh for phase in phases if phase for _, sh in phase] or [0]
-        before = max(0, -min(shifts))
-        after = max(0, count + max(shifts) - spatial[i]) + (1 if i == 0 else 0)
-        margins.append((before, after))
-    extent = tuple(m + b + a for m, (b, a) in zip(spatial, margins, strict=True))
+    geometry, rows, margins, extent = _grid(spec, tuple(y.shape[2:]), start, size)
     line = math.prod(extent[1:])
     taps = math.prod(spec.kernel_size)
-    per_image = taps * c_per * groups * math.prod(extent) * itemsize(xp, y.dtype)
+    per_image = column_bytes(spec, tuple(y.shape), start, size, itemsize(xp, y.dtype))
     if per_image > limit:
         return None
     # images share one product only while a product would be over faster than a call's

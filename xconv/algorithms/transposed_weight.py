@@ -176,6 +176,54 @@ def _segment(out_spatial, extent, stride, positions: int) -> tuple[int, ...]:
         segment[widest] = max(1, segment[widest] // 2)
 
 
+def _segments(out_spatial, spec: ConvSpec, channels: int, filters: int, limit: int):
+    """`(segment, counts, images per chunk)` of the swapped correlation (see below)."""
+    per_position = 2 * 16 * (channels + filters)  # spectra and products, complex128 at most
+    segment = _segment(out_spatial, spec.dilated_kernel, spec.stride, max(limit // per_position, 1))
+    counts = tuple(-(-o // b) for o, b in zip(out_spatial, segment, strict=True))
+    frame = tuple(
+        (b - 1) * s + e for b, s, e in zip(segment, spec.stride, spec.dilated_kernel, strict=True)
+    )
+    chunk = max(1, limit // max(per_position * math.prod(frame), 1))
+    return segment, counts, chunk
+
+
+def swapped_problems(x_shape, grad_shape, spec: ConvSpec, limit: int):
+    """`(swapped spec, input shape)` of every forward correlation the weight gradient runs
+    by a forward algorithm (the FFT) for padded `x` of `x_shape` and the output gradient
+    of `grad_shape` (the planner plans each of them)."""
+    n, channels, filters = x_shape[0], x_shape[1], grad_shape[1]
+    out_spatial = tuple(grad_shape[2:])
+    segment, counts, chunk = _segments(out_spatial, spec, channels, filters, limit)
+    if all(c == 1 for c in counts):
+        used = tuple(
+            (o - 1) * s + e
+            for o, s, e in zip(out_spatial, spec.stride, spec.dilated_kernel, strict=True)
+        )
+        return [_swapped_problem(n, channels, filters, used, out_spatial, spec)]
+    images = n * math.prod(counts)
+    frame = tuple(
+        (b - 1) * s + e for b, s, e in zip(segment, spec.stride, spec.dilated_kernel, strict=True)
+    )
+    return [
+        _swapped_problem(min(chunk, images - start), channels, filters, frame, segment, spec)
+        for start in range(0, images, chunk)
+    ]
+
+
+def _swapped_problem(n: int, channels: int, filters: int, spatial, out_spatial, spec):
+    groups = spec.groups
+    swapped = ConvSpec(
+        tuple(out_spatial),
+        stride=spec.dilation,
+        dilation=spec.stride,
+        groups=groups,
+        in_channels=groups * n,
+        out_channels=filters,
+    )
+    return swapped, (channels // groups, groups * n, *spatial)
+
+
 def _swapped_in_segments(backend, x, grad, spec: ConvSpec, out_spatial, limit, run_forward):
     """The swapped correlation with the output positions cut into segments that become
     extra images of the batch (which the weight gradient sums over anyway).
@@ -188,9 +236,7 @@ def _swapped_in_segments(backend, x, grad, spec: ConvSpec, out_spatial, limit, r
     """
     xp = backend.xp
     channels, filters = x.shape[1], grad.shape[1]
-    per_position = 2 * 16 * (channels + filters)  # spectra and products, complex128 at most
-    segment = _segment(out_spatial, spec.dilated_kernel, spec.stride, max(limit // per_position, 1))
-    counts = tuple(-(-o // b) for o, b in zip(out_spatial, segment, strict=True))
+    segment, counts, chunk = _segments(out_spatial, spec, channels, filters, limit)
     if all(c == 1 for c in counts):
         return _swapped(xp, x, grad, spec, out_spatial, run_forward)
     n, rank = x.shape[0], spec.rank
@@ -212,7 +258,6 @@ def _swapped_in_segments(backend, x, grad, spec: ConvSpec, out_spatial, limit, r
     images = n * math.prod(counts)
     frames = xp.reshape(frames, (images, channels, *frame))
     pieces = xp.reshape(pieces, (images, filters, *segment))
-    chunk = max(1, limit // max(per_position * math.prod(frame), 1))
     total = None
     for start in range(0, images, chunk):
         part = _swapped(
@@ -229,7 +274,7 @@ def _swapped_in_segments(backend, x, grad, spec: ConvSpec, out_spatial, limit, r
 
 def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, run_forward: Callable):
     groups, rank = spec.groups, spec.rank
-    n, c_per, f_per = _shapes(x, grad, groups)
+    n, c_per, _ = _shapes(x, grad, groups)
     spatial = tuple(range(3, 3 + rank))
     # input: batch = C/g, channels = (group, n); kernel: (F, n, *O)
     source = xp.reshape(x, (n, groups, c_per, *x.shape[2:]))
@@ -237,13 +282,6 @@ def _swapped(xp: ModuleType, x, grad, spec: ConvSpec, out_spatial, run_forward: 
         xp.permute_dims(source, (2, 1, 0, *spatial)), (c_per, groups * n, *x.shape[2:])
     )
     kernel = xp.permute_dims(grad, (1, 0, *range(2, 2 + rank)))
-    swapped = ConvSpec(
-        out_spatial,
-        stride=spec.dilation,
-        dilation=spec.stride,
-        groups=groups,
-        in_channels=groups * n,
-        out_channels=groups * f_per,
-    )
+    swapped, _ = _swapped_problem(n, x.shape[1], grad.shape[1], x.shape[2:], out_spatial, spec)
     out = run_forward(source, kernel, swapped, spec.kernel_size)  # (C/g, F, *k)
     return xp.permute_dims(out, (1, 0, *range(2, 2 + rank)))

@@ -24,7 +24,7 @@ from array_api_compat import (
     is_torch_namespace,
 )
 
-from .generic import OPERATIONS, Backend, Declined, generic_backend
+from .generic import OPERATIONS, Backend, Declined, Delegation, generic_backend
 
 Predicate = Callable[[ModuleType], bool]
 Factory = Callable[[ModuleType], Backend]
@@ -152,13 +152,23 @@ def _made(factory: Factory, xp: ModuleType) -> Backend:
     return _INSTANCES[key]
 
 
+_NAMESPACES = {
+    "numpy": "array_api_compat.numpy",
+    "cupy": "array_api_compat.cupy",
+    "torch": "array_api_compat.torch",
+    "jax": "jax.numpy",
+    "dask": "array_api_compat.dask.array",
+}
+
+
 def backend_named(name: str) -> Backend:
     """The backend `xconv.plan(..., backend=name)` plans for.
 
     Parameters
     ----------
-    name : {"numpy", "cupy", "generic"}
-        NumPy's, CuPy's (CuPy must be installed) or the generic array-API backend.
+    name : {"numpy", "cupy", "torch", "jax", "dask", "generic"}
+        The backend of that library's arrays (the library must be installed), or the
+        generic array-API backend.
 
     Returns
     -------
@@ -168,7 +178,7 @@ def backend_named(name: str) -> Backend:
     Raises
     ------
     ValueError
-        Another name.
+        Another name, or a library that is not installed.
 
     Examples
     --------
@@ -176,23 +186,23 @@ def backend_named(name: str) -> Backend:
     >>> backend_named("generic")
     <Backend 'generic' for None>
     """
-    if name == "numpy":
-        import array_api_compat.numpy as np_compat
-
-        return backend_for(np_compat)
-    if name == "cupy":
-        import array_api_compat.cupy as cupy_compat
-
-        return backend_for(cupy_compat)
     if name == "generic":
         return generic_backend(None)
-    raise ValueError(f"backend must be 'numpy', 'cupy' or 'generic', got {name!r}")
+    if name not in _NAMESPACES:
+        known = ", ".join(repr(n) for n in (*_NAMESPACES, "generic"))
+        raise ValueError(f"backend must be one of {known}, got {name!r}")
+    try:
+        namespace = importlib.import_module(_NAMESPACES[name])
+    except ImportError as error:
+        raise ValueError(f"backend {name!r} needs its library: {error}") from None
+    return backend_for(namespace)
 
 
 __all__ = [
     "OPERATIONS",
     "Backend",
     "Declined",
+    "Delegation",
     "backend_for",
     "backend_named",
     "register_backend",

@@ -39,19 +39,19 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from .._arrays import array_namespace
-from .._correlations import adjoint_spec, transposed_window
-from ..algorithms.transposed import window
+from ..algorithms.fold import fold_padding
+from ..algorithms.transposed import adjoint_spec, window
 from ..config import thread_limit
 from ..padding import source_indices
 from ..spec import ConvSpec
-from . import backend_for
-from .generic import Backend, Declined
+from .generic import Backend, Declined, Delegation
 
 
 class DaskBackend(Backend):
     """Dask arrays of any block type: each operation as one task per output block."""
 
     name = "dask"
+    measurable = False  # its blocks are measured by their own backend
 
     def _pad(self, x, pads, mode: str, value):
         if mode == "constant":
@@ -65,10 +65,22 @@ class DaskBackend(Backend):
             x = da.concatenate([p for p in pieces if p.shape[axis]], axis=axis)
         return x
 
+    def delegation(self, operation: str, request, modelled) -> Delegation | None:
+        """Every operation block by block, unless the arrays are empty."""
+        if request.input_shape[0] == 0 or 0 in request.input_shape[2:]:
+            return None  # an empty array has no blocks to run
+        if 0 in request.out_spatial:
+            return None
+        return Delegation(
+            "dask blocks",
+            "one task per output block, each planned for its block's shape on the "
+            "block's own backend",
+        )
+
     def delegate(self, operation: str, call, own) -> object:
-        if call.x.shape[0] == 0 or 0 in call.spatial or 0 in call.out_spatial:
+        if call.plan.algorithm != "delegated":
             return Declined("an empty array has no blocks to run")
-        return _OPERATIONS[operation](call)
+        return _OPERATIONS[operation](call, own)
 
 
 def _take(x, axis: int, index):
@@ -78,7 +90,7 @@ def _take(x, axis: int, index):
 # -- the four operations --------------------------------------------------------------------
 
 
-def _conv(call):
+def _conv(call, own):
     spec = call.spec
     x = _whole_channels(call.in_work_dtype(call.x))
     padded = call.backend.pad(x, call.padding, spec.padding_mode, spec.padding_value)
@@ -86,11 +98,11 @@ def _conv(call):
         _follow(c, lambda b, s=s: -(-b // s), n)
         for c, s, n in zip(x.chunks[2:], spec.stride, call.out_spatial, strict=True)
     ]
-    y = correlate(padded, *_small(call), plain(spec), chunks, call.algorithm)
+    y = correlate(padded, *_small(call), plain(spec), chunks, call.algorithm, own)
     return call.finish(y)
 
 
-def _conv_transpose(call):
+def _conv_transpose(call, own):
     spec = adjoint_spec(call.spec)
     x = _whole_channels(call.in_work_dtype(call.x))
     start = [before for before, _ in call.padding]
@@ -98,13 +110,11 @@ def _conv_transpose(call):
         _follow(c, lambda b, s=s, a=a: b * s - a, n)
         for c, s, a, n in zip(x.chunks[2:], spec.stride, start, call.out_spatial, strict=True)
     ]
-    y = transpose(x, *_small(call), spec, start, call.out_spatial, chunks, call.algorithm)
+    y = transpose(x, *_small(call), spec, start, call.out_spatial, chunks, call.algorithm, own)
     return call.finish(y)
 
 
-def _conv_vjp(call):
-    from ..gradients import finish_gradients, fold_padding
-
+def _conv_vjp(call, own):
     spec, pads, spatial = call.spec, call.padding, call.spatial
     x = _whole_channels(call.in_work_dtype(call.x))
     grad = _whole_channels(call.in_work_dtype(call.grad), batch=x.chunks[0])
@@ -114,16 +124,14 @@ def _conv_vjp(call):
         start, size, chunks = [before for before, _ in pads], spatial, x.chunks[2:]
     else:  # all of the padded input, folded back onto the samples it copies
         start, size, chunks = [0] * spec.rank, padded.shape[2:], padded.chunks[2:]
-    grad_x = transpose(grad, weight, None, plain(spec), start, size, chunks, call.algorithm)
+    grad_x = transpose(grad, weight, None, plain(spec), start, size, chunks, call.algorithm, own)
     if spec.padding_mode != "constant":
         grad_x = fold_padding(call.backend, grad_x, spatial, pads, spec.padding_mode)
-    grad_w = weight_gradient(padded, grad, plain(spec), call.algorithm)
-    return finish_gradients(call, grad_x, grad_w, grad)
+    grad_w = weight_gradient(padded, grad, plain(spec), call.algorithm, own)
+    return call.finish_gradients(grad_x, grad_w, grad)
 
 
-def _conv_transpose_vjp(call):
-    from ..gradients import finish_gradients
-
+def _conv_transpose_vjp(call, own):
     spec, spatial = call.spec, call.spatial
     forward = adjoint_spec(spec)
     x = _whole_channels(call.in_work_dtype(call.x))
@@ -135,9 +143,9 @@ def _conv_transpose_vjp(call):
     bounds = [(-before, r - before) for (before, _), r in zip(call.padding, read, strict=True)]
     source = _whole_channels(window(call.backend, grad, bounds), batch=x.chunks[0])
     weight, _ = _small(call)
-    grad_x = correlate(source, weight, None, forward, x.chunks[2:], call.algorithm)
-    grad_w = weight_gradient(source, x, forward, call.algorithm)
-    return finish_gradients(call, grad_x, grad_w, grad)
+    grad_x = correlate(source, weight, None, forward, x.chunks[2:], call.algorithm, own)
+    grad_w = weight_gradient(source, x, forward, call.algorithm, own)
+    return call.finish_gradients(grad_x, grad_w, grad)
 
 
 _OPERATIONS = {
@@ -151,21 +159,21 @@ _OPERATIONS = {
 # -- blocked correlations -------------------------------------------------------------------
 
 
-def correlate(source, weight, bias, spec: ConvSpec, chunks, algorithm: str):
+def correlate(source, weight, bias, spec: ConvSpec, chunks, algorithm: str, own):
     """The unpadded correlation `spec` of `source` (batch and spatial blocks, channels in
     one), with output spatial `chunks`: each output block from the source region it reads."""
     regions = _read_regions(chunks, spec)
     keys = _key(weight), _key(bias)
 
     def task(parts, index):
-        return (_correlate_block, parts, *keys, spec, algorithm)
+        return (_correlate_block, parts, *keys, spec, algorithm, own.correlate_block)
 
     small = (weight, bias)
     token = (spec, algorithm)
     return _blocked("correlate", source, regions, chunks, spec.out_channels, task, small, token)
 
 
-def transpose(y, weight, bias, spec: ConvSpec, start, size, chunks, algorithm: str):
+def transpose(y, weight, bias, spec: ConvSpec, start, size, chunks, algorithm: str, own):
     """Window `[start, start + size)` of the adjoint of correlation `spec` applied to `y`,
     in output spatial `chunks`: each output block from the inputs whose copies reach it."""
     reach, offsets = [], []
@@ -189,7 +197,7 @@ def transpose(y, weight, bias, spec: ConvSpec, start, size, chunks, algorithm: s
     def task(parts, index):
         local = [axis[i] for axis, i in zip(offsets, index, strict=True)]
         shape = [axis[i][1] - axis[i][0] for axis, i in zip(spans, index, strict=True)]
-        return (_transpose_block, parts, *keys, spec, local, shape, algorithm)
+        return (_transpose_block, parts, *keys, spec, local, shape, algorithm, own.transpose_block)
 
     channels = weight.shape[1] * spec.groups  # the correlation's input channels
     small = (weight, bias)
@@ -197,7 +205,7 @@ def transpose(y, weight, bias, spec: ConvSpec, start, size, chunks, algorithm: s
     return _blocked("transpose", y, reach, chunks, channels, task, small, token)
 
 
-def weight_gradient(padded, grad, spec: ConvSpec, algorithm: str):
+def weight_gradient(padded, grad, spec: ConvSpec, algorithm: str, own):
     """The weight gradient of the unpadded correlation `spec` of `padded` whose output
     gradient is `grad` (same batch chunks): one share per `grad` block, summed."""
     grad = _whole_channels(grad, batch=padded.chunks[0])
@@ -210,6 +218,7 @@ def weight_gradient(padded, grad, spec: ConvSpec, algorithm: str):
             (grad.name, *index),
             spec,
             algorithm,
+            own.weight_share,
         )
         for m, (index, parts) in enumerate(shares)
     }
@@ -372,29 +381,25 @@ def _one_thread(task: Callable) -> Callable:
 
 
 @_one_thread
-def _correlate_block(parts, weight, bias, spec: ConvSpec, algorithm: str):
-    from ..forward import conv
-
-    return conv(_join(parts), weight, bias, spec=spec, algorithm=algorithm)
+def _correlate_block(parts, weight, bias, spec: ConvSpec, algorithm: str, run):
+    return run(_join(parts), weight, bias, spec, algorithm)
 
 
 @_one_thread
-def _transpose_block(parts, weight, bias, spec: ConvSpec, start, size, algorithm: str):
+def _transpose_block(parts, weight, bias, spec: ConvSpec, start, size, algorithm: str, run):
     y = _join(parts)
     xp = array_namespace(y)
     shape = (y.shape[0], weight.shape[1] * spec.groups, *size)
     if 0 in y.shape[2:]:  # no input reaches this block
         z = xp.zeros(shape, dtype=y.dtype)
     else:
-        z = transposed_window(backend_for(xp), y, weight, spec, start, size, algorithm)
+        z = run(y, weight, spec, start, size, algorithm)
     if bias is not None:
         z = z + xp.reshape(bias, (1, -1) + (1,) * spec.rank)
     return z
 
 
 @_one_thread
-def _weight_share(parts, grad, spec: ConvSpec, algorithm: str):
-    from ..gradients import weight_gradient_block
-
-    share = weight_gradient_block(_join(parts), grad, spec, algorithm)
+def _weight_share(parts, grad, spec: ConvSpec, algorithm: str, run):
+    share = run(_join(parts), grad, spec, algorithm)
     return array_namespace(share).expand_dims(share, axis=0)

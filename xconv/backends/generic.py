@@ -57,6 +57,31 @@ class Declined:
     reason: str
 
 
+@dataclass(frozen=True)
+class Delegation:
+    """A backend's answer at plan time when its library runs a whole operation.
+
+    Parameters
+    ----------
+    route : str
+        What runs (`"torch.nn.functional.conv2d"`), as the plan shows it.
+    reason : str
+        Why it wins over xconv's own plan.
+    seconds : float, optional
+        Its modelled time, where the backend prices it.
+
+    Examples
+    --------
+    >>> from xconv.backends import Delegation
+    >>> Delegation("mylib.conv", "the library's own kernel").route
+    'mylib.conv'
+    """
+
+    route: str
+    reason: str
+    seconds: float | None = None
+
+
 class Backend:
     """The generic array-API backend, and the interface every backend implements.
 
@@ -99,12 +124,23 @@ class Backend:
 
     # -- whole operations ---------------------------------------------------------------
 
+    def delegation(self, operation: str, request, modelled) -> Delegation | None:
+        """At plan time: whether this backend's library runs the whole `operation` (one
+        of `OPERATIONS`) of `request` (an `xconv.planner.Request`: spec, canonical input
+        shape, compute dtype name, algorithm), given xconv's `modelled` seconds per
+        algorithm for it; None leaves it to xconv's own plan."""
+        return None
+
     def delegate(self, operation: str, call, own) -> object:
         """Run a whole `operation` (one of `OPERATIONS`) on the checked `call` (an
-        `xconv._front.Call`), or return `Declined(reason)` to let xconv plan it.
+        `xconv._front.Call`, its `plan` attached), or return `Declined(reason)` to let
+        xconv run its own plan.
 
-        `own(call)` is xconv's own implementation, for a delegate that wraps it (in its
-        library's autograd, say) rather than replacing it.
+        `own` is xconv's own implementation (`xconv.operations.Own`): `own(call)` runs the
+        plan; `own.vjp` gives the gradients, for a delegate that wraps the run in its
+        library's autograd; `own.correlate_block` and its siblings run one block, for a
+        backend that splits the operation into blocks. A plan whose root is
+        `"delegated"` is the one `delegation` asked for.
         """
         return Declined("no whole-operation delegate")
 
@@ -266,6 +302,8 @@ class Backend:
         arrays may write the product into it)."""
         return a * b
 
+    # whether "measure" may time runs on this backend's arrays (not on lazy graphs)
+    measurable = True
     compiled_mixing = False  # whether `mix_channels` has a kernel (the FFT path costs it)
     # whether plans and layers may keep weight forms (`PreparedWeights`): eager arrays
     # whose values can be compared on every call, not lazy graphs or traced values

@@ -15,16 +15,13 @@ named algorithm (`"direct"`, `"gemm"`, `"fft"`) always runs xconv's own path.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ..algorithms.transposed import forward_weight, window
-from ._native import fft_wins, finite_algorithm
-from .generic import Backend, Declined
+from ._native import fft_wins, native_seconds
+from .generic import Backend, Declined, Delegation
 
 NATIVE_SPEEDUP = 1.2  # XLA (CPU) against xconv's NumPy GEMM on resnet3x3
 
@@ -34,18 +31,6 @@ _JNP_MODES = {
     "replicate": "edge",
     "circular": "wrap",
 }
-
-# set while xconv's own path runs inside the custom VJP: the delegate must not re-wrap it
-_OWN_PATH = contextvars.ContextVar("xconv_jax_own_path", default=False)
-
-
-@contextlib.contextmanager
-def _own_path():
-    token = _OWN_PATH.set(True)
-    try:
-        yield
-    finally:
-        _OWN_PATH.reset(token)
 
 
 class JaxBackend(Backend):
@@ -64,50 +49,44 @@ class JaxBackend(Backend):
             return None  # under jit, grad or vmap: no values to look at
         return self._max_abs(a)  # a concrete array (array-api-compat calls all JAX lazy)
 
+    def delegation(self, operation: str, request, modelled) -> Delegation | None:
+        """XLA's convolution, unless xconv's path is asked for or models faster."""
+        spec = request.spec
+        if request.algorithm in ("direct", "gemm", "fft"):
+            return None  # the caller asked for xconv's own path
+        if spec.rank not in (1, 2, 3) or request.dtype.startswith("complex"):
+            return None  # no XLA convolution taken here: xconv's own paths
+        if fft_wins(modelled, NATIVE_SPEEDUP):
+            return None  # the FFT path is modelled faster than XLA's convolution
+        return Delegation(
+            "jax.lax.conv_general_dilated",
+            f"XLA's own convolution (taken {NATIVE_SPEEDUP}x faster than xconv's GEMM)",
+            native_seconds(modelled, NATIVE_SPEEDUP),
+        )
+
     def delegate(self, operation: str, call, own) -> object:
-        if _OWN_PATH.get():
-            return Declined("xconv's own path, inside its custom VJP")
-        why = self._not_native(call)
-        if why is None:
+        if call.plan.algorithm == "delegated":
             return _NATIVE[operation](self, call)
         if operation in ("conv", "conv_transpose"):
-            return _with_xconv_vjp(operation, call, finite_algorithm(self, call))
-        return Declined(why)
-
-    def _not_native(self, call) -> str | None:
-        spec = call.spec
-        if call.algorithm in ("direct", "gemm", "fft"):
-            return f"algorithm={call.algorithm!r} asks for xconv's own path"
-        if spec.rank not in (1, 2, 3):
-            return f"no {spec.rank}-d convolution in jax.lax here"
-        if jnp.issubdtype(call.work, jnp.complexfloating):
-            return "complex data: xconv's own paths"
-        if fft_wins(self, call, NATIVE_SPEEDUP):
-            return "the FFT path is modelled faster than XLA's convolution"
-        return None
+            return _with_xconv_vjp(call, own)
+        return Declined("xconv's own plan")
 
 
-def _with_xconv_vjp(operation: str, call, algorithm: str):
-    """xconv's own `operation` on the call's arrays by `algorithm`, differentiated by
-    xconv's VJP."""
-    from .. import forward, gradients, transposed
-
-    public = forward.conv if operation == "conv" else transposed.conv_transpose
-    vjp = gradients.conv_vjp if operation == "conv" else gradients.conv_transpose_vjp
-    spec = call.spec
+def _with_xconv_vjp(call, own):
+    """xconv's own run of the call, differentiated by xconv's own VJP (the plan's
+    value-dependent choices taken now, while the values are at hand)."""
+    call, all_finite = own.settle(call)
 
     @jax.custom_vjp
     def run(x, weight, bias):
-        with _own_path():
-            return public(x, weight, bias, spec=spec, algorithm=algorithm)
+        return own(call.with_arrays(x, weight, bias))
 
     def run_forward(x, weight, bias):
         return run(x, weight, bias), (x, weight, bias)
 
     def run_backward(saved, grad):
         x, weight, bias = saved
-        with _own_path():
-            grad_x, grad_w, grad_b = vjp(grad, x, weight, spec=spec, algorithm=algorithm)
+        grad_x, grad_w, grad_b = own.vjp(call.with_arrays(x, weight, bias), grad, all_finite)
         grad_b = None if bias is None else grad_b.astype(bias.dtype)
         return grad_x.astype(x.dtype), grad_w.astype(weight.dtype), grad_b
 

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from ..algorithms.transposed import window
-from ._native import fft_wins
-from .generic import Backend, Declined
+from ._native import fft_wins, native_seconds
+from .generic import Backend, Declined, Delegation
 
 # torch's convolutions against xconv's NumPy GEMM (the benchmark's GEMM rows: 1.5-2.9x)
 NATIVE_SPEEDUP = 2.5
@@ -54,6 +54,9 @@ class TorchBackend(Backend):
 
     # -- primitives ---------------------------------------------------------------------
 
+    def _max_abs(self, a) -> float:
+        return super()._max_abs(a.detach())  # a value, not a step of the graph
+
     def _pad(self, x, pads, mode: str, value):
         if isinstance(value, complex):  # F.pad fills with real numbers only
             return super()._pad(x, pads, mode, value)
@@ -66,29 +69,30 @@ class TorchBackend(Backend):
 
     # -- whole operations ---------------------------------------------------------------
 
+    def delegation(self, operation: str, request, modelled) -> Delegation | None:
+        """torch's own kernel, unless xconv's path is asked for or models faster."""
+        spec = request.spec
+        if request.algorithm in ("direct", "gemm", "fft"):
+            return None  # the caller asked for xconv's own path
+        if spec.rank not in _CONV or request.dtype.startswith("complex"):
+            return None  # no torch kernel: xconv's own paths
+        if fft_wins(modelled, NATIVE_SPEEDUP):
+            return None  # the FFT path is modelled faster than torch's kernels
+        kernel = (_CONV_TRANSPOSE if spec.transposed else _CONV)[spec.rank].__name__
+        return Delegation(
+            f"torch.nn.functional.{kernel}",
+            f"torch's own kernel (taken {NATIVE_SPEEDUP}x faster than xconv's GEMM)",
+            native_seconds(modelled, NATIVE_SPEEDUP),
+        )
+
     def delegate(self, operation: str, call, own) -> object:
-        why = self._not_native(call)
-        if why is None:
+        if call.plan.algorithm == "delegated":
             return _NATIVE[operation](self, call)
         if operation in ("conv", "conv_transpose") and _tracks_gradients(call):
-            from .. import gradients  # the VJPs, imported when a backward pass needs them
-
-            vjp = gradients.conv_vjp if operation == "conv" else gradients.conv_transpose_vjp
-            return _XconvFunction.apply(call, own, vjp, call.user_x, call.weight, call.bias)
-        return Declined(why)
-
-    def _not_native(self, call) -> str | None:
-        """Why torch's own kernel does not run this call (None: it does)."""
-        spec = call.spec
-        if call.algorithm in ("direct", "gemm", "fft"):
-            return f"algorithm={call.algorithm!r} asks for xconv's own path"
-        if spec.rank not in _CONV:
-            return f"torch has no {spec.rank}-d convolution"
-        if call.work.is_complex:
-            return "complex data: xconv's own paths"
-        if fft_wins(self, call, NATIVE_SPEEDUP):
-            return "the FFT path is modelled faster than torch's kernels"
-        return None
+            # xconv's own path inside one autograd node, differentiated by xconv's VJP
+            call, all_finite = own.settle(call)
+            return _XconvFunction.apply(call, own, all_finite, call.user_x, call.weight, call.bias)
+        return Declined("xconv's own plan")
 
 
 def _tracks_gradients(call) -> bool:
@@ -100,8 +104,8 @@ class _XconvFunction(torch.autograd.Function):
     """One xconv operation as one autograd node, differentiated by xconv's VJP."""
 
     @staticmethod
-    def forward(ctx, call, own, vjp, x, weight, bias):
-        ctx.call, ctx.vjp = call, vjp
+    def forward(ctx, call, own, all_finite, x, weight, bias):
+        ctx.call, ctx.own, ctx.all_finite = call, own, all_finite
         ctx.bias_dtype = None if bias is None else bias.dtype
         ctx.save_for_backward(x, weight)
         return own(call)
@@ -116,7 +120,7 @@ class _XconvFunction(torch.autograd.Function):
         complex_ = grad.is_complex()
         if complex_:
             grad = grad.conj().resolve_conj()
-        grads = ctx.vjp(grad, x, weight, spec=call.spec, algorithm=call.algorithm)
+        grads = ctx.own.vjp(call, grad, ctx.all_finite)
         if complex_:
             grads = tuple(None if g is None else g.conj().resolve_conj() for g in grads)
         grad_x, grad_w, grad_b = grads
