@@ -53,6 +53,7 @@ from ._scipy_common import (
     result_dtype,
     to_integer,
 )
+from .backends import backend_for
 from .planner import plan_for
 from .spec import ConvSpec, is_int
 
@@ -479,7 +480,7 @@ def _correlate(xp, x, k, pads, method, axes, dtype, *, boundary="constant", fill
     if boundary == "constant" and not cmath.isfinite(complex(fill)):
         x, pads, fill = pad_constant(xp, x, axes, pads, fill), [(0, 0)] * len(axes), 0
         method = "direct"  # an FFT would spread the fill's NaN or infinity everywhere
-    algorithm = "fft" if method == "fft" else _direct_algorithm(x, k, axes, pads)
+    algorithm = "fft" if method == "fft" else _direct_algorithm(xp, x, k, axes, pads)
     if axes:
         y = correlate_axes(xp, x, k, axes, pads, mode=boundary, value=fill, algorithm=algorithm)
     else:  # nothing left to convolve: every axis broadcasts
@@ -504,7 +505,7 @@ def _integer_correlation(xp, x, k, pads, axes, boundary, fill):
     if exact_in_float64(*largest, terms):
         return None
     x, k = (xp.astype(a, xp.int64) for a in (x, k))  # uint64 wraps, modulo 2**64 alike
-    algorithm = _direct_algorithm(x, k, axes, pads)  # one plan for every limb pair
+    algorithm = _direct_algorithm(xp, x, k, axes, pads)  # one plan for every limb pair
 
     def correlate(x_limb, k_limb, fill_limb):
         return correlate_axes(xp, x_limb, k_limb, axes, pads, mode=boundary, value=fill_limb,
@@ -643,11 +644,11 @@ def _direct_or_fft(xp, x, k) -> str:
     if x.ndim == 0 or _empty(x) or _empty(k):
         return "direct"
     spec = ConvSpec(tuple(k.shape), padding=tuple((n - 1, n - 1) for n in k.shape))
-    plan = plan_for(spec, (1, 1, *x.shape), _plan_dtype(xp, x, k), "auto")
+    plan = plan_for(spec, (1, 1, *x.shape), _plan_dtype(xp, x, k), "auto", backend=backend_for(xp))
     return "fft" if plan.algorithm == "fft" else "direct"
 
 
-def _direct_algorithm(x, k, axes, pads) -> str:
+def _direct_algorithm(xp, x, k, axes, pads) -> str:
     """The direct method: xconv's direct or GEMM sum, whichever the planner prefers."""
     spec = ConvSpec(tuple(k.shape[a] for a in axes), padding=tuple(pads))
     plan = plan_for(spec, (1, 1, *(x.shape[a] for a in axes)), "float64", "auto")

@@ -39,9 +39,9 @@ _COMMON = (
     "BiasL2Factor",
     "Name",
 )
-_FORWARD = (*_COMMON, "DilationFactor", "Padding", "PaddingValue")
-_GROUPED = (*[n for n in _FORWARD if n != "NumChannels"], "NumChannelsPerGroup")
-_TRANSPOSED = (*_COMMON, "Cropping")
+FORWARD_OPTIONS = (*_COMMON, "DilationFactor", "Padding", "PaddingValue")
+_GROUPED = (*[n for n in FORWARD_OPTIONS if n != "NumChannels"], "NumChannelsPerGroup")
+TRANSPOSED_OPTIONS = (*_COMMON, "Cropping")
 
 
 _LAYER_DOC = entries(

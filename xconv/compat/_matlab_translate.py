@@ -10,8 +10,8 @@ from ..spec import ConvSpec
 from . import _matlab_args as args
 from ._layer import TranslationError, namespace, permute, reshape, shape_of
 from ._matlab_layer import (
-    _FORWARD,
-    _TRANSPOSED,
+    FORWARD_OPTIONS,
+    TRANSPOSED_OPTIONS,
     Convolution1DLayer,
     Convolution2DLayer,
     Convolution3DLayer,
@@ -100,7 +100,7 @@ def _forward_options(spec: ConvSpec, options: dict, padding) -> Any:
         options["PaddingValue"] = names[mode]
     if spec.groups == 1:
         cls = {1: Convolution1DLayer, 2: Convolution2DLayer, 3: Convolution3DLayer}[rank]
-        return lambda o: cls(spec.kernel_size, spec.out_channels, _FORWARD, o)
+        return lambda o: cls(spec.kernel_size, spec.out_channels, FORWARD_OPTIONS, o)
     if rank != 2:
         raise TranslationError(
             f"MATLAB has no grouped {rank}-D convolution layer (groupedConvolution2dLayer is "
@@ -143,7 +143,7 @@ def _transposed_options(spec: ConvSpec, options: dict, crops) -> Any:
         2: TransposedConvolution2DLayer,
         3: TransposedConvolution3DLayer,
     }[rank]
-    return lambda o: cls(spec.kernel_size, spec.out_channels, _TRANSPOSED, o)
+    return lambda o: cls(spec.kernel_size, spec.out_channels, TRANSPOSED_OPTIONS, o)
 
 
 def _edge_value(pairs, rank: int):

@@ -26,68 +26,70 @@ class _AutomaticType:
 Automatic = _AutomaticType()
 Varying = "Varying"
 
-_PRECISIONS = {"Real32": "float32", "Real64": "float64", "Mixed": "float16"}
-_EVALUATION_OPTIONS = {
+PRECISIONS = {"Real32": "float32", "Real64": "float64", "Mixed": "float16"}
+EVALUATION_OPTIONS = {
     "BatchSize": Automatic,
     "NetEvaluationMode": "Test",
     "RandomSeeding": "Inherited",
     "TargetDevice": "CPU",
     "WorkingPrecision": "Real32",
 }
-_NAME = "ConvolutionLayer"
+LAYER_NAME = "ConvolutionLayer"
 
 
-def _automatic(value: object) -> bool:
+def is_automatic(value: object) -> bool:
     return value is Automatic or (isinstance(value, str) and value == "Automatic")
 
 
-def _fail(message: str) -> ValueError:
-    return ValueError(f"{_NAME}: {message}")
+def failure(message: str) -> ValueError:
+    return ValueError(f"{LAYER_NAME}: {message}")
 
 
-def _positive_int(value: object, what: str) -> int:
+def positive_int(value: object, what: str) -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
         return int(value)
-    raise _fail(f"{what} should be a positive integer, but was {value!r}")
+    raise failure(f"{what} should be a positive integer, but was {value!r}")
 
 
-def _is_seq(value: object) -> bool:
+def is_sequence(value: object) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str)
 
 
-def _per_dim(value, rank: int, what: str, minimum: int) -> list[int]:
+def per_dimension(value, rank: int, what: str, minimum: int) -> list[int]:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         values = [int(value)] * rank
     elif (
-        _is_seq(value)
+        is_sequence(value)
         and len(value) == rank
         and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
     ):
         values = [int(v) for v in value]
     else:
-        raise _fail(f"{what} should be an integer or a list of {rank} integers, but was {value!r}")
+        raise failure(
+            f"{what} should be an integer or a list of {rank} integers, but was {value!r}"
+        )
     if any(v < minimum for v in values):
-        raise _fail(f"{what} should be at least {minimum} in every dimension, but was {value!r}")
+        raise failure(f"{what} should be at least {minimum} in every dimension, but was {value!r}")
     return values
 
 
-def _padding(value, rank: int):
+def padding_of(value, rank: int):
     if isinstance(value, str):
         if value != "Same":
-            raise _fail(f'PaddingSize should be an integer, a list or "Same", but was {value!r}')
+            raise failure(f'PaddingSize should be an integer, a list or "Same", but was {value!r}')
         return "Same"
-    if _is_seq(value) and len(value) == rank and all(_is_seq(p) for p in value):
+    if is_sequence(value) and len(value) == rank and all(is_sequence(p) for p in value):
         pairs = []
         for p in value:
-            pair = _per_dim(p, 2, "each PaddingSize pair {before, after}", 0)
+            pair = per_dimension(p, 2, "each PaddingSize pair {before, after}", 0)
             pairs.append((pair[0], pair[1]))
         return tuple(pairs)
-    sizes = _per_dim(value, rank, "PaddingSize", 0)
+    sizes = per_dimension(value, rank, "PaddingSize", 0)
     return tuple((p, p) for p in sizes)
 
 
-def _learning_rates(value) -> dict[str, float]:
-    if value is None or _automatic(value):
+def learning_rates(value) -> dict[str, float]:
+    if value is None or is_automatic(value):
         return {}
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return {"Weights": float(value), "Biases": float(value)}
@@ -99,7 +101,7 @@ def _learning_rates(value) -> dict[str, float]:
                 raise KeyError(key)
             out[key] = float(rate)
     except (KeyError, TypeError, ValueError) as error:
-        raise _fail(
+        raise failure(
             'LearningRateMultipliers should be a number or rules for "Weights" and '
             f'"Biases", but was {value!r}'
         ) from error

@@ -24,17 +24,17 @@ from ._layer import (
     shape_of,
 )
 from ._wolfram_args import (
-    _NAME,
-    _PRECISIONS,
+    LAYER_NAME,
+    PRECISIONS,
     Automatic,
     Varying,
-    _automatic,
-    _fail,
-    _is_seq,
-    _learning_rates,
-    _padding,
-    _per_dim,
-    _positive_int,
+    failure,
+    is_automatic,
+    is_sequence,
+    learning_rates,
+    padding_of,
+    per_dimension,
+    positive_int,
 )
 
 
@@ -111,25 +111,29 @@ class ConvolutionLayer(CompatLayer):
         Stride: int | Sequence[int] = 1,
         Input: Any = Automatic,
     ) -> None:
-        self.OutputChannels = _positive_int(n, "the number of output channels n")
-        self.ChannelGroups = _positive_int(ChannelGroups, "'ChannelGroups'")
+        self.OutputChannels = positive_int(n, "the number of output channels n")
+        self.ChannelGroups = positive_int(ChannelGroups, "'ChannelGroups'")
         if self.OutputChannels % self.ChannelGroups:
-            raise _fail(
+            raise failure(
                 f"'ChannelGroups' -> {self.ChannelGroups} does not divide the "
                 f"{self.OutputChannels} output channels"
             )
         if not isinstance(Interleaving, bool):
-            raise _fail(f"Interleaving should be True or False, but was {Interleaving!r}")
+            raise failure(f"Interleaving should be True or False, but was {Interleaving!r}")
         self.Interleaving = Interleaving
         weights = (
             None
-            if Weights is None or _automatic(Weights)
-            else as_float_array(Weights, f"{_NAME}: Weights")
+            if Weights is None or is_automatic(Weights)
+            else as_float_array(Weights, f"{LAYER_NAME}: Weights")
         )
         self.Biases = (
             None
             if Biases is None
-            else (Automatic if _automatic(Biases) else as_float_array(Biases, f"{_NAME}: Biases"))
+            else (
+                Automatic
+                if is_automatic(Biases)
+                else as_float_array(Biases, f"{LAYER_NAME}: Biases")
+            )
         )
         self._rank = self._infer_rank(s, Dimensionality, Input, weights)
         self._kernel_arg = s
@@ -140,13 +144,13 @@ class ConvolutionLayer(CompatLayer):
         if self._rank is not None:
             self._settle()
         self.Weights = Automatic
-        self.LearningRateMultipliers = _learning_rates(LearningRateMultipliers)
+        self.LearningRateMultipliers = learning_rates(LearningRateMultipliers)
         if weights is not None:
             self._set_weights(weights)
         biases = self.Biases
         has_biases = biases is not None and biases is not Automatic
         if has_biases and shape_of(biases) != (self.OutputChannels,):
-            raise _fail(
+            raise failure(
                 f'the value of "Biases" should be a vector of length '
                 f"{self.OutputChannels}, but has dimensions {shape_of(self.Biases)}"
             )
@@ -155,22 +159,22 @@ class ConvolutionLayer(CompatLayer):
 
     def _infer_rank(self, s, dimensionality, input_dims, weights) -> int | None:
         claims = {}
-        if _is_seq(s):
+        if is_sequence(s):
             if not 1 <= len(s) <= 3:
-                raise _fail(
+                raise failure(
                     f"the kernel size should be an integer or a list of 1 to 3 "
                     f"integers, but was {list(s)}"
                 )
             claims["the kernel size"] = len(s)
         elif not isinstance(s, numbers.Integral) or isinstance(s, bool):
-            raise _fail(
+            raise failure(
                 f"the kernel size should be an integer or a list of integers, but was {s!r}"
             )
-        if not _automatic(dimensionality) and dimensionality is not None:
-            claims['"Dimensionality"'] = _positive_int(dimensionality, '"Dimensionality"')
-        if not _automatic(input_dims) and input_dims is not None:
-            if not _is_seq(input_dims) or len(input_dims) < 2:
-                raise _fail(
+        if not is_automatic(dimensionality) and dimensionality is not None:
+            claims['"Dimensionality"'] = positive_int(dimensionality, '"Dimensionality"')
+        if not is_automatic(input_dims) and input_dims is not None:
+            if not is_sequence(input_dims) or len(input_dims) < 2:
+                raise failure(
                     f'"Input" should be a list of dimensions {{m, d1, ...}}, but was {input_dims!r}'
                 )
             claims['"Input"'] = len(input_dims) - 1
@@ -179,9 +183,9 @@ class ConvolutionLayer(CompatLayer):
         ranks = set(claims.values())
         if len(ranks) > 1:
             stated = ", ".join(f"{k} implies {v}" for k, v in claims.items())
-            raise _fail(f"inconsistent dimensionality: {stated}")
+            raise failure(f"inconsistent dimensionality: {stated}")
         if ranks and not 1 <= min(ranks) <= 3:
-            raise _fail(
+            raise failure(
                 f"convolutions of {min(ranks)} spatial dimensions are not supported (1 to 3 are)"
             )
         return ranks.pop() if ranks else None
@@ -190,26 +194,26 @@ class ConvolutionLayer(CompatLayer):
         """Normalise every per-dimension parameter once the rank is known."""
         rank = self._rank
         s = self._kernel_arg
-        self.KernelSize = tuple(_per_dim(s, rank, "the kernel size", 1))
-        self.Stride = tuple(_per_dim(self._stride_arg, rank, '"Stride"', 1))
-        self.Dilation = tuple(_per_dim(self._dilation_arg, rank, '"Dilation"', 1))
-        self.PaddingSize = _padding(self._padding_arg, rank)
+        self.KernelSize = tuple(per_dimension(s, rank, "the kernel size", 1))
+        self.Stride = tuple(per_dimension(self._stride_arg, rank, '"Stride"', 1))
+        self.Dilation = tuple(per_dimension(self._dilation_arg, rank, '"Dilation"', 1))
+        self.PaddingSize = padding_of(self._padding_arg, rank)
         self.Dimensionality = rank
-        if not _automatic(self._input_arg) and self._input_arg is not None:
+        if not is_automatic(self._input_arg) and self._input_arg is not None:
             dims = [None if d is None or d == Varying else d for d in self._input_arg]
             channels = dims[-1] if self.Interleaving else dims[0]
             spatial = dims[:-1] if self.Interleaving else dims[1:]
             for d in spatial:
                 if d is not None:
-                    _positive_int(d, 'every dimension of "Input"')
+                    positive_int(d, 'every dimension of "Input"')
             self._spatial_in = tuple(spatial)
-            self._set_channels(_positive_int(channels, 'the channel dimension of "Input"'))
+            self._set_channels(positive_int(channels, 'the channel dimension of "Input"'))
 
     def _set_channels(self, m: int) -> None:
         if self._channels is not None and m != self._channels:
-            raise _fail(f"the input has {m} channels, but the layer expects {self._channels}")
+            raise failure(f"the input has {m} channels, but the layer expects {self._channels}")
         if m % self.ChannelGroups:
-            raise _fail(
+            raise failure(
                 f"'ChannelGroups' -> {self.ChannelGroups} does not divide the {m} input channels"
             )
         self._channels = m
@@ -221,7 +225,7 @@ class ConvolutionLayer(CompatLayer):
             e is not None and e != d for e, d in zip(expected, shape, strict=True)
         ):
             want = ", ".join("m/g" if e is None else str(e) for e in expected)
-            raise _fail(
+            raise failure(
                 f'the value of "Weights" should have dimensions {{{want}}}, but has '
                 f"dimensions {list(shape)}"
             )
@@ -242,7 +246,7 @@ class ConvolutionLayer(CompatLayer):
 
     def _need_rank(self) -> int:
         if self._rank is None:
-            raise _fail(
+            raise failure(
                 "the dimensionality of the convolution is not known; give the kernel size as "
                 'a list, or specify "Dimensionality", "Input" or "Weights"'
             )
@@ -289,7 +293,7 @@ class ConvolutionLayer(CompatLayer):
         self._need_rank()
         if not self.initialized:
             known = "known" if self._channels is not None else "not known"
-            raise _fail(
+            raise failure(
                 'the layer is not initialized: its "Weights" are Automatic and the number '
                 f'of input channels is {known}. Specify "Weights" -> an array of dimensions '
                 '{n, m/g, *k}, or use NetInitialize(layer) once "Input" fixes the channels'
@@ -306,7 +310,7 @@ class ConvolutionLayer(CompatLayer):
         rank = self._need_rank()
         if input_dims is None:
             if self._spatial_in is None:
-                raise _fail('the input dimensions are not known; specify "Input" or pass them')
+                raise failure('the input dimensions are not known; specify "Input" or pass them')
             input_dims = (
                 (*self._spatial_in, self._channels)
                 if self.Interleaving
@@ -314,7 +318,7 @@ class ConvolutionLayer(CompatLayer):
             )
         dims = tuple(None if d is None or d == Varying else d for d in input_dims)
         if len(dims) != rank + 1:
-            raise _fail(
+            raise failure(
                 f"the input should be an array of rank {rank + 1} (channels and "
                 f"{rank} spatial dimensions), but has dimensions {list(input_dims)}"
             )
@@ -328,11 +332,11 @@ class ConvolutionLayer(CompatLayer):
 
     def _check_input_channels(self, m: int) -> None:
         if m % self.ChannelGroups:
-            raise _fail(
+            raise failure(
                 f"'ChannelGroups' -> {self.ChannelGroups} does not divide the {m} input channels"
             )
         if self._channels is not None and m != self._channels:
-            raise _fail(f"the input has {m} channels, but the layer expects {self._channels}")
+            raise failure(f"the input has {m} channels, but the layer expects {self._channels}")
 
     def _check_fits(self, spatial: Sequence) -> None:
         pads = self.spec.resolve_padding(spatial)
@@ -341,7 +345,7 @@ class ConvolutionLayer(CompatLayer):
                 continue
             extent = (self.KernelSize[i] - 1) * self.Dilation[i] + 1
             if extent > d + pad[0] + pad[1]:
-                raise _fail(
+                raise failure(
                     f"the kernel size {self.KernelSize[i]} (spanning {extent} with dilation "
                     f"{self.Dilation[i]}) cannot be larger than the input dimension {d} plus "
                     f"padding {pad[0] + pad[1]} (dimension {i + 1})"
@@ -360,47 +364,49 @@ class ConvolutionLayer(CompatLayer):
         RandomSeeding: Any = "Inherited",
     ):
         """Apply the layer to one example, a batch, or a list of examples."""
-        if WorkingPrecision not in _PRECISIONS:
-            raise _fail(
-                f"WorkingPrecision should be one of {list(_PRECISIONS)}, but was "
+        if WorkingPrecision not in PRECISIONS:
+            raise failure(
+                f"WorkingPrecision should be one of {list(PRECISIONS)}, but was "
                 f"{WorkingPrecision!r}"
             )
-        if TargetDevice not in ("CPU", "GPU") and not _is_seq(TargetDevice):
-            raise _fail(f'TargetDevice should be "CPU" or "GPU", but was {TargetDevice!r}')
+        if TargetDevice not in ("CPU", "GPU") and not is_sequence(TargetDevice):
+            raise failure(f'TargetDevice should be "CPU" or "GPU", but was {TargetDevice!r}')
         if NetEvaluationMode not in ("Test", "Train"):
-            raise _fail(
+            raise failure(
                 f'NetEvaluationMode should be "Test" or "Train", but was {NetEvaluationMode!r}'
             )
         options = {"WorkingPrecision": WorkingPrecision, "BatchSize": BatchSize}
         if isinstance(x, (list, tuple)) and x and all(hasattr(e, "shape") for e in x):
             return [self._evaluate(e, options, allow_batch=False) for e in x]
-        x = check_real(x, f"{_NAME} cannot accept symbolic inputs: expected real numeric arrays")
+        x = check_real(
+            x, f"{LAYER_NAME} cannot accept symbolic inputs: expected real numeric arrays"
+        )
         if isinstance(x, np.ndarray) and x.dtype == object:
-            raise TypeError(f"{_NAME} cannot accept symbolic inputs")
+            raise TypeError(f"{LAYER_NAME} cannot accept symbolic inputs")
         return self._evaluate(x, options, allow_batch=True)
 
     def _evaluate(self, x, options, *, allow_batch: bool):
         rank = self._need_rank()
         self._require_initialized()
         if x.ndim not in ((rank + 1, rank + 2) if allow_batch else (rank + 1,)):
-            raise _fail(
+            raise failure(
                 f"the input should be an array of rank {rank + 1} (one example) or "
                 f"{rank + 2} (a batch), but has dimensions {list(shape_of(x))}"
             )
         xp = namespace(x)
         if xp.isdtype(x.dtype, "complex floating"):
-            raise TypeError(f"{_NAME} cannot accept complex inputs")
+            raise TypeError(f"{LAYER_NAME} cannot accept complex inputs")
         example = shape_of(x)[-rank - 1 :]
         channels = example[-1] if self.Interleaving else example[0]
         self._check_input_channels(channels)
         self._check_fits(example[:-1] if self.Interleaving else example[1:])
-        dtype = _PRECISIONS[options["WorkingPrecision"]]
+        dtype = PRECISIONS[options["WorkingPrecision"]]
         weight, bias = cast(self.Weights, dtype), self.Biases
         bias = None if bias is None else cast(bias, dtype)
         x = cast(x, dtype)
         batch = options["BatchSize"]
-        if x.ndim == rank + 2 and not _automatic(batch) and batch is not None:
-            size = _positive_int(batch, "BatchSize")
+        if x.ndim == rank + 2 and not is_automatic(batch) and batch is not None:
+            size = positive_int(batch, "BatchSize")
             parts = [
                 run(self.spec, x[i : i + size, ...], weight, bias, prepared=self.prepared_weights)
                 for i in range(0, x.shape[0], size)

@@ -33,8 +33,8 @@ from typing import Any
 from .._docstrings import entries, filled
 from ._matlab_args import MatlabError, rng
 from ._matlab_layer import (
-    _FORWARD,
-    _TRANSPOSED,
+    FORWARD_OPTIONS,
+    TRANSPOSED_OPTIONS,
     Convolution1DLayer,
     Convolution2DLayer,
     Convolution3DLayer,
@@ -126,7 +126,7 @@ def convolution1dLayer(filterSize: Any, numFilters: int, **name_value: Any) -> C
     >>> convolution1dLayer(3, 2, Padding="causal", NumChannels=1).PaddingSize
     (2, 0)
     """
-    return Convolution1DLayer(filterSize, numFilters, _FORWARD, name_value)
+    return Convolution1DLayer(filterSize, numFilters, FORWARD_OPTIONS, name_value)
 
 
 @filled(_ARGUMENTS)
@@ -155,7 +155,7 @@ def convolution2dLayer(filterSize: Any, numFilters: int, **name_value: Any) -> C
     >>> convolution2dLayer([3, 5], 16, Stride=2, Padding=[1, 2]).PaddingSize
     (1, 1, 2, 2)
     """
-    return Convolution2DLayer(filterSize, numFilters, _FORWARD, name_value)
+    return Convolution2DLayer(filterSize, numFilters, FORWARD_OPTIONS, name_value)
 
 
 @filled(_ARGUMENTS)
@@ -184,7 +184,7 @@ def convolution3dLayer(filterSize: Any, numFilters: int, **name_value: Any) -> C
     >>> convolution3dLayer(3, 8, Padding=[[0, 1, 2], [3, 4, 5]]).PaddingSize
     ((0, 1, 2), (3, 4, 5))
     """
-    return Convolution3DLayer(filterSize, numFilters, _FORWARD, name_value)
+    return Convolution3DLayer(filterSize, numFilters, FORWARD_OPTIONS, name_value)
 
 
 @filled(_ARGUMENTS)
@@ -250,7 +250,7 @@ def transposedConv1dLayer(
     >>> transposedConv1dLayer(4, 2, Stride=2, Cropping="same", NumChannels=3).Weights.shape
     (4, 2, 3)
     """
-    return TransposedConvolution1DLayer(filterSize, numFilters, _TRANSPOSED, name_value)
+    return TransposedConvolution1DLayer(filterSize, numFilters, TRANSPOSED_OPTIONS, name_value)
 
 
 @filled(_ARGUMENTS)
@@ -281,7 +281,7 @@ def transposedConv2dLayer(
     >>> transposedConv2dLayer(11, 96, Stride=4, Cropping="same").CroppingSize
     (3, 4, 3, 4)
     """
-    return TransposedConvolution2DLayer(filterSize, numFilters, _TRANSPOSED, name_value)
+    return TransposedConvolution2DLayer(filterSize, numFilters, TRANSPOSED_OPTIONS, name_value)
 
 
 @filled(_ARGUMENTS)
@@ -313,4 +313,4 @@ def transposedConv3dLayer(
     >>> layer(np.ones((5, 5, 5, 3), np.float32)).shape
     (10, 10, 10, 4)
     """
-    return TransposedConvolution3DLayer(filterSize, numFilters, _TRANSPOSED, name_value)
+    return TransposedConvolution3DLayer(filterSize, numFilters, TRANSPOSED_OPTIONS, name_value)

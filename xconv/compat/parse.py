@@ -42,9 +42,9 @@ _KERAS_ALIASES = {f"Convolution{r}D": f"Conv{r}D" for r in (1, 2, 3)} | {
 _KERAS = (*keras.__all__, *_KERAS_ALIASES)
 _KERAS_PREFIXES = ("", "layers.", "keras.layers.", "tf.keras.layers.", "tensorflow.keras.layers.")
 
-_TORCH_MODULES = tuple(pytorch._MODULES)
+_TORCH_MODULES = tuple(pytorch.MODULES)
 _TORCH_MODULE_PREFIXES = ("", "nn.", "torch.nn.")
-_TORCH_FUNCTIONS = tuple(pytorch._FUNCTIONS)
+_TORCH_FUNCTIONS = tuple(pytorch.FUNCTIONS)
 _TORCH_FUNCTION_PREFIXES = ("F.", "functional.", "nn.functional.", "torch.nn.functional.", "torch.")
 
 _HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(.?)")

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import _init
-from ._wolfram_args import _EVALUATION_OPTIONS, _NAME, Automatic, Varying, _automatic, _fail
+from ._wolfram_args import EVALUATION_OPTIONS, LAYER_NAME, Automatic, Varying, failure, is_automatic
 from ._wolfram_layer import ConvolutionLayer
 
 __all__ = [
@@ -92,10 +92,10 @@ def NetInitialize(
 
     name, settings = _method(Method)
     if name not in ("Xavier", "Kaiming"):
-        raise _fail(f'Method should be "Xavier" or "Kaiming", but was {Method!r}')
+        raise failure(f'Method should be "Xavier" or "Kaiming", but was {Method!r}')
     distribution = settings.get("Distribution", "Normal")
     if distribution not in ("Normal", "Uniform"):
-        raise _fail(f'"Distribution" should be "Normal" or "Uniform", but was {distribution!r}')
+        raise failure(f'"Distribution" should be "Normal" or "Uniform", but was {distribution!r}')
     new = copy.copy(layer)
     if Input is not None:
         new._input_arg = Input
@@ -103,7 +103,7 @@ def NetInitialize(
         new._settle()
     new._need_rank()
     if new._channels is None:
-        raise _fail(
+        raise failure(
             "cannot be initialized until all its input and output dimensions are known: "
             'the number of input channels is unknown (specify "Input")'
         )
@@ -111,7 +111,7 @@ def NetInitialize(
     taps = math.prod(new.KernelSize)
     fan_in, fan_out = taps * new._channels // groups, taps * new.OutputChannels // groups
     variance = 2.0 / (fan_in + fan_out) if name == "Xavier" else 2.0 / fan_in
-    rng = np.random.default_rng(None if _automatic(RandomSeeding) else RandomSeeding)
+    rng = np.random.default_rng(None if is_automatic(RandomSeeding) else RandomSeeding)
     shape = (new.OutputChannels, new._channels // groups, *new.KernelSize)
     if distribution == "Normal":
         weights = _init.normal(rng, shape, math.sqrt(variance))
@@ -146,7 +146,7 @@ def _method(method: Any) -> tuple[Any, dict]:
         name, settings = method
         return name, dict(settings)
     except (TypeError, ValueError):
-        raise _fail(
+        raise failure(
             'Method should be "Xavier", "Kaiming" or {name, <|"Distribution" -> ...|>}, '
             f"but was {method!r}"
         ) from None
@@ -190,7 +190,7 @@ def NetExtract(layer: ConvolutionLayer, name: str):
         if name not in ("OutputChannels", "ChannelGroups", "Interleaving", "InputChannels"):
             layer._need_rank()
         return getattr(layer, name)
-    raise _fail(
+    raise failure(
         f"NetExtract: {name!r} is not an array or parameter of the layer; "
         f"available: {['Weights', 'Biases', 'Input', 'Output', *_PARAMETERS]}"
     )
@@ -275,13 +275,13 @@ def Information(layer: ConvolutionLayer, prop: str | None = None):
         "ArraysTotalElementCount": lambda: sum(counts.values()) if known else None,
         "ArraysTotalSize": total_size,
         "LayersCount": lambda: 1,
-        "LayerTypeCounts": lambda: {_NAME: 1},
+        "LayerTypeCounts": lambda: {LAYER_NAME: 1},
         "Options": lambda: _layer_options(layer),
     }
     if prop is None:
         return {name: get() for name, get in props.items()}
     if prop not in props:
-        raise _fail(f"Information: {prop!r} is not a known property; available: {list(props)}")
+        raise failure(f"Information: {prop!r} is not a known property; available: {list(props)}")
     return props[prop]()
 
 
@@ -331,5 +331,5 @@ def Options(obj: Any = ConvolutionLayer) -> dict[str, Any]:
             "Weights": Automatic,
         }
     if isinstance(obj, ConvolutionLayer):
-        return dict(_EVALUATION_OPTIONS)
+        return dict(EVALUATION_OPTIONS)
     raise TypeError(f"Options expects ConvolutionLayer or a ConvolutionLayer[...], got {obj!r}")
