@@ -70,7 +70,7 @@ def run(layers, repeat: int, dtype: str) -> list[dict]:
         w = rng.standard_normal(layer.w).astype(dtype)
         plan = xconv.plan(x.shape, w.shape, dtype=dtype, **options)
         runs = {
-            name: (lambda a=name: xconv.conv(x, w, algorithm=a, **options))
+            name: (lambda a=name, x=x, w=w, o=options: xconv.conv(x, w, algorithm=a, **o))
             for name in (*ALGORITHMS, "auto")
         }
         timings = time_alternating(runs, repeat)
@@ -142,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     import xconv
 
     layers = [
-        layer
-        for layer in LAYERS
-        if not args.only or any(text in layer.name for text in args.only)
+        layer for layer in LAYERS if not args.only or any(text in layer.name for text in args.only)
     ]
     blas = threadpoolctl.threadpool_info()
     kernel = ", ".join(sorted({str(i.get("architecture")) for i in blas if i.get("architecture")}))

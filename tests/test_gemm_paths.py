@@ -19,6 +19,7 @@ from strategies import examples
 
 import xconv
 from xconv.backends.numpy import _blas, _threads
+from xconv.backends.numpy._costs import COSTS
 from xconv.backends.numpy._gemm import Layout, choose_layout, conv_gemm_layout
 
 TOLERANCE = {"float32": 2e-5, "float64": 1e-12, "complex64": 4e-5, "complex128": 2e-12}
@@ -98,7 +99,7 @@ def test_row_bands_under_a_tiny_workspace_match_oracle(problem, limit):
 @settings(max_examples=examples(30))
 def test_chosen_layout_matches_oracle(problem):
     x, weight, kernel, stride, dilation, out, groups, dtype = problem
-    y = conv_gemm_layout(x, weight, kernel, stride, dilation, out, groups)
+    y = conv_gemm_layout(x, weight, kernel, stride, dilation, out, groups, costs=COSTS)
     assert_close(y, x, weight, dtype, stride=stride, dilation=dilation, groups=groups)
 
 
@@ -216,7 +217,7 @@ def test_layout_choice_is_valid_for_the_benchmark_layers():
             for n, k, s, d in zip(layer["size"], kernel, stride, dilation, strict=True)
         )
         x_shape = (2, layer["c"], *(o * s + k for o, s, k in zip(out, stride, kernel, strict=True)))
-        chosen = choose_layout(x_shape, kernel, stride, dilation, out, layer["f"], groups)
+        chosen, _ = choose_layout(x_shape, kernel, stride, dilation, out, layer["f"], groups, COSTS)
         assert 0 <= chosen.stacked <= rank
         assert groups % chosen.fused == 0
 
@@ -233,7 +234,7 @@ def test_layout_choice_is_valid_for_the_benchmark_layers():
 )
 def test_merged_gemms_only_where_each_images_product_is_small(x_shape, filters, merged):
     out = tuple(n - 2 for n in x_shape[2:])
-    layout = choose_layout(x_shape, (3, 3), (1, 1), (1, 1), out, filters, 1)
+    layout, _ = choose_layout(x_shape, (3, 3), (1, 1), (1, 1), out, filters, 1, COSTS)
     assert layout.merge_batch is merged
 
 

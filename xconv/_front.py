@@ -186,32 +186,6 @@ def check_call(
     )
 
 
-# the keywords a ready `spec` replaces, with their defaults
-_SPEC_KEYWORDS = {
-    "stride": 1,
-    "padding": 0,
-    "output_padding": 0,
-    "dilation": 1,
-    "groups": 1,
-    "padding_mode": "constant",
-    "padding_value": 0.0,
-    "channels_last": False,
-}
-
-
-def spec_keywords(spec: ConvSpec | None, **options) -> dict:
-    """The spec keywords of a public call, or none when a ready `spec` is given (the
-    keywords must then keep their defaults)."""
-    if spec is None:
-        return options
-    if not isinstance(spec, ConvSpec):
-        raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
-    changed = [name for name, value in options.items() if value != _SPEC_KEYWORDS[name]]
-    if changed:
-        raise TypeError(f"pass either spec or {', '.join(changed)}, not both")
-    return {}
-
-
 def _spec(weight, transposed: bool, spec: ConvSpec | None, options: dict) -> ConvSpec:
     shape = getattr(weight, "shape", None)
     if shape is None or len(shape) < 3:

@@ -176,6 +176,11 @@ def _parts_runner(node: Plan):
     return correlate
 
 
+def _limit(node: Plan) -> int:
+    """The workspace the node was planned for (its routes and chunks fit it)."""
+    return node.limit if node.limit is not None else node.backend.memory_budget()
+
+
 # -- transposed windows --------------------------------------------------------------------
 
 
@@ -188,10 +193,10 @@ def run_window(node: Plan, y, weight):
         z = run_window(node.parts[0], y, weight)
         return spread_out(backend, z, spec, tuple(y.shape[2:]), start, size)
     if node.algorithm == "transposed gemm":
-        out = transpose_gemm(backend, y, weight, spec, start, size, backend.memory_budget())
-        if out is not None:
+        out = transpose_gemm(backend, y, weight, spec, start, size, _limit(node))
+        if out is not None:  # planned where the columns fit the workspace
             return out
-        return run_window(node.fallback, y, weight)  # the columns outgrew the workspace
+        raise RuntimeError("the planned transposed GEMM's columns outgrew the workspace")
     return transpose_window(backend, y, weight, spec, start, size, _parts_runner(node))
 
 
@@ -209,7 +214,7 @@ def run_weight_gradient(node: Plan, x, grad):
         grad,
         node.spec,
         node.algorithm,
-        backend.memory_budget(),
+        _limit(node),
         _parts_runner(node),
     )
 
@@ -237,9 +242,9 @@ def _conv_vjp(call, plan: Plan):
     if plan.algorithm == "shared spectra":
         plan = _guarded(plan, padded, grad, w)
     if plan.algorithm == "shared spectra":
-        both = fft_vjp(backend, padded, grad, w, spec, backend.memory_budget())
-        if both is None:  # the spectra outgrew the workspace
-            plan = plan.fallback
+        both = fft_vjp(backend, padded, grad, w, spec, _limit(plan))
+        if both is None:
+            raise RuntimeError("the planned spectra outgrew the workspace")
     if both is not None:
         grad_x, grad_w = both
         if mode == "constant":

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._docstrings import shared
-from ._front import check_call, spec_keywords
+from ._front import check_call
 from .algorithms.prepared import PreparedWeights
-from .operations import perform
+from .operations import perform, public
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
+@public("conv")
 @shared
 def conv(
     x,
@@ -84,25 +85,6 @@ def conv(
     ...            padding_mode="reflect", channels_last=True).shape
     (2, 16, 16, 8)
     """
-    call = check_call(
-        "conv",
-        x,
-        weight,
-        bias=bias,
-        algorithm=algorithm,
-        spec=spec,
-        **spec_keywords(
-            spec,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            padding_mode=padding_mode,
-            padding_value=padding_value,
-            channels_last=channels_last,
-        ),
-    )
-    return perform(call)
 
 
 def conv_prepared(

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._docstrings import shared
-from ._front import check_call, spec_keywords
-from .operations import perform
+from .operations import public
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
 Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
+@public("conv_vjp")
 @shared
 def conv_vjp(
     grad_output,
@@ -89,27 +89,9 @@ def conv_vjp(
     >>> gx, gw, gb
     (array([[ 1.,  0.,  0., -1.]]), array([[[3., 6.]]]), array([3.]))
     """
-    call = check_call(
-        "conv_vjp",
-        x,
-        weight,
-        grad_output=grad_output,
-        algorithm=algorithm,
-        spec=spec,
-        **spec_keywords(
-            spec,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            padding_mode=padding_mode,
-            padding_value=padding_value,
-            channels_last=channels_last,
-        ),
-    )
-    return perform(call)
 
 
+@public("conv_transpose_vjp")
 @shared
 def conv_transpose_vjp(
     grad_output,
@@ -171,21 +153,3 @@ def conv_transpose_vjp(
     >>> gx, gw, gb
     (array([[ 1., 10.]]), array([[[1., 2.]]]), array([2.]))
     """
-    call = check_call(
-        "conv_transpose_vjp",
-        x,
-        weight,
-        grad_output=grad_output,
-        algorithm=algorithm,
-        spec=spec,
-        **spec_keywords(
-            spec,
-            stride=stride,
-            padding=padding,
-            output_padding=output_padding,
-            dilation=dilation,
-            groups=groups,
-            channels_last=channels_last,
-        ),
-    )
-    return perform(call)

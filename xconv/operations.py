@@ -14,8 +14,10 @@ that splits an operation into blocks). Backends import nothing from the operatio
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._arrays import array_namespace
 from ._docstrings import shared
@@ -83,6 +85,61 @@ class Own:
     @staticmethod
     def weight_share(padded, grad, spec: ConvSpec, algorithm: str):
         return weight_share(padded, grad, spec, algorithm)
+
+
+# the keywords of the ConvSpec among the operations' parameters
+SPEC_KEYWORDS = (
+    "stride",
+    "padding",
+    "output_padding",
+    "dilation",
+    "groups",
+    "padding_mode",
+    "padding_value",
+    "channels_last",
+)
+
+
+def public(operation: str) -> Callable:
+    """The body of a public operation, written once: its signature (and docstring) are
+    the decorated function's; a call binds the arguments, checks them (`check_call`)
+    with the spec keywords, or a ready `spec` (the keywords must then keep their
+    defaults), and performs the operation."""
+
+    def wrap(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+        keywords = [name for name in signature.parameters if name in SPEC_KEYWORDS]
+        defaults = {name: signature.parameters[name].default for name in keywords}
+
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            arguments = signature.bind(*args, **kwargs)
+            arguments.apply_defaults()
+            given = arguments.arguments
+            spec = given["spec"]
+            options = {name: given[name] for name in keywords}
+            if spec is not None:
+                if not isinstance(spec, ConvSpec):
+                    raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
+                changed = [name for name in keywords if options[name] != defaults[name]]
+                if changed:
+                    raise TypeError(f"pass either spec or {', '.join(changed)}, not both")
+                options = {}
+            call = check_call(
+                operation,
+                given["x"],
+                given["weight"],
+                bias=given.get("bias"),
+                grad_output=given.get("grad_output"),
+                algorithm=given["algorithm"],
+                spec=spec,
+                **options,
+            )
+            return perform(call)
+
+        return run
+
+    return wrap
 
 
 def perform(call, prepared=None):
@@ -154,6 +211,7 @@ def plan(
     channels_last: bool = False,
     algorithm: str = "auto",
     backend: str | Backend = "numpy",
+    device: object = None,
 ) -> Plan:
     """The plan an operation follows for arrays of these shapes, dtype and keywords.
 
@@ -187,6 +245,9 @@ def plan(
         Whose costs and algorithms: `"numpy"`, `"cupy"`, `"torch"`, `"jax"`, `"dask"`,
         `"generic"` (any other array-API library), or a `Backend` object (one from
         `xconv.backends.backend_for`, registered ones included).
+    device : str or device, optional
+        Where the arrays will live, for a library with devices of their own costs
+        (`"cuda"`: PyTorch and JAX priced with GPU constants); the CPU when omitted.
 
     Returns
     -------
@@ -255,6 +316,8 @@ def plan(
         check_padding_widths(spatial, resolved, padding_mode)
     if not isinstance(backend, Backend):
         backend = backend_named(backend)
+    if device is not None:
+        backend = backend.for_device(device)
     work = dtype_name(dtype)
     request = Request(
         operation,

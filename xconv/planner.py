@@ -36,6 +36,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from array_api_compat import device
+
 from .algorithms import Estimate, Problem
 from .algorithms.transposed import adjoint_spec, is_spread, phase_problems, spread_geometry
 from .algorithms.transposed_fft import spectra_bytes
@@ -93,22 +95,32 @@ class Request:
 
     @classmethod
     def of(cls, call) -> Request:
-        """The request of a checked call (`xconv._front.Call`)."""
+        """The request of a checked call (`xconv._front.Call`), priced for the device its
+        arrays are on."""
+        backend = call.backend.for_device(_device_of(call.x))
         return cls(
             call.operation,
             call.spec,
             tuple(call.x.shape),
             dtype_name(call.work),
             call.algorithm,
-            call.backend,
+            backend,
             tuple(call.padding),
             tuple(call.out_spatial),
-            call.backend.memory_budget(),
+            backend.memory_budget(),
         )
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (self.input_shape[0], self.spec.out_channels, *self.out_spatial)
+
+
+def _device_of(x):
+    """The device of an array, or None where its library cannot say (a tracer)."""
+    try:
+        return device(x)
+    except Exception:
+        return None
 
 
 # ---------------------------------------------------------------------------- operations
@@ -211,6 +223,7 @@ def _conv_vjp(r: Request) -> Plan:
         f"spectra, modelled {_ms(seconds)} (two forward FFT correlations)",
         seconds=seconds,
         flops=2 * layer.flops,
+        parts=(),
         fallback=parts if chooses else None,
         fallback_when=NON_FINITE if chooses else "",
     )
@@ -272,6 +285,7 @@ def _root(r: Request, algorithm: str, reason: str, parts: tuple[Plan, ...]) -> P
         output_shape=r.output_shape,
         seconds=_total(parts, "seconds"),
         parts=parts,
+        limit=r.limit,
     )
 
 
@@ -556,6 +570,7 @@ def _phases(spec, y_shape, start, size, dtype, algorithm, backend, limit) -> Pla
         seconds=_total(parts, "seconds"),
         parts=parts,
         region=(start, size),
+        limit=limit,
     )
 
 
@@ -636,6 +651,7 @@ def _weight_node(spec, layer: Plan, chosen, padded_shape, grad_shape, dtype, bac
         output_shape=(spec.out_channels, spec.in_channels // spec.groups, *spec.kernel_size),
         seconds=seconds,
         parts=parts,
+        limit=limit,
     )
 
 

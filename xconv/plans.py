@@ -101,6 +101,8 @@ class Plan:
         A transposed window's `(start, size)`.
     repeat : int
         How many times this part runs (equal stride phases, equal chunks).
+    limit : int, optional
+        The workspace in bytes the plan was made for (its chunks and routes fit it).
 
     See Also
     --------
@@ -138,6 +140,7 @@ class Plan:
     fallback_when: str = ""
     region: tuple | None = None
     repeat: int = 1
+    limit: int | None = None
     # set on plans handed to users: runs the plan on arrays (`xconv.operations.run_plan`)
     runner: Callable | None = field(default=None, compare=False, repr=False)
     prepared: PreparedWeights = field(
@@ -263,6 +266,7 @@ class Plan:
             "fallback_when": self.fallback_when,
             "region": _listed(self.region),
             "repeat": self.repeat,
+            "limit": self.limit,
         }
         return data
 
@@ -293,6 +297,7 @@ def from_dict(data: Mapping, backend, estimate_of: Callable) -> Plan:
         fallback_when=data["fallback_when"],
         region=_tupled(data["region"]),
         repeat=data.get("repeat", 1),
+        limit=data.get("limit"),
     )
     return dataclasses.replace(node, estimate=estimate_of(node))
 

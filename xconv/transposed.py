@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._docstrings import shared
-from ._front import check_call, spec_keywords
-from .operations import perform
+from .operations import public
 from .spec import ConvSpec
 
 IntOrTuple = int | Sequence[int]
 Cropping = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
+@public("conv_transpose")
 @shared
 def conv_transpose(
     x,
@@ -81,21 +81,3 @@ def conv_transpose(
     ...                      padding="same").shape
     (1, 4, 32, 32)
     """
-    call = check_call(
-        "conv_transpose",
-        x,
-        weight,
-        bias=bias,
-        algorithm=algorithm,
-        spec=spec,
-        **spec_keywords(
-            spec,
-            stride=stride,
-            padding=padding,
-            output_padding=output_padding,
-            dilation=dilation,
-            groups=groups,
-            channels_last=channels_last,
-        ),
-    )
-    return perform(call)

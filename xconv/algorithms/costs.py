@@ -179,3 +179,34 @@ REFERENCE_COSTS = CostModel(
     ),
     source="NumPy 2.4 + OpenBLAS and SciPy 1.17 on 2 cores of a shared x86-64 VM",
 )
+
+# Unmeasured: H100 SXM data-sheet rates (67 TFLOP/s float32 FMA without tensor cores,
+# 3.35 TB/s of memory), a kernel launch of ~10 us from Python, cuFFT passes at memory
+# speed. The planner only ranks algorithms whose times differ by large factors;
+# `benchmarks/gpu_check.sh` measures, and `algorithm="measure"` decides near ties.
+GPU_REFERENCE_COSTS = CostModel(
+    gemm_peak=40e12,  # cuBLAS float32 on conv-shaped (thin) products, below the peak
+    blas_speedup=1.0,  # the whole device is one "core" here
+    matmul_stream_ns=0.0025,  # 8 bytes per operand element at ~3.3 TB/s
+    copy_ns=0.0025,
+    elementwise_ns=0.004,
+    direct_call_ns=15_000.0,  # per tap of the generic direct sums: a few launches
+    gemm_call_ns=30_000.0,
+    cache_bytes=50 * 2**20,  # L2
+    in_cache=0.5,
+    fft=FFTCosts(
+        axis_pass=0.005,  # one read and write of the frame per axis
+        transform=0.0005,
+        long_line=0.0,
+        line_cache_bytes=2**40,
+        large_frame=0.0,
+        frame_cache_bytes=2**40,
+        transform_speedup=1.0,
+        mix_product=0.01,
+        mix_matmul=0.002,
+        blas_speedup=1.0,
+        copy=0.0025,
+        call=40_000.0,
+    ),
+    source="H100 data-sheet rates, not measured (benchmarks/gpu_check.sh measures)",
+)

@@ -3,7 +3,26 @@ FFT path beats the library's kernel, from xconv's modelled times."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
+
+from ..algorithms.costs import GPU_REFERENCE_COSTS
+
+
+def on_gpu(backend, speedup: float):
+    """A copy of `backend` priced with the GPU reference constants (data-sheet rates, not
+    measured here), its library's kernels taken `speedup` times faster than xconv's GEMM
+    there."""
+    gpu = copy.copy(backend)
+    gpu.costs = GPU_REFERENCE_COSTS
+    gpu.native_speedup = speedup
+    return gpu
+
+
+def is_gpu(device) -> bool:
+    """Whether a device (a library's object or its name) is an accelerator."""
+    text = str(getattr(device, "type", None) or getattr(device, "platform", None) or device)
+    return text.lower().startswith(("cuda", "gpu", "rocm"))
 
 
 def fft_wins(modelled: Mapping[str, float], native_speedup: float) -> bool:

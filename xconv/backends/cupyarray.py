@@ -29,42 +29,13 @@ from types import ModuleType
 
 from ..algorithms import GENERIC, Algorithm, Estimate
 from ..algorithms._taps import plane_offsets
-from ..algorithms.costs import CostModel, FFTCosts
+from ..algorithms.costs import GPU_REFERENCE_COSTS
 from ..config import get_workspace_limit
 from ..padding import NUMPY_PAD_MODES
 from . import _strided
 from .generic import Backend
 
-# Unmeasured: H100 SXM data-sheet rates (67 TFLOP/s float32 FMA without tensor cores,
-# 3.35 TB/s of memory), a kernel launch of ~10 us from Python, cuFFT passes at memory
-# speed. The planner only ranks algorithms whose times differ by large factors;
-# `benchmarks/gpu_check.sh` measures, and `algorithm="measure"` decides near ties.
-GPU_COSTS = CostModel(
-    gemm_peak=40e12,  # cuBLAS float32 on conv-shaped (thin) products, below the peak
-    blas_speedup=1.0,  # the whole device is one "core" here
-    matmul_stream_ns=0.0025,  # 8 bytes per operand element at ~3.3 TB/s
-    copy_ns=0.0025,
-    elementwise_ns=0.004,
-    direct_call_ns=15_000.0,  # per tap of the generic direct sums: a few launches
-    gemm_call_ns=30_000.0,
-    cache_bytes=50 * 2**20,  # L2
-    in_cache=0.5,
-    fft=FFTCosts(
-        axis_pass=0.005,  # one read and write of the frame per axis
-        transform=0.0005,
-        long_line=0.0,
-        line_cache_bytes=2**40,
-        large_frame=0.0,
-        frame_cache_bytes=2**40,
-        transform_speedup=1.0,
-        mix_product=0.01,
-        mix_matmul=0.002,
-        blas_speedup=1.0,
-        copy=0.0025,
-        call=40_000.0,
-    ),
-    source="H100 data-sheet rates, not measured (benchmarks/gpu_check.sh measures)",
-)
+GPU_COSTS = GPU_REFERENCE_COSTS  # the data-sheet rates every NVIDIA GPU backend starts from
 
 # share of the device's free memory one call may take as scratch
 _FREE_MEMORY_SHARE = 0.5

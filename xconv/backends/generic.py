@@ -146,6 +146,12 @@ class Backend:
 
     # -- device -------------------------------------------------------------------------
 
+    def for_device(self, device) -> Backend:
+        """This backend as it prices work on `device` (the arrays' device, or its name):
+        itself, unless its library runs on devices with other costs (PyTorch and JAX on
+        a GPU)."""
+        return self
+
     def synchronize(self) -> None:
         """Wait until queued work is done (a timing must not stop before the device does)."""
 

@@ -15,15 +15,18 @@ named algorithm (`"direct"`, `"gemm"`, `"fft"`) always runs xconv's own path.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ..algorithms.transposed import forward_weight, window
-from ._native import fft_wins, native_seconds
+from ._native import fft_wins, is_gpu, native_seconds, on_gpu
 from .generic import Backend, Declined, Delegation
 
 NATIVE_SPEEDUP = 1.2  # XLA (CPU) against xconv's NumPy GEMM on resnet3x3
+GPU_NATIVE_SPEEDUP = 4.0  # XLA on a GPU against xconv's GEMM there: not measured
 
 _JNP_MODES = {
     "reflect": "reflect",
@@ -37,6 +40,14 @@ class JaxBackend(Backend):
     """JAX arrays and tracers."""
 
     name = "jax"
+    native_speedup = NATIVE_SPEEDUP
+
+    def for_device(self, device) -> Backend:
+        return self._on_gpu if is_gpu(device) else self
+
+    @functools.cached_property
+    def _on_gpu(self) -> Backend:
+        return on_gpu(self, GPU_NATIVE_SPEEDUP)
 
     def _pad(self, x, pads, mode: str, value):
         widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
@@ -56,12 +67,13 @@ class JaxBackend(Backend):
             return None  # the caller asked for xconv's own path
         if spec.rank not in (1, 2, 3) or request.dtype.startswith("complex"):
             return None  # no XLA convolution taken here: xconv's own paths
-        if fft_wins(modelled, NATIVE_SPEEDUP):
+        speedup = self.native_speedup
+        if fft_wins(modelled, speedup):
             return None  # the FFT path is modelled faster than XLA's convolution
         return Delegation(
             "jax.lax.conv_general_dilated",
-            f"XLA's own convolution (taken {NATIVE_SPEEDUP}x faster than xconv's GEMM)",
-            native_seconds(modelled, NATIVE_SPEEDUP),
+            f"XLA's own convolution (taken {speedup}x faster than xconv's GEMM)",
+            native_seconds(modelled, speedup),
         )
 
     def delegate(self, operation: str, call, own) -> object:

@@ -96,7 +96,8 @@ def estimate_direct(backend, problem: Problem) -> Estimate:
     if _one_channel_per_group(problem) and not _empty(problem):
         chunking = {"engine": "depthwise windows", **generic.chunking}
         route = _Route("depthwise", generic)
-        return dataclasses.replace(generic, chunking=chunking, detail=route, padded_layout=_LAST)
+        seconds = _depthwise_seconds(backend.costs, problem)
+        return Estimate(seconds, generic.flops, generic.workspace_bytes, chunking, route, _LAST)
     return dataclasses.replace(generic, detail=_Route("generic", generic))
 
 
@@ -108,7 +109,8 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
         workspace = problem.batch * problem.filters * positions * problem.item_bytes
         route = _Route("depthwise", generic)
         chunking = {"engine": "depthwise windows"}
-        return Estimate(generic.seconds, generic.flops, workspace, chunking, route, _LAST)
+        seconds = _depthwise_seconds(backend.costs, problem)
+        return Estimate(seconds, generic.flops, workspace, chunking, route, _LAST)
     if _empty(problem) or not _blas_dtype(problem):
         chunking = {"engine": "im2col", **generic.chunking}
         return dataclasses.replace(generic, chunking=chunking, detail=_Route("generic", generic))
@@ -122,12 +124,23 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
         spec.groups,
         problem.item_bytes,
         problem.limit,
+        backend.costs,
     )
     route = _Route("engine", generic, engine, problem.limit)
     layout = _FIRST if engine.pointwise else _LAST
+    seconds = engine.seconds * problem.slowdown * (4.0 if problem.complex else 1.0)
     return Estimate(
-        generic.seconds, generic.flops, engine.workspace_bytes, engine.describe(), route, layout
+        seconds, generic.flops, engine.workspace_bytes, engine.describe(), route, layout
     )
+
+
+def _depthwise_seconds(costs, problem: Problem) -> float:
+    """The depthwise windows kernel on `workers()` threads: multiply-adds at its measured
+    rate, and the input copied channel-last once."""
+    macs = problem.flops // 2 * (4 if problem.complex else 1)
+    copied = math.prod(problem.padded_shape)
+    ns = (macs * costs.depthwise_mac_ns + copied * costs.copy_ns) * problem.slowdown
+    return ns / workers() * 1e-9 + costs.numba_call_s
 
 
 def _numba_seconds(costs, problem: Problem, planes: bool) -> float:

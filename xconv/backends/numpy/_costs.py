@@ -36,6 +36,10 @@ class NumPyCosts(CostModel):
     # reads of each tap's plane come from L2, then divided by 1.75, the GEMM engine's
     # measured over modelled time on the same layers in the same hour.
     numba_plane_mac_ns: float = 0.07
+    # the depthwise windows kernel (`_direct`, einsum over window views, channels last):
+    # ns per multiply-add on one thread, measured 0.35-0.41 on 3x3, 5x5 and 7x7 layers of
+    # 32-128 channels (2026-12-05); the channel-last copy at `copy_ns` per element
+    depthwise_mac_ns: float = 0.4
 
     @property
     def engine_peak(self) -> float:

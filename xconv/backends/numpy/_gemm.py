@@ -33,7 +33,7 @@ import numpy as np
 from ...config import get_workspace_limit
 from . import _scratch, _threads
 from ._blas import available, gemm
-from ._costs import COSTS
+from ._costs import NumPyCosts
 
 _TILE_BYTES = 32 << 20  # preferred workspace per tile: larger gains nothing
 _MAX_FUSED = 64  # block-diagonal fusion beyond this many groups never pays
@@ -163,6 +163,7 @@ class EnginePlan:
     images_per_tile: int  # 0: bands of output rows of one image
     workspace_bytes: int
     pointwise: bool  # a 1x1 layer: one channel-first product per image (channel-first x)
+    seconds: float  # the layout's modelled time (`choose_layout`)
 
     def describe(self) -> dict[str, object]:
         if self.pointwise:
@@ -176,9 +177,14 @@ class EnginePlan:
         }
 
 
-def plan_engine(x_shape, kernel, stride, dilation, out_spatial, filters, groups, itemsize, limit):
-    """The engine's layout and tiling of a padded `(N, C, *S)` input (see `conv_gemm_layout`)."""
-    layout = choose_layout(x_shape, kernel, stride, dilation, out_spatial, filters, groups)
+def plan_engine(
+    x_shape, kernel, stride, dilation, out_spatial, filters, groups, itemsize, limit, costs
+):
+    """The engine's layout, tiling and modelled time of a padded `(N, C, *S)` input (see
+    `conv_gemm_layout`), priced with the backend's `costs`."""
+    layout, seconds = choose_layout(
+        x_shape, kernel, stride, dilation, out_spatial, filters, groups, costs
+    )
     geo = _Geometry.of(
         x_shape,
         kernel,
@@ -194,7 +200,7 @@ def plan_engine(x_shape, kernel, stride, dilation, out_spatial, filters, groups,
     images = min(x_shape[0], budget // max(per_image, 1)) if per_image <= budget else 0
     workspace = per_image * images if images else min(per_image, budget)
     pointwise = _is_pointwise(kernel, stride, groups)
-    return EnginePlan(layout, images, workspace, pointwise)
+    return EnginePlan(layout, images, workspace, pointwise, seconds)
 
 
 def conv_gemm_layout(
@@ -208,9 +214,11 @@ def conv_gemm_layout(
     layout: Layout | None = None,
     limit: int | None = None,
     pointwise: bool | None = None,
+    costs: NumPyCosts | None = None,
 ) -> np.ndarray | None:
     """The GEMM convolution of a padded `(N, C, *S)` input in `layout` (None: the cost
-    model's choice), or None to decline (no BLAS for the dtype, nothing to multiply)."""
+    model's choice with `costs`), or None to decline (no BLAS for the dtype, nothing to
+    multiply)."""
     if x.dtype != weight.dtype or not available(x.dtype):
         return None
     out_spatial = tuple(out_spatial)
@@ -223,7 +231,9 @@ def conv_gemm_layout(
     if pointwise and x.flags.c_contiguous:
         return _pointwise(x, weight)
     if layout is None:
-        layout = choose_layout(x.shape, kernel, stride, dilation, out_spatial, filters, groups)
+        layout, _ = choose_layout(
+            x.shape, kernel, stride, dilation, out_spatial, filters, groups, costs
+        )
     if layout.fused > 1:
         weight = _block_diagonal(weight, groups, layout.fused)
         groups //= layout.fused
@@ -436,8 +446,11 @@ def _gather(xcl: np.ndarray, geo: _Geometry) -> np.ndarray:
     return buffer.reshape(shape[0], n, *geo.row_shape, g, -1)
 
 
-def choose_layout(x_shape, kernel, stride, dilation, out_spatial, filters, groups) -> Layout:
-    """The layout with the least estimated time (GEMM at a K- and F-dependent rate, copies)."""
+def choose_layout(
+    x_shape, kernel, stride, dilation, out_spatial, filters, groups, costs: NumPyCosts
+) -> tuple[Layout, float]:
+    """The layout with the least estimated time (GEMM at a K- and F-dependent rate,
+    copies, calls), and that time."""
     rank = len(kernel)
     best = None
     fusions = [f for f in range(1, groups + 1) if groups % f == 0 and f <= _MAX_FUSED]
@@ -447,10 +460,10 @@ def choose_layout(x_shape, kernel, stride, dilation, out_spatial, filters, group
                 x_shape, kernel, stride, dilation, out_spatial, filters, groups // fused, stacked
             )
             merge = geo.lead > 0 and _merges(geo)
-            seconds = _estimate(geo, merge, fused)
+            seconds = _estimate(geo, merge, fused, costs)
             if best is None or seconds < best[0]:
                 best = (seconds, Layout(stacked, merge, fused))
-    return best[1]
+    return best[1], best[0]
 
 
 def _merges(geo: _Geometry) -> bool:
@@ -476,7 +489,7 @@ def _merges(geo: _Geometry) -> bool:
     return seconds(merged_rows, merged) * (1 + _MERGE_PENALTY) < seconds(geo.batch * last, image)
 
 
-def _estimate(geo: _Geometry, merge: bool, fused: int) -> float:
+def _estimate(geo: _Geometry, merge: bool, fused: int, costs: NumPyCosts) -> float:
     """Seconds: GEMM work at a rate that grows with K, F and rows per call, plus copies."""
     n, g = geo.batch, geo.groups
     depth, fg = geo.depth, geo.filters // g
@@ -486,9 +499,9 @@ def _estimate(geo: _Geometry, merge: bool, fused: int) -> float:
     taps = math.prod(geo.kernel[: geo.lead])
     calls = taps * g * (1 if merge else n)
     per_call = rows / (1 if merge else n)
-    rate = COSTS.engine_peak * depth / (depth + 24) * fg / (fg + 12) * per_call / (per_call + 256)
+    rate = costs.engine_peak * depth / (depth + 24) * fg / (fg + 12) * per_call / (per_call + 256)
     flops = 2.0 * rows * depth * fg * g * taps  # block-diagonal zeros included
     del fused
     copied = _workspace_bytes(geo, n, 4)
-    copy_seconds = 2 * copied / (COSTS.engine_copy_rate * _threads.workers())
-    return flops / rate + copy_seconds + calls * COSTS.engine_call_seconds
+    copy_seconds = 2 * copied / (costs.engine_copy_rate * _threads.workers())
+    return flops / rate + copy_seconds + calls * costs.engine_call_seconds
