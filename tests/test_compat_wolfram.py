@@ -121,7 +121,9 @@ def test_channel_groups_compute_grouped_convolution():
     layer = ConvolutionLayer(6, [3, 3], ChannelGroups=3, Weights=w, Biases=b)
     x = rand(6, 8, 7)
     expected = reference_conv(x, w, b, groups=3)
-    np.testing.assert_allclose(layer(x, WorkingPrecision="Real64"), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        layer(x, WorkingPrecision="Real64"), expected, rtol=1e-12, atol=1e-13
+    )
 
 
 def test_dilation_one_dimensional():
@@ -166,12 +168,12 @@ def test_threads_over_batches_and_lists():
     batch = rand(4, 2, 10)
     out = layer(batch)
     assert out.shape == (4, 3, 8)
-    for i in range(4):
-        np.testing.assert_allclose(out[i], layer(batch[i]), rtol=1e-6)
+    for i in range(4):  # float32: one image may take another route than the batch
+        np.testing.assert_allclose(out[i], layer(batch[i]), rtol=1e-5, atol=1e-6)
     varying = [rand(2, 5), rand(2, 9)]
     results = layer(varying)
     assert [r.shape for r in results] == [(3, 3), (3, 7)]
-    np.testing.assert_allclose(layer(batch, BatchSize=3), out, rtol=1e-6)
+    np.testing.assert_allclose(layer(batch, BatchSize=3), out, rtol=1e-5, atol=1e-6)
 
 
 def test_varying_dimensions_in_output_shape():
@@ -377,7 +379,9 @@ def test_against_torch_on_an_image():
     expected = torch.nn.functional.conv2d(
         padded, torch.from_numpy(w), torch.from_numpy(b), stride=(2, 1), dilation=(1, 2), groups=2
     ).numpy()
-    np.testing.assert_allclose(layer(x, WorkingPrecision="Real64"), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        layer(x, WorkingPrecision="Real64"), expected, rtol=1e-12, atol=1e-13
+    )
 
 
 def test_torch_tensors_stay_torch():

@@ -93,7 +93,7 @@ def test_standin_padding_modes_strides_and_groups(standin, mode, algorithm):
 
 def test_standin_plans_on_the_cupy_backend_and_its_costs(standin):
     plan = xconv.plan((1, 1, 512, 512), (1, 1, 31, 31), dtype="float32")
-    assert plan.backend == "cupy" and plan.algorithm == "fft"
+    assert plan.backend_name == "cupy" and plan.algorithm == "fft"
     assert standin.memory_budget() == xconv.get_workspace_limit()  # no device to ask
 
 
@@ -170,7 +170,7 @@ def test_gpu_results_stay_on_the_device_and_measure_times_the_stream(cupy_ns):
         y = xconv.conv(x, w, padding="same", algorithm=algorithm)
         assert isinstance(y, cupy.ndarray) and y.device == x.device
     plan = xconv.plan(x.shape, w.shape, dtype="float32", padding="same", backend="cupy")
-    assert plan.backend == "cupy"
+    assert plan.backend_name == "cupy"
     assert 0 < backend_for(cupy_namespace()).memory_budget() <= xconv.get_workspace_limit()
 
 

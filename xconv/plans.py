@@ -103,6 +103,9 @@ class Plan:
         How many times this part runs (equal stride phases, equal chunks).
     limit : int, optional
         The workspace in bytes the plan was made for (its chunks and routes fit it).
+    runner : callable, optional
+        What calling the plan runs (`xconv.operations.run_plan`, set on the plans
+        `xconv.plan` and `xconv.load_plan` return).
 
     See Also
     --------

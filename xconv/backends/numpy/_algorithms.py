@@ -136,11 +136,13 @@ def estimate_gemm(backend, problem: Problem) -> Estimate:
 
 def _depthwise_seconds(costs, problem: Problem) -> float:
     """The depthwise windows kernel on `workers()` threads: multiply-adds at its measured
-    rate, and the input copied channel-last once."""
+    rate, the input copied channel-last once, and one einsum call per image and channel
+    multiplier."""
     macs = problem.flops // 2 * (4 if problem.complex else 1)
     copied = math.prod(problem.padded_shape)
     ns = (macs * costs.depthwise_mac_ns + copied * costs.copy_ns) * problem.slowdown
-    return ns / workers() * 1e-9 + costs.numba_call_s
+    calls = problem.batch * (problem.filters // problem.channels)
+    return ns / workers() * 1e-9 + calls * costs.depthwise_call_s
 
 
 def _numba_seconds(costs, problem: Problem, planes: bool) -> float:
@@ -213,8 +215,20 @@ def run_gemm(backend, x, weight, spec, out_spatial, estimate: Estimate):
     return _GEMM.run(backend, x, weight, spec, out_spatial, route.generic)
 
 
+def _on_this_scale(estimate):
+    """An estimate function whose seconds are multiplied by the backend's `time_scale`
+    (the whole runs' measured over modelled time: see `_costs`)."""
+
+    def scaled(backend, problem: Problem) -> Estimate:
+        found = estimate(backend, problem)
+        return dataclasses.replace(found, seconds=found.seconds * backend.costs.time_scale)
+
+    return scaled
+
+
+_FFT = GENERIC["fft"]
 ALGORITHMS = {
-    "direct": Algorithm("direct", estimate_direct, run_direct),
-    "gemm": Algorithm("gemm", estimate_gemm, run_gemm),
-    "fft": GENERIC["fft"],
+    "direct": Algorithm("direct", _on_this_scale(estimate_direct), run_direct),
+    "gemm": Algorithm("gemm", _on_this_scale(estimate_gemm), run_gemm),
+    "fft": Algorithm("fft", _on_this_scale(_FFT.estimate), _FFT.run, _FFT.prepares),
 }

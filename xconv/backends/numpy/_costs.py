@@ -5,6 +5,14 @@ were measured with this backend (the calibration is described there). The shifte
 GEMM engine (`_gemm`) ranks its layouts with the same GEMM peak on all cores, plus
 `engine_copy_rate` (bytes/s one thread moves in a strided copy) and `engine_call_seconds`
 (one BLAS call from Python), fitted on the same 2-core machine.
+
+Each route's formula is checked against whole runs by `python -m benchmarks.calibrate`
+(every route of 21 layers, 1-D to 3-D). On the reference machine (2026-12-05) the
+measured time was 1.28-1.51x the modelled one, median per route, for every route but the
+pointwise product (0.91x): the constants, fitted piece by piece, miss what whole runs add
+(page faults of fresh arrays, thread start-up, Python between the pieces). `time_scale`
+multiplies every route's modelled time by the median over all routes, so that a plan's
+seconds are the machine's; it changes no ranking.
 """
 
 from __future__ import annotations
@@ -40,6 +48,11 @@ class NumPyCosts(CostModel):
     # ns per multiply-add on one thread, measured 0.35-0.41 on 3x3, 5x5 and 7x7 layers of
     # 32-128 channels (2026-12-05); the channel-last copy at `copy_ns` per element
     depthwise_mac_ns: float = 0.4
+    # and seconds per einsum call (one per image and channel multiplier), measured on a
+    # strided 4 x 8 x 20 x 20 layer (0.22 ms in all)
+    depthwise_call_s: float = 4e-5
+    # every route's modelled time is multiplied by this (see the module docstring)
+    time_scale: float = 1.35
 
     @property
     def engine_peak(self) -> float:
