@@ -260,3 +260,49 @@ def test_the_backends_import_nothing_from_above():
                 names = {alias.name for alias in node.names}
                 assert module not in above, f"{path.name} imports xconv.{module}"
                 assert not (module == "" and names & above), f"{path.name} imports {names}"
+
+
+# ---------------------------------------------------------------------------- autograd
+
+
+def _signal_with_a_nan():
+    """A signal long enough, and a kernel large enough, that xconv plans the FFT; one NaN,
+    and how many outputs the definition's sums make NaN."""
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((1, 1, 65536)), rng.standard_normal((1, 1, 1025))
+    x[0, 0, 100] = np.nan
+    return x, w, int(np.isnan(reference_conv(x, w, padding=512)).sum())
+
+
+def test_torch_autograd_through_an_fft_plan_settles_its_fallback():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 1, 65536)), rng.standard_normal((1, 1, 1025))
+    assert xconv.plan(x.shape, w.shape, dtype="float64", backend="torch").algorithm == "fft"
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    xconv.conv(xt, wt).sum().backward()  # finite: the FFT plan, its fallback dropped
+    ones = np.ones((2, 1, 65536 - 1024))
+    np.testing.assert_allclose(wt.grad.numpy(), xconv.conv_vjp(ones, x, w)[1], rtol=1e-9)
+    assert xt.grad.shape == x.shape
+    x, w, nans = _signal_with_a_nan()
+    xt = torch.tensor(x, requires_grad=True)
+    y = xconv.conv(xt, torch.tensor(w), padding=512)  # not finite: the direct sums
+    assert int(torch.isnan(y).sum()) == nans < 1000  # only the windows that hold the NaN
+    y.nansum().backward()
+    assert xt.grad.shape == x.shape
+
+
+def test_jax_gradients_under_jit_with_a_constant_output_gradient():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    x, w = jnp.ones((2, 8, 40, 40)), jnp.ones((8, 1, 21, 21))
+    g = jnp.ones((2, 8, 40, 40))  # a constant inside the trace: its values are traced too
+
+    def pullback(x, w):
+        return jax.vjp(lambda x, w: xconv.conv(x, w, padding=10, groups=8), x, w)[1](g)
+
+    grad_x, grad_w = jax.jit(pullback)(x, w)
+    assert grad_x.shape == x.shape and grad_w.shape == w.shape
+    x, w, nans = _signal_with_a_nan()
+    y = xconv.conv(jnp.asarray(x), jnp.asarray(w), padding=512)
+    assert int(jnp.isnan(y).sum()) == nans < 1000

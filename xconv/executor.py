@@ -54,12 +54,15 @@ def finite(backend, *arrays) -> bool | None:
 
 
 def settled(plan: Plan, all_finite: bool | None) -> Plan:
-    """`plan` with its non-finite fallbacks taken (or dropped) now, for a path that will
-    trace the values later (a custom VJP): None leaves the plan as it is."""
+    """`plan` with its non-finite fallbacks taken (data not all finite) or dropped (all
+    finite) now, for a path that will trace the values later (a custom VJP); None (the
+    values are not at hand) leaves the plan as it is."""
     if all_finite is None:
         return plan
     if plan.fallback is not None and plan.fallback_when == NON_FINITE:
-        return settled(plan if all_finite else plan.fallback, all_finite)
+        if not all_finite:
+            return settled(plan.fallback, all_finite)
+        plan = dataclasses.replace(plan, fallback=None, fallback_when="")
     if not plan.parts:
         return plan
     return dataclasses.replace(plan, parts=tuple(settled(p, all_finite) for p in plan.parts))

@@ -58,7 +58,10 @@ class JaxBackend(Backend):
     def max_abs(self, a) -> float | None:
         if isinstance(a, jax.core.Tracer):
             return None  # under jit, grad or vmap: no values to look at
-        return self._max_abs(a)  # a concrete array (array-api-compat calls all JAX lazy)
+        try:
+            return self._max_abs(a)  # a concrete array (array-api-compat calls all JAX lazy)
+        except jax.errors.ConcretizationTypeError:
+            return None  # a constant inside a trace: its reductions are traced too
 
     def delegation(self, operation: str, request, modelled) -> Delegation | None:
         """XLA's convolution, unless xconv's path is asked for or models faster."""
