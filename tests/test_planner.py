@@ -15,7 +15,7 @@ import pytest
 from reference import reference_conv
 
 import xconv
-from xconv import planner
+from xconv import correlation_plans, planner
 from xconv.algorithms import Algorithm
 from xconv.backends import backend_named
 
@@ -238,7 +238,7 @@ def test_measure_times_once_and_caches(monkeypatch):
     first = xconv.conv(x, w, algorithm="measure", padding="same")
     timed, run = calls[:-1], calls[-1]  # each candidate timed once, then the call runs
     assert len(timed) >= 2 and len(set(timed)) == len(timed)
-    measured = planner.measured(next(iter(planner._MEASURED)))
+    measured = planner.measured(next(iter(correlation_plans._MEASURED)))
     winner = measured.algorithm
     assert run == winner and winner in timed and set(measured.measured) == set(timed)
     assert measured.reason.startswith("measured: " + winner)
@@ -250,9 +250,9 @@ def test_measure_times_once_and_caches(monkeypatch):
     np.testing.assert_allclose(second, expected, atol=1e-10)
     # other parameters are a different problem
     xconv.conv(x, w, algorithm="measure", padding="valid")
-    assert len(planner._MEASURED) == 2
+    assert len(correlation_plans._MEASURED) == 2
     planner.clear_measurements()
-    assert not planner._MEASURED
+    assert not correlation_plans._MEASURED
 
 
 def test_measure_skips_hopeless_candidates(monkeypatch):
@@ -274,7 +274,7 @@ def test_measure_on_strict_arrays(strict_ns):
     )
     expected = reference_conv(x, w, groups=2, padding=1)
     np.testing.assert_allclose(strict_ns.to_numpy(y), expected, atol=1e-10)
-    assert any("array_api_strict" in key[3].xp.__name__ for key in planner._MEASURED)
+    assert any("array_api_strict" in key[3].xp.__name__ for key in correlation_plans._MEASURED)
     planner.clear_measurements()
 
 

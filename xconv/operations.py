@@ -24,12 +24,12 @@ from ._docstrings import shared
 from ._front import check_call
 from .backends import Backend, Declined, backend_for, backend_named
 from .config import check_algorithm, get_default_algorithm
+from .correlation_plans import estimate_of
 from .executor import finite, run, run_weight_gradient, run_window, settled
 from .padding import check_padding_widths
 from .planner import (
     Request,
     dtype_name,
-    estimate_of,
     plan_call,
     plan_request,
     weight_plan,
