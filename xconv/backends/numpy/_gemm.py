@@ -200,6 +200,8 @@ def plan_engine(
     images = min(x_shape[0], budget // max(per_image, 1)) if per_image <= budget else 0
     workspace = per_image * images if images else min(per_image, budget)
     pointwise = _is_pointwise(kernel, stride, groups)
+    if pointwise:  # one channel-first product per image, nothing copied
+        seconds = _pointwise_estimate(x_shape, filters, costs)
     return EnginePlan(layout, images, workspace, pointwise, seconds)
 
 
@@ -489,6 +491,20 @@ def _merges(geo: _Geometry) -> bool:
     return seconds(merged_rows, merged) * (1 + _MERGE_PENALTY) < seconds(geo.batch * last, image)
 
 
+def _gemm_rate(costs: NumPyCosts, depth: int, filters: int, rows: float) -> float:
+    """flop/s of a product of depth `depth`, `filters` columns and `rows` rows: the peak,
+    lowered for thin products (fitted on the benchmark layers)."""
+    return costs.engine_peak * depth / (depth + 24) * filters / (filters + 12) * rows / (rows + 256)
+
+
+def _pointwise_estimate(x_shape, filters: int, costs: NumPyCosts) -> float:
+    """Seconds of `_pointwise`: per image `(F, C) @ (C, P)`."""
+    n, channels, *spatial = x_shape
+    positions = math.prod(spatial)
+    flops = 2.0 * n * filters * channels * positions
+    return flops / _gemm_rate(costs, channels, filters, positions) + n * costs.engine_call_seconds
+
+
 def _estimate(geo: _Geometry, merge: bool, fused: int, costs: NumPyCosts) -> float:
     """Seconds: GEMM work at a rate that grows with K, F and rows per call, plus copies."""
     n, g = geo.batch, geo.groups
@@ -499,7 +515,7 @@ def _estimate(geo: _Geometry, merge: bool, fused: int, costs: NumPyCosts) -> flo
     taps = math.prod(geo.kernel[: geo.lead])
     calls = taps * g * (1 if merge else n)
     per_call = rows / (1 if merge else n)
-    rate = costs.engine_peak * depth / (depth + 24) * fg / (fg + 12) * per_call / (per_call + 256)
+    rate = _gemm_rate(costs, depth, fg, per_call)
     flops = 2.0 * rows * depth * fg * g * taps  # block-diagonal zeros included
     del fused
     copied = _workspace_bytes(geo, n, 4)
