@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from .algorithms import Estimate, Problem
 from .backends import Backend, backend_named
-from .config import FORWARD_ALGORITHMS, check_algorithm
+from .config import FORWARD_ALGORITHMS, check_algorithm, get_thread_limit
 from .executor import run_correlation
 from .plans import NON_FINITE, Plan
 from .spec import ConvSpec
@@ -82,8 +82,15 @@ def correlation(
     return _correlation(spec, shape, dtype, algorithm, backend, limit)
 
 
-@functools.lru_cache(maxsize=2048)
 def _correlation(spec: ConvSpec, shape, dtype: str, algorithm: str, backend, limit: int) -> Plan:
+    """The modelled or forced node, remembered per thread limit too (the routes' prices
+    depend on the threads they may use)."""
+    return _remembered(spec, shape, dtype, algorithm, backend, limit, get_thread_limit())
+
+
+@functools.lru_cache(maxsize=2048)
+def _remembered(spec: ConvSpec, shape, dtype: str, algorithm: str, backend, limit: int, threads):
+    del threads  # part of the key only
     problem = Problem(spec, shape, dtype, limit)
     padding, out = problem.padding, (shape[0], problem.filters, *problem.out_spatial)
     if math.prod(shape[:2]) == 0 or spec.out_channels == 0:
@@ -184,8 +191,8 @@ _MEASURED: dict[tuple, Plan] = {}
 
 
 def measured(key: tuple) -> Plan | None:
-    """The plan `measure` made for `key` `(spec, shape, dtype, backend, limit)` in this
-    process, or None."""
+    """The plan `measure` made for `key` `(spec, shape, dtype, backend, limit, thread
+    limit)` in this process, or None."""
     return _MEASURED.get(key)
 
 
@@ -198,7 +205,7 @@ def _measured(spec: ConvSpec, shape, dtype: str, backend: Backend, limit: int) -
     """The correlation node whose algorithm won a timing on arrays of its shapes: each
     candidate modelled within `MEASURE_WITHIN` of the best runs once between two
     `backend.synchronize()` calls; remembered per process."""
-    key = (spec, shape, dtype, backend, limit)
+    key = (spec, shape, dtype, backend, limit, get_thread_limit())
     known = _MEASURED.get(key)
     if known is not None:
         return known
@@ -244,5 +251,5 @@ def _filled(backend: Backend, shape, dtype: str):
 
 def clear_correlations() -> None:
     """Forget every remembered node (after changing a backend's costs or algorithms)."""
-    _correlation.cache_clear()
+    _remembered.cache_clear()
     clear_measurements()

@@ -42,7 +42,7 @@ from .algorithms.transposed_fft import spectra_bytes
 from .algorithms.transposed_gemm import column_bytes
 from .algorithms.transposed_weight import swapped_problems
 from .backends import Backend
-from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm
+from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm, get_thread_limit
 from .correlation_plans import (
     ITEM_BYTES,
     cheapest,
@@ -139,11 +139,12 @@ def plan_request(request: Request) -> Plan:
     at the root (with xconv's own plan as its part)."""
     if request.algorithm == "measure":
         return _plan_request(request)  # its correlations remember their timings
-    return _remembered(request)
+    return _remembered(request, get_thread_limit())
 
 
 @functools.lru_cache(maxsize=1024)
-def _remembered(request: Request) -> Plan:
+def _remembered(request: Request, threads) -> Plan:
+    del threads  # part of the key: the routes' prices depend on the threads they may use
     return _plan_request(request)
 
 
@@ -440,7 +441,8 @@ def _weight_node(spec, layer: Plan, chosen, padded_shape, grad_shape, dtype, bac
         )
     why = {
         "direct": "a contraction over batch and positions per kernel tap",
-        "gemm": "im2col columns times the output gradient, in tiles",
+        "gemm": "per-tap products of the output gradient and the input (on the input's "
+        "grid at stride 1, im2col columns in tiles otherwise)",
         "fft": "the swapped correlation (the output gradient as the kernel) by the FFT",
     }[chosen]
     seconds = layer.estimates.get(chosen, layer.seconds)

@@ -139,10 +139,13 @@ def fft_geometry(
     )
     taps = tuple(-(-e // s) for e, s in zip(spec.dilated_kernel, spec.stride, strict=True))
     length = tuple(o + q - 1 for o, q in zip(out_spatial, taps, strict=True))
+    phase_count = math.prod(len(p) for p in phases)
+    # a strided input is split into its phases (gathered, then made contiguous)
+    split = 2 * batch * channels * phase_count * math.prod(length) if phase_count > 1 else 0
     work = _Work(
         batch=batch,
         taps=taps,
-        channels=channels * math.prod(len(p) for p in phases),
+        channels=channels * phase_count,
         filters=filters,
         groups=spec.groups,
         item_bytes=item_bytes,
@@ -150,6 +153,7 @@ def fft_geometry(
         limit=limit,
         costs=costs,
         kernel_mixing=kernel_mixing,
+        split_elements=split,
     )
     steps = 2 ** (0.25 * spec.rank)  # fewer lengths per octave as the search space grows
     options = [
@@ -200,6 +204,7 @@ class _Work:
     limit: int
     costs: FFTCosts
     kernel_mixing: bool = False
+    split_elements: int = 0  # elements copied to split a strided input into its phases
 
     def frame_bytes(self, fft_shape) -> int:
         """Scratch per frame: frames, both spectra, mixing layouts, inverse output."""
@@ -259,6 +264,7 @@ class _Work:
         if len(fft_shape) > 1 and size * self.item_bytes > costs.frame_cache_bytes:
             per_sample += costs.large_frame
         moved = frames_ * size * self.channels  # zero padding to the transform size
+        moved += self.split_elements
         if any(c > 1 for c in count):  # framing and unframing copies
             moved += frames_ * size * (self.channels + self.filters)
         chunks = 1 + frames_ * self.frame_bytes(fft_shape) // min(self.limit, CHUNK_BYTES)

@@ -492,9 +492,11 @@ def _merges(geo: _Geometry) -> bool:
 
 
 def _gemm_rate(costs: NumPyCosts, depth: int, filters: int, rows: float) -> float:
-    """flop/s of a product of depth `depth`, `filters` columns and `rows` rows: the peak,
-    lowered for thin products (fitted on the benchmark layers)."""
-    return costs.engine_peak * depth / (depth + 24) * filters / (filters + 12) * rows / (rows + 256)
+    """flop/s of a product of depth `depth`, `filters` columns and `rows` rows: the peak
+    on the threads xconv may use (one core's without the others), lowered for thin
+    products (fitted on the benchmark layers)."""
+    peak = costs.engine_peak if _threads.workers() > 1 else costs.gemm_peak
+    return peak * depth / (depth + 24) * filters / (filters + 12) * rows / (rows + 256)
 
 
 def _pointwise_estimate(x_shape, filters: int, costs: NumPyCosts) -> float:
