@@ -53,6 +53,7 @@ the output: an output far smaller than its neighbours (cancellation) has a large
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -61,6 +62,7 @@ from types import ModuleType
 
 from array_api_compat import device
 
+from ..config import get_thread_limit
 from ..spec import ConvSpec
 from ._fft_sizes import FastLength, candidate_lengths, smooth_length
 from ._overlap import fit
@@ -312,7 +314,11 @@ class _Transforms:
 
 
 def estimate_fft(backend, problem: Problem) -> Estimate:
-    """The FFT geometry that minimises the modelled time, and its cost."""
+    """The FFT geometry that minimises the modelled time, and its cost (on one thread
+    when the context allows one: no gain from the other cores then)."""
+    costs = backend.costs.fft
+    if get_thread_limit() == 1:
+        costs = dataclasses.replace(costs, transform_speedup=1.0, blas_speedup=1.0)
     geometry = fft_geometry(
         problem.spec,
         problem.batch,
@@ -322,7 +328,7 @@ def estimate_fft(backend, problem: Problem) -> Estimate:
         item_bytes=problem.item_bytes,
         complex_=problem.complex,
         limit=problem.limit,
-        costs=backend.costs.fft,
+        costs=costs,
         fast_length=backend.fast_length(problem.complex),
         kernel_mixing=backend.compiled_mixing,
     )
