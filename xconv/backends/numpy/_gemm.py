@@ -491,20 +491,23 @@ def _merges(geo: _Geometry) -> bool:
     return seconds(merged_rows, merged) * (1 + _MERGE_PENALTY) < seconds(geo.batch * last, image)
 
 
-def _gemm_rate(costs: NumPyCosts, depth: int, filters: int, rows: float) -> float:
-    """flop/s of a product of depth `depth`, `filters` columns and `rows` rows: the peak
-    on the threads xconv may use (one core's without the others), lowered for thin
-    products (fitted on the benchmark layers)."""
-    peak = costs.engine_peak if _threads.workers() > 1 else costs.gemm_peak
+def _gemm_rate(costs: NumPyCosts, depth: int, filters: int, rows: float, peak: float) -> float:
+    """flop/s of a product of depth `depth`, `filters` columns and `rows` rows: `peak`,
+    lowered for thin products (fitted on the benchmark layers)."""
     return peak * depth / (depth + 24) * filters / (filters + 12) * rows / (rows + 256)
 
 
 def _pointwise_estimate(x_shape, filters: int, costs: NumPyCosts) -> float:
-    """Seconds of `_pointwise`: per image `(F, C) @ (C, P)`."""
+    """Seconds of `_pointwise`: per image `(F, C) @ (C, P)`, one large product that
+    gains from every BLAS thread (one core's peak on one thread; the shifted windows'
+    many per-tap products gained little from a second thread here: stem7x7s2 3.1 ms on
+    one thread, 2.6 ms on two)."""
     n, channels, *spatial = x_shape
     positions = math.prod(spatial)
     flops = 2.0 * n * filters * channels * positions
-    return flops / _gemm_rate(costs, channels, filters, positions) + n * costs.engine_call_seconds
+    peak = costs.engine_peak if _threads.workers() > 1 else costs.gemm_peak
+    rate = _gemm_rate(costs, channels, filters, positions, peak)
+    return flops / rate + n * costs.engine_call_seconds
 
 
 def _estimate(geo: _Geometry, merge: bool, fused: int, costs: NumPyCosts) -> float:
@@ -517,7 +520,7 @@ def _estimate(geo: _Geometry, merge: bool, fused: int, costs: NumPyCosts) -> flo
     taps = math.prod(geo.kernel[: geo.lead])
     calls = taps * g * (1 if merge else n)
     per_call = rows / (1 if merge else n)
-    rate = _gemm_rate(costs, depth, fg, per_call)
+    rate = _gemm_rate(costs, depth, fg, per_call, costs.engine_peak)
     flops = 2.0 * rows * depth * fg * g * taps  # block-diagonal zeros included
     del fused
     copied = _workspace_bytes(geo, n, 4)
