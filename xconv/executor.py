@@ -16,12 +16,7 @@ from array_api_compat import device
 
 from .algorithms.fold import fold_padding
 from .algorithms.gemm import input_window
-from .algorithms.transposed import (
-    adjoint_spec,
-    spread_out,
-    transpose_window,
-    window,
-)
+from .algorithms.transposed import spread_out, transpose_window, window
 from .algorithms.transposed_fft import fft_vjp
 from .algorithms.transposed_gemm import transpose_gemm
 from .algorithms.transposed_weight import weight_gradient
@@ -266,13 +261,12 @@ def _conv_vjp(call, plan: Plan):
 def _conv_transpose_vjp(call, plan: Plan):
     if call.x.shape[0] == 0:  # an empty batch: every gradient is zero
         return zero_gradients(call)
-    backend, spec = call.backend, call.spec
+    backend = call.backend
     grad, w = call.in_work_dtype(call.grad), call.in_work_dtype(call.weight)
     source = window(backend, grad, transposed_gradient_bounds(call))
     input_part, weight_part = plan.parts
     grad_x = run_correlation(input_part, source, w, call.spatial)
     grad_w = run_weight_gradient(weight_part, source, call.in_work_dtype(call.x))
-    del spec
     return call.finish_gradients(grad_x, grad_w, grad)
 
 
@@ -302,5 +296,3 @@ _RUNS = {
     "conv_vjp": _conv_vjp,
     "conv_transpose_vjp": _conv_transpose_vjp,
 }
-
-__all__ = ["adjoint_spec", "run"]

@@ -4,6 +4,7 @@ FFT path beats the library's kernel, from xconv's modelled times."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 
 from ..algorithms.costs import GPU_REFERENCE_COSTS
@@ -38,3 +39,20 @@ def native_seconds(modelled: Mapping[str, float], native_speedup: float) -> floa
     """The library kernel's modelled time: xconv's GEMM, `native_speedup` times faster."""
     gemm = modelled.get("gemm")
     return None if gemm is None else gemm / native_speedup
+
+
+class PricedPerDevice:
+    """For a backend whose library has kernels of its own on CPUs and GPUs: on a GPU
+    device it is priced with the GPU reference constants, its kernels taken
+    `gpu_native_speedup` times faster than xconv's GEMM there (`native_speedup` on the
+    CPU)."""
+
+    native_speedup: float
+    gpu_native_speedup: float
+
+    def for_device(self, device):
+        return self._on_gpu if is_gpu(device) else self
+
+    @functools.cached_property
+    def _on_gpu(self):
+        return on_gpu(self, self.gpu_native_speedup)

@@ -15,14 +15,12 @@ named algorithm (`"direct"`, `"gemm"`, `"fft"`) always runs xconv's own path.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ..algorithms.transposed import forward_weight, window
-from ._native import fft_wins, is_gpu, native_seconds, on_gpu
+from ._native import PricedPerDevice, fft_wins, native_seconds
 from .generic import Backend, Declined, Delegation
 
 NATIVE_SPEEDUP = 1.2  # XLA (CPU) against xconv's NumPy GEMM on resnet3x3
@@ -36,18 +34,12 @@ _JNP_MODES = {
 }
 
 
-class JaxBackend(Backend):
+class JaxBackend(PricedPerDevice, Backend):
     """JAX arrays and tracers."""
 
     name = "jax"
     native_speedup = NATIVE_SPEEDUP
-
-    def for_device(self, device) -> Backend:
-        return self._on_gpu if is_gpu(device) else self
-
-    @functools.cached_property
-    def _on_gpu(self) -> Backend:
-        return on_gpu(self, GPU_NATIVE_SPEEDUP)
+    gpu_native_speedup = GPU_NATIVE_SPEEDUP
 
     def _pad(self, x, pads, mode: str, value):
         widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]

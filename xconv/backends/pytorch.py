@@ -23,7 +23,6 @@ differentiated); through torch's own kernels it works as in torch.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -31,7 +30,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from ..algorithms.transposed import window
-from ._native import fft_wins, is_gpu, native_seconds, on_gpu
+from ._native import PricedPerDevice, fft_wins, native_seconds
 from .generic import Backend, Declined, Delegation
 
 # torch's convolutions against xconv's NumPy GEMM (the benchmark's GEMM rows: 1.5-2.9x)
@@ -44,18 +43,12 @@ _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_trans
 _TORCH_PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
 
-class TorchBackend(Backend):
+class TorchBackend(PricedPerDevice, Backend):
     """torch tensors on any device."""
 
     name = "torch"
     native_speedup = NATIVE_SPEEDUP
-
-    def for_device(self, device) -> Backend:
-        return self._on_cuda if is_gpu(device) else self
-
-    @functools.cached_property
-    def _on_cuda(self) -> Backend:
-        return on_gpu(self, CUDA_NATIVE_SPEEDUP)
+    gpu_native_speedup = CUDA_NATIVE_SPEEDUP
 
     # -- device -------------------------------------------------------------------------
 
