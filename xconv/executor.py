@@ -81,7 +81,7 @@ def convolve(call, plan: Plan, prepared=None):
     backend, spec = call.backend, call.spec
     estimate = plan.estimate
     layout = estimate.padded_layout if estimate else None
-    pads = call.padding
+    pads = plan.padding  # the padding the plan (and a route that pads itself) applies
     zeros = spec.padding_mode == "constant" and spec.padding_value == 0
     if estimate and estimate.padded_tail and zeros:  # zeros the run would add in a copy
         pads = [(b, a + t) for (b, a), t in zip(pads, estimate.padded_tail, strict=True)]
