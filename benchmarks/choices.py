@@ -22,7 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-ALGORITHMS = ("direct", "gemm", "fft")
+
+def _algorithms() -> tuple[str, ...]:
+    """xconv's own algorithms, and the ONNX Runtime route where it is installed and on."""
+    from xconv.backends.numpy import _onnxruntime
+
+    own = ("direct", "gemm", "fft")
+    return (*own, "onnxruntime") if _onnxruntime.available() else own
+
+
+ALGORITHMS = _algorithms()
 
 
 @dataclass(frozen=True)
@@ -108,16 +117,18 @@ def markdown(rows: list[dict], header: str) -> str:
     lines = [
         header,
         "",
-        "| layer | auto runs | fastest | auto / fastest | modelled / measured (route auto ran) |"
-        " direct ms | gemm ms | fft ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| layer | auto runs | fastest | auto / fastest | modelled / measured (route auto ran) | "
+        + " | ".join(f"{a} ms" for a in ALGORITHMS)
+        + " |",
+        "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in ALGORITHMS) + " |",
     ]
     for r in rows:
         s = r["seconds"]
         lines.append(
             f"| {r['layer']} | {r['chosen']} ({r['route']}) | {r['fastest']} | "
             f"{r['auto_over_best']:.2f} | {r['modelled_over_measured']:.2f} | "
-            f"{s['direct'] * 1e3:.3g} | {s['gemm'] * 1e3:.3g} | {s['fft'] * 1e3:.3g} |"
+            + " | ".join(f"{s[a] * 1e3:.3g}" for a in ALGORITHMS)
+            + " |"
         )
     within = sum(r["auto_over_best"] <= 1.25 for r in rows)
     honest = sum(0.5 <= r["modelled_over_measured"] <= 2.0 for r in rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -49,6 +50,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="off: xconv without its compiled kernels, as with XCONV_NUMBA=0 (the header says)",
     )
     parser.add_argument(
+        "--onnxruntime",
+        choices=("on", "off"),
+        default="on",
+        help="off: xconv without its ONNX Runtime route, as with XCONV_ONNXRUNTIME=0",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for xconv, BLAS and PyTorch (default: all cores; JAX keeps its own)",
+    )
+    parser.add_argument(
         "--device",
         choices=("cpu", "gpu"),
         default="cpu",
@@ -57,6 +70,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.numba == "off":  # read once, when xconv first plans: before any import of it
         os.environ["XCONV_NUMBA"] = "0"
+    if args.onnxruntime == "off":
+        os.environ["XCONV_ONNXRUNTIME"] = "0"
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
     if args.quick:
         args.repeat = MIN_REPEAT
     if args.repeat < MIN_REPEAT:
@@ -135,6 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
+    with limited_threads(args.threads):
+        rows, info, settings = _run_all(args, workloads)
+    render_rich(rows, info, settings)
+    if not args.quick:
+        args.output.mkdir(parents=True, exist_ok=True)
+        (args.output / "results.md").write_text(render_markdown(rows, info, settings))
+        (args.output / "results.json").write_text(to_json(rows, info, settings) + "\n")
+        print(f"wrote {args.output / 'results.md'} and results.json", file=sys.stderr)
+    return 0
+
+
+def _run_all(args: argparse.Namespace, workloads) -> tuple[list[RowResult], dict, dict]:
     peers = installed_peers()
     if args.peers:
         peers = tuple(
@@ -145,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "warmup": 2,
         "peers": [p.name for p in peers],
+        "threads": args.threads or "all cores",
         "wait_policy": {name: os.environ.get(name) for name in WAIT_POLICY},
     }
     print(f"peers: {', '.join(settings['peers'])}", file=sys.stderr)
@@ -153,10 +183,29 @@ def main(argv: list[str] | None = None) -> int:
     for workload in workloads:
         print(f"{workload.name}: {workload.describe()}", file=sys.stderr)
         rows.append(run_workload(workload, peers, args.repeat))
-    render_rich(rows, info, settings)
-    if not args.quick:
-        args.output.mkdir(parents=True, exist_ok=True)
-        (args.output / "results.md").write_text(render_markdown(rows, info, settings))
-        (args.output / "results.json").write_text(to_json(rows, info, settings) + "\n")
-        print(f"wrote {args.output / 'results.md'} and results.json", file=sys.stderr)
-    return 0
+    return rows, info, settings
+
+
+@contextlib.contextmanager
+def limited_threads(count: int | None):
+    """xconv's, BLAS's and PyTorch's threads limited to `count` (None: as they are)."""
+    if count is None:
+        yield
+        return
+    import threadpoolctl
+
+    import xconv
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    before = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(count)
+    try:
+        with xconv.thread_limit(count), threadpoolctl.threadpool_limits(count):
+            yield
+    finally:
+        if torch:
+            torch.set_num_threads(before)

@@ -95,6 +95,7 @@ def machine_info(peer_versions: dict[str, str]) -> dict:
         "blas": _blas(),
         "blas_kernel": _blas_kernel(),
         "numba": _numba(),
+        "onnxruntime": _onnxruntime(),
         "git_commit": _git_commit(),
     }
     info.update(peer_versions)
@@ -144,6 +145,19 @@ def _blas_kernel() -> str:
     except Exception:  # threadpoolctl missing or unable to inspect: say so
         return "?"
     return ", ".join(sorted(kernels)) or "?"
+
+
+def _onnxruntime() -> str:
+    """ONNX Runtime's version if xconv's route through it is on, else why not."""
+    try:
+        from xconv.backends.numpy import _onnxruntime as route
+    except ImportError:
+        return "no route"
+    if not route.available():
+        return "off (XCONV_ONNXRUNTIME=0)" if os.environ.get("XCONV_ONNXRUNTIME") else "missing"
+    import onnxruntime
+
+    return onnxruntime.__version__
 
 
 def _numba() -> str:

@@ -73,10 +73,10 @@ def test_auto_picks_fft_for_large_kernels(case, backend):
 
 
 @pytest.mark.parametrize("case", list(DEEP_LEARNING))
-def test_auto_picks_gemm_or_direct_for_deep_learning_layers(case):
+def test_auto_picks_a_gemm_route_or_direct_for_deep_learning_layers(case):
     x_shape, w_shape, kw = DEEP_LEARNING[case]
     plan = xconv.plan(x_shape, w_shape, dtype="float32", **kw)
-    assert plan.algorithm in ("gemm", "direct"), plan
+    assert plan.algorithm in ("gemm", "direct", "onnxruntime"), plan
 
 
 def test_auto_prefers_direct_or_gemm_for_tiny_problems():
@@ -100,7 +100,7 @@ def test_plan_fields_are_consistent():
     x_shape, w_shape, kw = LARGE_KERNELS["dw31"]
     plan = xconv.plan(x_shape, w_shape, dtype="float32", **kw)
     assert isinstance(plan, xconv.Plan)
-    assert set(plan.estimates) == {"direct", "gemm", "fft"}
+    assert set(plan.estimates) - {"onnxruntime"} == {"direct", "gemm", "fft"}
     assert all(s > 0 for s in plan.estimates.values())
     assert plan.input_shape == x_shape and plan.dtype == "float32"
     assert plan.spec.groups == 64 and plan.spec.kernel_size == (31, 31)
@@ -186,7 +186,7 @@ def test_torch_and_strict_dtypes():
 def test_double_precision_costs_more():
     single = xconv.plan((1, 1, 512, 512), (1, 1, 9, 9), dtype="float32")
     double = xconv.plan((1, 1, 512, 512), (1, 1, 9, 9), dtype="float64")
-    assert all(double.estimates[a] > single.estimates[a] for a in single.estimates)
+    assert all(double.estimates[a] > single.estimates[a] for a in double.estimates)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -295,8 +295,8 @@ def test_a_plan_runs_what_it_shows(monkeypatch):
 
 
 def test_a_gemm_plan_reports_the_engine_it_runs():
-    plan = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1)
-    assert plan.algorithm == "gemm" and plan.chunking["engine"] == "shifted windows"
+    plan = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1, algorithm="gemm")
+    assert plan.chunking["engine"] == "shifted windows"
     depthwise = xconv.plan(
         (4, 256, 56, 56), (256, 1, 3, 3), groups=256, padding=1, algorithm="gemm"
     )

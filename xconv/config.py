@@ -6,8 +6,10 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-ALGORITHMS = ("auto", "direct", "gemm", "fft", "measure")
-FORWARD_ALGORITHMS = ("direct", "gemm", "fft")
+ALGORITHMS = ("auto", "direct", "gemm", "fft", "onnxruntime", "measure")
+FORWARD_ALGORITHMS = ("direct", "gemm", "fft")  # xconv's own: every backend runs them
+ENGINES = ("onnxruntime",)  # compiled engines a backend may offer besides them
+ROUTES = FORWARD_ALGORITHMS + ENGINES  # every algorithm a caller may force
 
 DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes
 

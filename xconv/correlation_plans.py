@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from .algorithms import Estimate, Problem
 from .backends import Backend, backend_named
-from .config import FORWARD_ALGORITHMS, check_algorithm, get_thread_limit
+from .config import FORWARD_ALGORITHMS, ROUTES, check_algorithm, get_thread_limit
 from .executor import run_correlation
 from .plans import NON_FINITE, Plan
 from .spec import ConvSpec
@@ -79,6 +79,8 @@ def correlation(
     timed ("measure")."""
     if algorithm == "measure":
         return _measured(spec, shape, dtype, backend, limit)
+    if algorithm not in backend.algorithms and backend.plans_blocks:
+        algorithm = "auto"  # an engine its blocks run (Dask's, planned on NumPy blocks)
     return _correlation(spec, shape, dtype, algorithm, backend, limit)
 
 
@@ -99,9 +101,11 @@ def _remembered(spec: ConvSpec, shape, dtype: str, algorithm: str, backend, limi
             spec, shape, dtype, chosen, "empty batch or channels: nothing to compute",
             _estimate(backend, problem, chosen), {}, backend, padding, out,
         )  # fmt: skip
-    estimates = {a: backend.algorithms[a].estimate(backend, problem) for a in FORWARD_ALGORITHMS}
+    estimates = _estimates(backend, problem)
     seconds = {a: e.seconds for a, e in estimates.items()}
-    if algorithm in FORWARD_ALGORITHMS:
+    if algorithm in ROUTES:
+        if algorithm not in estimates:
+            raise _unavailable(algorithm, backend, problem)
         chosen = algorithm
         reason = f"requested: {_route(estimates[chosen], chosen)}, modelled {ms(seconds[chosen])}"
     else:
@@ -110,11 +114,35 @@ def _remembered(spec: ConvSpec, shape, dtype: str, algorithm: str, backend, limi
     node = _node(
         spec, shape, dtype, chosen, reason, estimates[chosen], seconds, backend, padding, out
     )
-    if chosen == "fft" and algorithm not in FORWARD_ALGORITHMS:  # xconv chose the FFT
+    if chosen == "fft" and algorithm not in ROUTES:  # xconv chose the FFT
         other = cheapest_besides_fft(seconds)
         fallback = _correlation(spec, shape, dtype, other, backend, limit)
         node = dataclasses.replace(node, fallback=fallback, fallback_when=NON_FINITE)
     return node
+
+
+def _estimates(backend: Backend, problem: Problem) -> dict[str, Estimate]:
+    """Every route's estimate on `problem`: xconv's own algorithms, and the backend's
+    engines where they apply (an engine's estimate is None where it does not)."""
+    found = {a: backend.algorithms[a].estimate(backend, problem) for a in FORWARD_ALGORITHMS}
+    for name in ROUTES[len(FORWARD_ALGORITHMS) :]:
+        engine = backend.algorithms.get(name)
+        estimate = engine.estimate(backend, problem) if engine is not None else None
+        if estimate is not None:
+            found[name] = estimate
+    return found
+
+
+def _unavailable(algorithm: str, backend: Backend, problem: Problem) -> Exception:
+    """Why a forced engine cannot run `problem` on `backend`."""
+    engine = backend.algorithms.get(algorithm)
+    if engine is None:
+        return ValueError(
+            f"algorithm={algorithm!r} runs on NumPy arrays only, not on {backend.name} arrays"
+        )
+    if engine.unavailable is not None:
+        return engine.unavailable(problem)
+    return ValueError(f"algorithm={algorithm!r} cannot run this {problem.dtype} convolution")
 
 
 def _node(spec, shape, dtype, chosen, reason, estimate: Estimate, seconds, backend, padding, out):
@@ -146,7 +174,7 @@ def _estimate(backend: Backend, problem: Problem, algorithm: str) -> Estimate:
 def estimate_of(node: Plan) -> Estimate | None:
     """The `Estimate` a correlation node runs by, made again from its shapes (for plans
     read back from JSON); None for nodes with parts."""
-    if node.algorithm not in FORWARD_ALGORITHMS or node.spec is None:
+    if node.algorithm not in ROUTES or node.spec is None:
         return None
     limit = node.backend.memory_budget()
     return _estimate(
@@ -177,6 +205,7 @@ def _reason(chosen: str, estimate: Estimate, spec: ConvSpec, seconds: Mapping[st
         "fft": f"{math.prod(spec.kernel_size)} taps: transforms cost less than the sums",
         "gemm": f"{_route(estimate, 'im2col')}: BLAS products near their peak",
         "direct": f"{_route(estimate, 'per-tap sums')}: few channels per group",
+        "onnxruntime": f"{_route(estimate, 'onnxruntime')}: compiled im2col and GEMM kernels",
     }[chosen]
     return f"{why}; modelled {ms(seconds[chosen])}, {ratio:.1f}x faster than {runner_up}"
 

@@ -18,6 +18,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 
 from ._arrays import array_namespace
 from ._docstrings import shared
@@ -363,7 +364,12 @@ def plan(
         backend.memory_budget(),
     )
     # a copy of the remembered plan: the caller's own prepared weights
-    return dataclasses.replace(plan_request(request), runner=run_plan)
+    found = dataclasses.replace(plan_request(request), runner=run_plan)
+    if "weight" in found.chunking and operation == "conv" and backend.keeps_prepared_weights:
+        # an engine's session is built with the weight prepacked on the plan's first call
+        chunking = MappingProxyType({**found.chunking, "weight": "prepacked"})
+        found = dataclasses.replace(found, chunking=chunking)
+    return found
 
 
 def load_plan(text: str) -> Plan:

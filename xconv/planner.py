@@ -15,15 +15,16 @@ Where the cost comes from: each algorithm counts the work of a problem from its 
 and prices it with the backend's constants (one home per backend, with its source); the
 planner takes the cheapest. The model only has to rank algorithms whose times differ by
 large factors (GEMM for small kernels and many channels, direct for depthwise layers,
-FFT for large kernels); where it is unsure, `algorithm="measure"` decides by timing each
+FFT for large kernels, ONNX Runtime's compiled kernels where installed); where it is unsure, `algorithm="measure"` decides by timing each
 plausible candidate on arrays of the node's shapes, synchronising the backend's device
 around each run, and the plan records the timings.
 
 >>> spec = ConvSpec.from_weight_shape((1, 1, 25, 25), padding=12)
 >>> plan_for(spec, (1, 1, 2048, 2048), "float32").algorithm
 'fft'
->>> plan_for(ConvSpec.from_weight_shape((64, 64, 3, 3), padding=1), (4, 64, 56, 56)).algorithm
-'gemm'
+>>> resnet = ConvSpec.from_weight_shape((64, 64, 3, 3), padding=1)
+>>> plan_for(resnet, (4, 64, 56, 56)).algorithm in ("gemm", "onnxruntime")
+True
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ from .algorithms.transposed_fft import spectra_bytes
 from .algorithms.transposed_gemm import column_bytes
 from .algorithms.transposed_weight import swapped_problems
 from .backends import Backend
-from .config import ALGORITHMS, FORWARD_ALGORITHMS, check_algorithm, get_thread_limit
+from .config import (
+    ALGORITHMS,
+    ENGINES,
+    FORWARD_ALGORITHMS,
+    ROUTES,
+    check_algorithm,
+    get_thread_limit,
+)
 from .correlation_plans import (
     ITEM_BYTES,
     cheapest,
@@ -325,7 +333,7 @@ def window_plan(
         )
     phases = _phases(spec, y_shape, start, size, dtype, algorithm, backend, limit)
     modelled = _transposed_estimates(spec, y_shape, dtype, backend, limit)
-    route = algorithm if algorithm in FORWARD_ALGORITHMS else cheapest(modelled)
+    route = algorithm if algorithm in ROUTES else cheapest(modelled)
     if route != "gemm" or all(s == 1 for s in spec.stride):
         return phases
     columns = column_bytes(spec, y_shape, start, size, ITEM_BYTES[dtype])
@@ -416,9 +424,13 @@ def weight_plan(
     layer = correlation(
         spec, tuple(layer_shape), dtype, _modelled_choice(algorithm), backend, limit
     )
-    chosen = algorithm if algorithm in FORWARD_ALGORITHMS else layer.algorithm
+    chosen = algorithm if algorithm in ROUTES else layer.algorithm
+    if chosen in ENGINES and algorithm not in ROUTES:
+        # an engine's weight gradient is a correlation with the output gradient as its
+        # kernel, not the layer's product: xconv's own algorithms' products serve it
+        chosen = cheapest({a: layer.estimates[a] for a in FORWARD_ALGORITHMS})
     node = _weight_node(spec, layer, chosen, padded_shape, grad_shape, dtype, backend, limit)
-    if chosen == "fft" and algorithm not in FORWARD_ALGORITHMS:
+    if chosen == "fft" and algorithm not in ROUTES:
         other = cheapest_besides_fft(layer.estimates)
         fallback = _weight_node(spec, layer, other, padded_shape, grad_shape, dtype, backend, limit)
         node = dataclasses.replace(node, fallback=fallback, fallback_when=NON_FINITE)
@@ -433,7 +445,7 @@ def _weight_node(spec, layer: Plan, chosen, padded_shape, grad_shape, dtype, bac
             counts[problem] = counts.get(problem, 0) + 1
         parts = tuple(
             dataclasses.replace(
-                correlation(s, shape, dtype, "fft", backend, limit),
+                correlation(s, shape, dtype, chosen, backend, limit),
                 operation="swapped correlation",
                 repeat=count,
             )
@@ -444,6 +456,8 @@ def _weight_node(spec, layer: Plan, chosen, padded_shape, grad_shape, dtype, bac
         "gemm": "per-tap products of the output gradient and the input (on the input's "
         "grid at stride 1, im2col columns in tiles otherwise)",
         "fft": "the swapped correlation (the output gradient as the kernel) by the FFT",
+        "onnxruntime": "the swapped correlation (the output gradient as the kernel) by ONNX "
+        "Runtime's Conv",
     }[chosen]
     seconds = layer.estimates.get(chosen, layer.seconds)
     return Plan(

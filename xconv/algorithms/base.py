@@ -156,7 +156,7 @@ class Algorithm:
     Parameters
     ----------
     name : str
-        `"direct"`, `"gemm"` or `"fft"`.
+        `"direct"`, `"gemm"`, `"fft"`, or an engine's (`"onnxruntime"`).
     estimate : callable
         `estimate(backend, problem) -> Estimate`.
     run : callable
@@ -165,6 +165,9 @@ class Algorithm:
     prepares : bool, default False
         Whether the run also takes `prepared=` (a `PreparedWeights` or None) and keeps
         the weight's form there (the FFT path's spectrum).
+    unavailable : callable, optional
+        For an engine whose `estimate` returns None where it cannot run a problem:
+        `unavailable(problem) -> Exception`, the error a caller who forced it gets.
 
     Examples
     --------
@@ -177,3 +180,4 @@ class Algorithm:
     estimate: Estimator
     run: Runner
     prepares: bool = False
+    unavailable: Callable[[Problem], Exception] | None = None

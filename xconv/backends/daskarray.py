@@ -52,6 +52,7 @@ class DaskBackend(Backend):
 
     name = "dask"
     measurable = False  # its blocks are measured by their own backend
+    plans_blocks = True  # and planned there: a forced engine runs in the blocks
 
     def _pad(self, x, pads, mode: str, value):
         if mode == "constant":

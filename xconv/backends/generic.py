@@ -314,6 +314,9 @@ class Backend:
     # whether plans and layers may keep weight forms (`PreparedWeights`): eager arrays
     # whose values can be compared on every call, not lazy graphs or traced values
     keeps_prepared_weights = False
+    # whether the operations run as blocks planned on their own backend (Dask): an engine
+    # forced on the whole array is then the blocks' to run, not this backend's
+    plans_blocks = False
 
     def mix_channels(self, spectra, weight_spectra):
         """The FFT path's channel mixing by a compiled kernel: `(n, g, C/g, bins)` spectra

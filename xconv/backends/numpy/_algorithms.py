@@ -10,6 +10,9 @@
   kernel takes the input unpadded (`Estimate.padded_layout`) and pads task by task. Else
   the depthwise kernel for one input channel per group, else the generic sums.
 - `"fft"`: the generic FFT path on `scipy.fft` (the backend's transforms).
+- `"onnxruntime"`: ONNX Runtime's compiled `Conv` (`_onnxruntime`), where it is installed
+  and the dtype is float32 (or float16, computed in float32); it pads zeros itself, so
+  it takes the input unpadded (`Estimate.padded_layout`). Priced by its own constants.
 
 The planner ranks algorithms by the generic cost formulas (priced with this backend's
 constants); the engine's own layout model only chooses among its layouts.
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...algorithms import GENERIC, Algorithm, Estimate, Problem
-from . import _numba
+from . import _numba, _onnxruntime
 from ._arrays import pad
 from ._blas import available
 from ._direct import conv_direct
@@ -41,13 +44,13 @@ _FIRST, _LAST, _UNPADDED = "channels_first", "channels_last", "unpadded"
 class _Route:
     """Which kernel runs: "depthwise", "engine" (with its plan) or "generic"."""
 
-    kernel: str  # "numba", "depthwise", "engine" or "generic"
+    kernel: str  # "numba", "depthwise", "engine", "generic" or "onnxruntime"
     generic: Estimate  # the generic algorithm's estimate (its run follows it)
     engine: EnginePlan | None = None
     limit: int = 0
     planes: bool = False  # numba: the plane kernel (else the row kernel)
-    # the plane kernel pads in its own cache: the input's size before padding, and the
-    # padding a run applies when it is handed that unpadded input
+    # the numba plane kernel and ONNX Runtime pad themselves: the input's size before
+    # padding, and the padding a run applies when it is handed that unpadded input
     unpadded: tuple[int, ...] | None = None
     padding: tuple[tuple[int, int], ...] = ()
 
@@ -215,12 +218,74 @@ def run_gemm(backend, x, weight, spec, out_spatial, estimate: Estimate):
     return _GEMM.run(backend, x, weight, spec, out_spatial, route.generic)
 
 
+def estimate_onnxruntime(backend, problem: Problem) -> Estimate | None:
+    """ONNX Runtime's `Conv`, or None where it does not apply (not installed, a dtype its
+    CPU kernels do not take, nothing to compute). Over the workspace limit (its column
+    buffer) the seconds are infinite: "auto" never picks it, a forced run still may."""
+    if not _onnxruntime.available() or problem.dtype not in ("float16", "float32"):
+        return None
+    if _empty(problem):
+        return None
+    spec, costs = problem.spec, backend.costs
+    per_group = problem.channels // spec.groups
+    taps = math.prod(spec.kernel_size)
+    positions = math.prod(problem.out_spatial)
+    depth = per_group * taps  # the GEMM's inner dimension
+    plain = taps == 1 and all(s == 1 for s in spec.stride)  # a 1x1 layer: no im2col
+    columns = 0 if plain else problem.batch * spec.groups * depth * positions
+    macs = problem.flops // 2
+    outputs = problem.batch * problem.filters * positions
+    ns = macs * costs.ort_mac_ns + columns * costs.ort_column_ns + outputs * costs.ort_output_ns
+    grouped = 1 < spec.groups < problem.channels  # one GEMM per image and group
+    calls = problem.batch * spec.groups if grouped else 0
+    seconds = (ns * 1e-9 + calls * costs.ort_group_s) / workers() + costs.ort_call_s
+    workspace = 0 if plain else depth * positions * problem.item_bytes
+    if workspace > problem.limit:
+        seconds = math.inf
+    zeros = spec.padding_mode == "constant" and spec.padding_value == 0
+    chunking = {
+        "engine": "onnxruntime Conv",
+        "weight": "a graph input",  # a plan's is prepacked (`xconv.plan`)
+        "columns": "per image" if columns else "none",
+    }
+    route = _Route(
+        "onnxruntime",
+        _GEMM.estimate(backend, problem),
+        unpadded=tuple(problem.input_shape[2:]) if zeros else None,
+        padding=problem.padding,
+    )
+    layout = _UNPADDED if zeros else None
+    return Estimate(seconds, problem.flops, workspace, chunking, route, layout)
+
+
+def run_onnxruntime(backend, x, weight, spec, out_spatial, estimate: Estimate, prepared=None):
+    """ONNX Runtime's `Conv` of `x`, handed unpadded (it pads the zeros itself) or padded."""
+    route = estimate.detail
+    node = _onnxruntime.Node.conv(spec, route.padding_of(x))
+    x, weight = x.astype(np.float32, copy=False), weight.astype(np.float32, copy=False)
+    keep = prepared if backend.keeps_prepared_weights else None
+    return _onnxruntime.run(node, x, weight, keep)
+
+
+def onnxruntime_unavailable(problem: Problem) -> Exception:
+    if not _onnxruntime.available():
+        return ImportError(_onnxruntime.MISSING)
+    if problem.dtype not in ("float16", "float32"):
+        return TypeError(
+            'algorithm="onnxruntime" computes in float32 (float16 and float32 data), '
+            f"not {problem.dtype}"
+        )
+    return ValueError('algorithm="onnxruntime" has nothing to compute here')
+
+
 def _on_this_scale(estimate):
     """An estimate function whose seconds are multiplied by the backend's `time_scale`
     (the whole runs' measured over modelled time: see `_costs`)."""
 
-    def scaled(backend, problem: Problem) -> Estimate:
+    def scaled(backend, problem: Problem) -> Estimate | None:
         found = estimate(backend, problem)
+        if found is None:
+            return None
         return dataclasses.replace(found, seconds=found.seconds * backend.costs.time_scale)
 
     return scaled
@@ -231,4 +296,11 @@ ALGORITHMS = {
     "direct": Algorithm("direct", _on_this_scale(estimate_direct), run_direct),
     "gemm": Algorithm("gemm", _on_this_scale(estimate_gemm), run_gemm),
     "fft": Algorithm("fft", _on_this_scale(_FFT.estimate), _FFT.run, _FFT.prepares),
+    "onnxruntime": Algorithm(
+        "onnxruntime",
+        _on_this_scale(estimate_onnxruntime),
+        run_onnxruntime,
+        prepares=True,
+        unavailable=onnxruntime_unavailable,
+    ),
 }

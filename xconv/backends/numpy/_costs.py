@@ -51,6 +51,16 @@ class NumPyCosts(CostModel):
     # and seconds per einsum call (one per image and channel multiplier), measured on a
     # strided 4 x 8 x 20 x 20 layer (0.22 ms in all)
     depthwise_call_s: float = 4e-5
+    # ONNX Runtime's `Conv` (`_onnxruntime`, the weight a graph input), fitted on 26 layers
+    # (1-D to 3-D, strided, dilated, grouped, depthwise; 2026-12-06, one thread, measured
+    # over modelled 0.61-1.29 on one and two threads), divided by `time_scale`: ns per
+    # multiply-add, per im2col column element and per output element on one thread,
+    # seconds per image and group of a grouped layer (one GEMM each), seconds per call
+    ort_mac_ns: float = 0.013
+    ort_column_ns: float = 0.152
+    ort_output_ns: float = 0.177
+    ort_group_s: float = 5.4e-6
+    ort_call_s: float = 6e-5
     # every route's modelled time is multiplied by this (see the module docstring)
     time_scale: float = 1.35
 
