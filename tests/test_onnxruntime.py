@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from namespaces import NUMPY
 from reference import reference_conv
+from reference_transposed import reference_conv_transpose
 from strategies import conv_problems, examples
 from test_conv import check
 from test_gradients import check_conv_vjp, check_transpose_vjp
@@ -86,6 +87,34 @@ def test_every_correlation_of_a_forced_plan_runs_on_the_route(operation):
     x_shape = (2, 6, 9, 9) if "transpose" in operation else (2, 4, 9, 9)
     plan = xconv.plan(x_shape, (6, 2, 3, 3), operation=operation, algorithm=ROUTE, **kwargs)
     assert _ran(plan) == {ROUTE}, plan
+
+
+@needs_route
+@pytest.mark.parametrize("operation", ["conv", "conv_transpose"])
+def test_plans_read_back_from_json_run_the_route(operation):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 6, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 4, 4)).astype(np.float32)
+    kwargs = {"stride": 2, "padding": 1, "groups": 2}
+    plan = xconv.plan(x.shape, w.shape, operation=operation, algorithm=ROUTE, **kwargs)
+    again = xconv.load_plan(plan.to_json())
+    assert _ran(again) == {ROUTE}
+    oracle = reference_conv if operation == "conv" else reference_conv_transpose
+    expected = oracle(x, w, **kwargs)
+    np.testing.assert_allclose(again(x, w), expected, rtol=1e-5, atol=1e-4)
+
+
+@needs_route
+def test_a_transposed_window_runs_in_one_call_with_zeros_past_the_adjoint():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 4, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    kwargs = {"stride": 3, "output_padding": (2, 1), "dilation": (1, 2)}
+    plan = xconv.plan(x.shape, w.shape, operation="conv_transpose", algorithm=ROUTE, **kwargs)
+    assert plan.parts[0].chunking["engine"] == "onnxruntime ConvTranspose"
+    got = xconv.conv_transpose(x, w, algorithm=ROUTE, **kwargs)
+    expected = reference_conv_transpose(x, w, **kwargs)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
 
 
 @needs_route

@@ -309,7 +309,7 @@ def test_transposed_plans_run_their_stride_phases():
     plan = xconv.plan((2, 16, 32, 32), (16, 8, 4, 4), operation="conv_transpose", stride=2,
                       padding=1)  # fmt: skip
     (window,) = plan.parts
-    assert window.algorithm in ("phases", "transposed gemm")
+    assert window.algorithm in ("phases", "transposed gemm", "onnxruntime")
     if window.algorithm == "phases":
         assert sum(p.repeat for p in window.parts) == 4  # equal phases planned once
         assert all(p.spec.stride == (1, 1) for p in window.parts)

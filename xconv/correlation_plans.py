@@ -173,8 +173,9 @@ def _estimate(backend: Backend, problem: Problem, algorithm: str) -> Estimate:
 
 def estimate_of(node: Plan) -> Estimate | None:
     """The `Estimate` a correlation node runs by, made again from its shapes (for plans
-    read back from JSON); None for nodes with parts."""
-    if node.algorithm not in ROUTES or node.spec is None:
+    read back from JSON); None for nodes with parts and for transposed windows (an
+    engine's window runs from its region alone)."""
+    if node.algorithm not in ROUTES or node.spec is None or node.region is not None:
         return None
     limit = node.backend.memory_budget()
     return _estimate(

@@ -187,6 +187,9 @@ def run_window(node: Plan, y, weight):
     to `y` `(N, F, *O)` with the forward weight `(F, C/g, *k)`."""
     backend, spec = node.backend, node.spec
     start, size = node.region
+    engine = getattr(backend.algorithms.get(node.algorithm), "window", None)
+    if engine is not None:
+        return engine.run(backend, y, weight, spec, start, size)
     if node.algorithm == "spread":
         z = run_window(node.parts[0], y, weight)
         return spread_out(backend, z, spec, tuple(y.shape[2:]), start, size)

@@ -15,9 +15,10 @@ Where the cost comes from: each algorithm counts the work of a problem from its 
 and prices it with the backend's constants (one home per backend, with its source); the
 planner takes the cheapest. The model only has to rank algorithms whose times differ by
 large factors (GEMM for small kernels and many channels, direct for depthwise layers,
-FFT for large kernels, ONNX Runtime's compiled kernels where installed); where it is unsure, `algorithm="measure"` decides by timing each
-plausible candidate on arrays of the node's shapes, synchronising the backend's device
-around each run, and the plan records the timings.
+FFT for large kernels, ONNX Runtime's compiled kernels where installed); where it is
+unsure, `algorithm="measure"` decides by timing each plausible candidate on arrays of the
+node's shapes, synchronising the backend's device around each run, and the plan records
+the timings.
 
 >>> spec = ConvSpec.from_weight_shape((1, 1, 25, 25), padding=12)
 >>> plan_for(spec, (1, 1, 2048, 2048), "float32").algorithm
@@ -314,9 +315,62 @@ def window_plan(
     """The node of a transposed window: `[start, start + size)` of the adjoint of the
     forward correlation `spec` applied to `y` of `y_shape`."""
     y_shape, start, size = tuple(y_shape), tuple(start), tuple(size)
+    engine = _engine_window(spec, y_shape, start, size, dtype, algorithm, backend, limit)
+    if engine is not None and algorithm in ENGINES:
+        return engine  # forced
+    node = _own_window(spec, y_shape, start, size, dtype, algorithm, backend, limit)
+    if engine is not None and engine.seconds < node.seconds:
+        return dataclasses.replace(
+            engine,
+            reason=f"{engine.reason}; {node.algorithm} modelled {ms(node.seconds)}",
+            estimates=MappingProxyType({**engine.estimates, node.algorithm: node.seconds}),
+        )
+    return node
+
+
+def _engine_window(spec, y_shape, start, size, dtype, algorithm, backend, limit) -> Plan | None:
+    """The node of the window by an engine's own transposed convolution: the forced one,
+    or under "auto" the cheapest that applies; None where none does (or another route is
+    forced). A forced engine that cannot run the window leaves it to the phases, whose
+    correlations say why."""
+    names = [algorithm] if algorithm in ENGINES else [] if algorithm in ROUTES else ENGINES
+    found = {}
+    for name in names:
+        route = getattr(backend.algorithms.get(name), "window", None)
+        estimate = route and route.estimate(backend, spec, y_shape, start, size, dtype, limit)
+        if estimate is not None:
+            found[name] = estimate
+    if not found:
+        return None
+    name = min(found, key=lambda a: found[a].seconds)
+    estimate = found[name]
+    return Plan(
+        "transposed window",
+        name,
+        f"{estimate.chunking.get('engine', name)}: the window in one call, modelled "
+        f"{ms(estimate.seconds)}",
+        spec,
+        y_shape,
+        dtype,
+        estimate.flops,
+        estimate.workspace_bytes,
+        MappingProxyType(dict(estimate.chunking)),
+        MappingProxyType({a: e.seconds for a, e in found.items()}),
+        backend=backend,
+        output_shape=(y_shape[0], spec.in_channels, *size),
+        estimate=estimate,
+        seconds=estimate.seconds,
+        region=(start, size),
+        limit=limit,
+    )
+
+
+def _own_window(spec, y_shape, start, size, dtype, algorithm, backend, limit) -> Plan:
+    """The node of the window by xconv's own routes: spread copies, the transposed GEMM
+    or the stride phases."""
     if is_spread(spec):
         tight, start_t, size_t = spread_geometry(spec, y_shape[2:], start, size)
-        inner = window_plan(tight, y_shape, start_t, size_t, dtype, algorithm, backend, limit)
+        inner = _own_window(tight, y_shape, start_t, size_t, dtype, algorithm, backend, limit)
         return dataclasses.replace(
             inner,
             operation="transposed window",

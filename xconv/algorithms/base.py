@@ -150,6 +150,25 @@ Runner = Callable[..., object]
 
 
 @dataclass(frozen=True)
+class WindowRoute:
+    """An engine's transposed convolution in one call: the window `[start, start + size)`
+    of the adjoint of forward correlation `spec` applied to `y` `(N, F, *O)` with the
+    forward weight `(F, C/g, *k)`, as the planner's transposed windows need it.
+
+    Parameters
+    ----------
+    estimate : callable
+        `estimate(backend, spec, y_shape, start, size, dtype, limit) -> Estimate | None`
+        (None where the engine cannot run it).
+    run : callable
+        `run(backend, y, weight, spec, start, size)`: the `(N, C, *size)` window.
+    """
+
+    estimate: Callable[..., Estimate | None]
+    run: Runner
+
+
+@dataclass(frozen=True)
 class Algorithm:
     """A named forward algorithm: how to price it and how to run it.
 
@@ -168,6 +187,8 @@ class Algorithm:
     unavailable : callable, optional
         For an engine whose `estimate` returns None where it cannot run a problem:
         `unavailable(problem) -> Exception`, the error a caller who forced it gets.
+    window : WindowRoute, optional
+        The engine's own transposed convolution, where it has one.
 
     Examples
     --------
@@ -181,3 +202,4 @@ class Algorithm:
     run: Runner
     prepares: bool = False
     unavailable: Callable[[Problem], Exception] | None = None
+    window: WindowRoute | None = None

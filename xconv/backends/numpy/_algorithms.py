@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...algorithms import GENERIC, Algorithm, Estimate, Problem
+from ...algorithms.base import WindowRoute
 from . import _numba, _onnxruntime
 from ._arrays import pad
 from ._blas import available
@@ -235,10 +236,9 @@ def estimate_onnxruntime(backend, problem: Problem) -> Estimate | None:
     columns = 0 if plain else problem.batch * spec.groups * depth * positions
     macs = problem.flops // 2
     outputs = problem.batch * problem.filters * positions
-    ns = macs * costs.ort_mac_ns + columns * costs.ort_column_ns + outputs * costs.ort_output_ns
     grouped = 1 < spec.groups < problem.channels  # one GEMM per image and group
-    calls = problem.batch * spec.groups if grouped else 0
-    seconds = (ns * 1e-9 + calls * costs.ort_group_s) / workers() + costs.ort_call_s
+    groups = spec.groups if grouped else 1
+    seconds = _onnxruntime_seconds(costs, problem.batch, groups, macs, columns, outputs)
     workspace = 0 if plain else depth * positions * problem.item_bytes
     if workspace > problem.limit:
         seconds = math.inf
@@ -265,6 +265,69 @@ def run_onnxruntime(backend, x, weight, spec, out_spatial, estimate: Estimate, p
     x, weight = x.astype(np.float32, copy=False), weight.astype(np.float32, copy=False)
     keep = prepared if backend.keeps_prepared_weights else None
     return _onnxruntime.run(node, x, weight, keep)
+
+
+def _onnxruntime_seconds(costs, batch: int, groups: int, macs, columns, outputs) -> float:
+    """ONNX Runtime's `Conv` or `ConvTranspose` on `workers()` threads: its multiply-adds,
+    im2col (or col2im) column elements and outputs, one GEMM per image and group."""
+    ns = macs * costs.ort_mac_ns + columns * costs.ort_column_ns + outputs * costs.ort_output_ns
+    calls = batch * groups if groups > 1 else 0
+    return (ns * 1e-9 + calls * costs.ort_group_s) / workers() + costs.ort_call_s
+
+
+def _window_bounds(spec, out_spatial, start, size):
+    """Per axis: the adjoint's full extent clipped to the window, as ONNX `ConvTranspose`
+    pads (`(before, after)` cropped from the full output), and the zeros around it."""
+    crops, zeros = [], []
+    for o, s, e, lo, n in zip(
+        out_spatial, spec.stride, spec.dilated_kernel, start, size, strict=True
+    ):
+        full = (o - 1) * s + e
+        first, last = max(lo, 0), min(lo + n, full)
+        crops.append((first, full - last))
+        zeros.append((first - lo, lo + n - last))
+    return crops, zeros
+
+
+def estimate_onnxruntime_window(backend, spec, y_shape, start, size, dtype: str, limit: int):
+    """ONNX Runtime's `ConvTranspose` for a transposed window, or None where it does not
+    apply (as `estimate_onnxruntime`, and windows that miss the adjoint's output)."""
+    if not _onnxruntime.available() or dtype not in ("float16", "float32"):
+        return None
+    out_spatial = tuple(y_shape[2:])
+    _, zeros = _window_bounds(spec, out_spatial, start, size)
+    missed = any(b + a >= n for (b, a), n in zip(zeros, size, strict=True))
+    if 0 in y_shape[:2] or 0 in out_spatial or missed:
+        return None
+    n, filters, groups = y_shape[0], y_shape[1], spec.groups
+    channels = spec.in_channels if spec.in_channels is not None else filters
+    taps = math.prod(spec.kernel_size)
+    positions = math.prod(out_spatial)
+    depth = channels // groups * taps
+    macs = n * filters * depth * positions
+    columns = n * groups * depth * positions
+    outputs = n * channels * math.prod(size)
+    costs = backend.costs
+    seconds = _onnxruntime_seconds(costs, n, groups, macs, columns, outputs)
+    workspace = depth * positions * 4
+    if workspace > limit:
+        seconds = math.inf
+    chunking = {"engine": "onnxruntime ConvTranspose", "weight": "a graph input"}
+    return Estimate(seconds * costs.time_scale, 2 * macs, workspace, chunking)
+
+
+def run_onnxruntime_window(backend, y, weight, spec, start, size):
+    """ONNX Runtime's `ConvTranspose` of `y` cropped to the window, zeros around it."""
+    crops, zeros = _window_bounds(spec, tuple(y.shape[2:]), start, size)
+    pads = tuple(b for b, _ in crops) + tuple(a for _, a in crops)
+    node = _onnxruntime.Node(
+        "ConvTranspose", spec.kernel_size, spec.stride, spec.dilation, pads, spec.groups
+    )
+    y, weight = y.astype(np.float32, copy=False), weight.astype(np.float32, copy=False)
+    z = _onnxruntime.run(node, y, weight)
+    if any(b or a for b, a in zeros):
+        z = pad(z, zeros, "constant", 0)
+    return z
 
 
 def onnxruntime_unavailable(problem: Problem) -> Exception:
@@ -302,5 +365,6 @@ ALGORITHMS = {
         run_onnxruntime,
         prepares=True,
         unavailable=onnxruntime_unavailable,
+        window=WindowRoute(estimate_onnxruntime_window, run_onnxruntime_window),
     ),
 }
