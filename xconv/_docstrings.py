@@ -59,12 +59,14 @@ _ENTRIES = {
     "channels_last": """channels_last : bool, default False
     Whether the channel axis of `x` (and of the result) is the last one instead of the
     one after the batch.""",
-    "algorithm": """algorithm : {"auto", "direct", "gemm", "fft", "measure"}, default "auto"
-    The planner's choice (`xconv.plan` shows it), one algorithm, or `"measure"`: time
-    the candidates once per shapes, dtype, parameters and array library and reuse the
-    fastest. A transform spreads one NaN or infinity over its whole frame, so `"auto"`
-    and `"measure"` never choose the FFT for data that are not all finite; an explicit
-    `"fft"` does what it says.""",
+    "algorithm": """algorithm : str, default "auto"
+    `"auto"`: the planner's choice (`xconv.plan` shows it); `"direct"`, `"gemm"`,
+    `"fft"` or `"onnxruntime"`: that algorithm; `"measure"`: time the candidates once
+    per shapes, dtype, parameters and array library and reuse the fastest.
+    `"onnxruntime"` runs ONNX Runtime's compiled kernels on NumPy float32 and float16
+    data (`pip install "xconv[cpu]"`; an ImportError without it). A transform spreads
+    one NaN or infinity over its whole frame, so `"auto"` and `"measure"` never choose
+    the FFT for data that are not all finite; an explicit `"fft"` does what it says.""",
     "spec": """spec : ConvSpec, optional
     A ready spec instead of the keywords above (what the dialect layers pass); its
     channels, if set, must match the weight.""",

@@ -149,7 +149,7 @@ def default_algorithm(name: str) -> Iterator[None]:
 
     Parameters
     ----------
-    name : {"auto", "direct", "gemm", "fft", "measure"}
+    name : {"auto", "direct", "gemm", "fft", "onnxruntime", "measure"}
         The algorithm every `"auto"` call in the block runs.
 
     Yields

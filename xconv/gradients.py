@@ -56,12 +56,14 @@ def conv_vjp(
     {padding_mode}
     {padding_value}
     {channels_last}
-    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+    algorithm : str, default "auto"
         Runs the correlations inside: the input gradient is a transposed convolution
-        (stride-1 phase correlations, each planned on its own under "auto"), the weight
-        gradient a correlation of the padded input with `grad_output`, planned like the
-        forward layer ("measure" times the phases and uses the model for the weight
-        gradient). On the FFT path at stride 1 both come from one set of spectra.
+        (stride-1 phase correlations, each planned on its own under "auto", or ONNX
+        Runtime's `ConvTranspose` in one call), the weight gradient a correlation of the
+        padded input with `grad_output`, planned like the forward layer ("measure" times
+        the phases and uses the model for the weight gradient; under "auto" xconv's own
+        products, which `"onnxruntime"` replaces by its `Conv` of the exchanged batch and
+        channels). On the FFT path at stride 1 both come from one set of spectra.
     {spec}
 
     Returns
@@ -123,7 +125,7 @@ def conv_transpose_vjp(
     {dilation}
     {groups}
     {channels_last}
-    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+    algorithm : str, default "auto"
         Runs the correlations inside, as in `conv_vjp`.
     spec : ConvSpec, optional
         A ready transposed spec instead of the keywords above.

@@ -270,10 +270,10 @@ def plan(
     {padding_mode}
     {padding_value}
     {channels_last}
-    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
-        `"auto"` gives the modelled choice, an algorithm forces it, and `"measure"` times
-        the plausible candidates of every correlation on arrays of its shapes (the plan
-        records the timings).
+    algorithm : str, default "auto"
+        `"auto"` gives the modelled choice, an algorithm (`"direct"`, `"gemm"`, `"fft"`,
+        `"onnxruntime"`) forces it, and `"measure"` times the plausible candidates of
+        every correlation on arrays of its shapes (the plan records the timings).
     backend : str or Backend, default "numpy"
         Whose costs and algorithms: `"numpy"`, `"cupy"`, `"torch"`, `"jax"`, `"dask"`,
         `"generic"` (any other array-API library), or a `Backend` object (one from

@@ -45,7 +45,7 @@ def conv_transpose(
     {dilation}
     {groups}
     {channels_last}
-    algorithm : {{"auto", "direct", "gemm", "fft", "measure"}}, default "auto"
+    algorithm : str, default "auto"
         As in `conv`: each output phase `i mod stride` is a stride-1 forward correlation
         of `x` with the phase's (flipped) kernel taps, run by that algorithm (`"auto"`:
         the planner's choice for the phase; `"measure"`: the fastest, timed once).

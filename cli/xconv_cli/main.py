@@ -235,7 +235,7 @@ def _shape_summary(built, dims: tuple) -> dict:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of initializers.")
 @click.option(
     "--algorithm",
-    type=click.Choice(["auto", "direct", "gemm", "fft", "measure"]),
+    type=click.Choice(["auto", "direct", "gemm", "fft", "onnxruntime", "measure"]),
     default="auto",
     show_default=True,
 )
