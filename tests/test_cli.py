@@ -19,6 +19,9 @@ from click.testing import CliRunner
 from reference import reference_conv
 from xconv_cli.main import main
 
+from xconv.backends.numpy import _onnxruntime
+from xconv.planner import clear_plans
+
 WOLFRAM = 'ConvolutionLayer[4, {3, 5}, "Stride" -> 2, PaddingSize -> {{1, 0}, {2, 2}}]'
 MATLAB = (
     "convolution2dLayer([3 5], 4, 'Stride', 2, 'Padding', [1 0 2 2], 'PaddingValue', 'replicate')"
@@ -119,8 +122,10 @@ def test_run_wolfram_npz_weights_and_mat_output(tmp_path):
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)  # Real32 evaluation
 
 
-@pytest.mark.parametrize("algorithm", ["direct", "gemm", "fft"])
+@pytest.mark.parametrize("algorithm", ["direct", "gemm", "fft", "onnxruntime"])
 def test_run_keras_random_input_is_seeded_and_algorithms_agree(tmp_path, algorithm):
+    if algorithm == "onnxruntime" and not _onnxruntime.available():
+        pytest.skip("onnxruntime not installed")
     args = ["run", KERAS, "--input-shape", "2x16x17x3", "--seed", "5", "--json"]
     code, out, _ = invoke(*args, "--output", str(tmp_path / "a.npy"), "--algorithm", algorithm)
     assert code == 0, out
@@ -130,6 +135,21 @@ def test_run_keras_random_input_is_seeded_and_algorithms_agree(tmp_path, algorit
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
     assert a.shape == (2, 8, 9, 4)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_run_forcing_a_missing_engine_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(_onnxruntime, "available", lambda: False)
+    clear_plans()
+    try:
+        args = ["run", KERAS, "--input-shape", "1x8x8x3", "--algorithm", "onnxruntime"]
+        code, _, err = invoke(*args, "--output", str(tmp_path / "y.npy"))
+    finally:
+        monkeypatch.undo()
+        clear_plans()
+    assert code == 1 and not (tmp_path / "y.npy").exists()
+    assert err.strip().splitlines() == [
+        'xconv: error: algorithm="onnxruntime" needs ONNX Runtime: pip install "xconv[cpu]"'
+    ]
 
 
 def test_run_image_in_image_out(tmp_path):

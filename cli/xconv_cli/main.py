@@ -79,6 +79,7 @@ FLAT_MEMORY = click.option(
 _EXPECTED = (
     ValueError,
     TypeError,
+    ImportError,  # an optional package a forced algorithm needs
     FileError,
     LayerSyntaxError,
     TranslationError,
