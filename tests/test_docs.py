@@ -21,6 +21,8 @@ from click.testing import CliRunner
 from readme import DOCUMENTS, README, ROOT, blocks, python_block, section_text
 from xconv_cli.main import main as cli
 
+from xconv.backends.numpy import _onnxruntime
+
 # sections run by their own tests: name -> the test
 RUN_ELSEWHERE = {
     "PyTorch and JAX": "tests/test_torch.py::test_the_readme_example_runs",
@@ -55,6 +57,8 @@ def test_every_python_example_runs(code, capsys, tmp_path, monkeypatch):
     for library in ("cupy", "torch", "jax", "dask", "array_api_strict", "keras"):
         if f"import {library}" in code and importlib.util.find_spec(library) is None:
             pytest.skip(f"{library} is not installed")
+    if "onnxruntime" in code and not _onnxruntime.available():
+        pytest.skip("the ONNX Runtime route is not installed or switched off")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "example", "exec"), {"__name__": "__main__"})
     expected = _expected_lines(code)
