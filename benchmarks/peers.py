@@ -111,12 +111,25 @@ class XconvPeer(Peer):
                 return function(x, weight, **options)
 
         note = ""
-        if w.op == "forward" and hasattr(xconv, "plan"):
+        if w.op in ("forward", "transpose", "backward") and hasattr(xconv, "plan"):
             try:
-                note = xconv.plan(x.shape, weight.shape, dtype=x.dtype, **w.options).algorithm
+                note = _engines(xconv, self._functions[w.op], case)
             except Exception as error:  # the planner is work in progress; never fatal here
                 note = f"plan failed: {error}"
         return Prepared(run, lambda r: tuple(np.asarray(a) for a in _as_tuple(r)), note)
+
+
+def _engines(xconv, operation: str, case: Case) -> str:
+    """What runs a workload: the plan's algorithm, or for an operation of several parts
+    the algorithms of its leaves ("onnxruntime + gemm")."""
+    w = case.workload
+    plan = xconv.plan(
+        case.x.shape, case.weight.shape, dtype=case.x.dtype, operation=operation, **w.options
+    )
+    if operation == "conv":
+        return plan.algorithm
+    leaves = [node.algorithm for node in plan.walk() if not node.parts]
+    return " + ".join(dict.fromkeys(leaves)) or plan.algorithm
 
 
 class TorchPeer(Peer):
