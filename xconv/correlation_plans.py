@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from .algorithms import Estimate, Problem
 from .backends import Backend, backend_named
-from .config import FORWARD_ALGORITHMS, ROUTES, check_algorithm, get_thread_limit
+from .config import FORWARD_ALGORITHMS, ROUTES, check_algorithm
 from .executor import run_correlation
 from .plans import NON_FINITE, Plan
 from .spec import ConvSpec
@@ -87,7 +87,7 @@ def correlation(
 def _correlation(spec: ConvSpec, shape, dtype: str, algorithm: str, backend, limit: int) -> Plan:
     """The modelled or forced node, remembered per thread limit too (the routes' prices
     depend on the threads they may use)."""
-    return _remembered(spec, shape, dtype, algorithm, backend, limit, get_thread_limit())
+    return _remembered(spec, shape, dtype, algorithm, backend, limit, backend.threads())
 
 
 @functools.lru_cache(maxsize=2048)
@@ -235,7 +235,7 @@ def _measured(spec: ConvSpec, shape, dtype: str, backend: Backend, limit: int) -
     """The correlation node whose algorithm won a timing on arrays of its shapes: each
     candidate modelled within `MEASURE_WITHIN` of the best runs once between two
     `backend.synchronize()` calls; remembered per process."""
-    key = (spec, shape, dtype, backend, limit, get_thread_limit())
+    key = (spec, shape, dtype, backend, limit, backend.threads())
     known = _MEASURED.get(key)
     if known is not None:
         return known

@@ -50,7 +50,6 @@ from .config import (
     FORWARD_ALGORITHMS,
     ROUTES,
     check_algorithm,
-    get_thread_limit,
 )
 from .correlation_plans import (
     ITEM_BYTES,
@@ -148,7 +147,7 @@ def plan_request(request: Request) -> Plan:
     at the root (with xconv's own plan as its part)."""
     if request.algorithm == "measure":
         return _plan_request(request)  # its correlations remember their timings
-    return _remembered(request, get_thread_limit())
+    return _remembered(request, request.backend.threads())
 
 
 @functools.lru_cache(maxsize=1024)

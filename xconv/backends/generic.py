@@ -25,7 +25,7 @@ from ..algorithms._fft_sizes import FastLength, smooth_length
 from ..algorithms._overlap import overlap_frames, overlap_join
 from ..algorithms._taps import kernel_taps, tap_window
 from ..algorithms.costs import REFERENCE_COSTS, CostModel
-from ..config import get_workspace_limit
+from ..config import get_thread_limit, get_workspace_limit
 from ..padding import source_indices
 from ..spec import ConvSpec
 
@@ -158,6 +158,11 @@ class Backend:
     def memory_budget(self) -> int:
         """Bytes of scratch one call may use: the workspace limit (host memory)."""
         return get_workspace_limit()
+
+    def threads(self) -> object:
+        """What the routes' prices depend on besides the shapes: the context's thread
+        limit, and a backend's own thread pools (plans are remembered per value)."""
+        return get_thread_limit()
 
     # -- primitives ---------------------------------------------------------------------
 

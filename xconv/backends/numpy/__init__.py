@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...config import get_thread_limit
 from .. import _strided
 from ..generic import Backend
 from . import _arrays, _fft, _numba, _transposed
 from ._algorithms import ALGORITHMS
+from ._blas import blas_threads
 from ._costs import COSTS
 
 
@@ -24,6 +26,11 @@ class NumPyBackend(Backend):
     costs = COSTS
     algorithms = ALGORITHMS
     keeps_prepared_weights = True
+
+    def threads(self) -> object:
+        """The thread limit and BLAS's threads (a caller's `threadpoolctl` limit changes
+        what the BLAS products cost against the other routes)."""
+        return get_thread_limit(), blas_threads()
 
     def _pad(self, x, pads, mode: str, value):
         return _arrays.pad(x, pads, mode, value)

@@ -43,6 +43,17 @@ def _blas_pools():
     return pools if pools.lib_controllers else None
 
 
+def blas_threads() -> int:
+    """The threads NumPy's BLAS runs on now (threadpoolctl's limits included; a ctypes
+    call, well under a microsecond); 1 where no BLAS pool can be read."""
+    pools = _blas_pools()
+    if pools is None:
+        return 1
+    own = str(Path(np.__file__).parent.parent / "numpy.libs") + os.sep
+    ours = [p for p in pools.lib_controllers if p.filepath.startswith(own)]
+    return max(1, int((ours or pools.lib_controllers)[0].num_threads))
+
+
 def _candidate_libraries() -> list[str]:
     """Loaded BLAS libraries, NumPy's own (in its wheel's library folder) first."""
     pools = _blas_pools()

@@ -27,6 +27,10 @@ from ...algorithms.costs import REFERENCE_COSTS, CostModel
 class NumPyCosts(CostModel):
     engine_copy_rate: float = 4e9
     engine_call_seconds: float = 2e-5
+    # ns per output element the shifted windows write, on one BLAS thread (fresh pages):
+    # fitted on wav1d (512 filters of depth 10, 2026-12-06), where the products' flops
+    # alone modelled a third of the time measured on one thread
+    engine_output_ns: float = 0.5
     # the numba row kernel (`_numba`), fitted on seven layers (depthwise, grouped, image
     # filters, a long FIR, a strided stem and a strided 1-D layer) on one and two threads:
     # ns per multiply-add on one thread (float32 and float64 alike: the runs vectorize),

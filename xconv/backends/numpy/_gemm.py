@@ -32,7 +32,7 @@ import numpy as np
 
 from ...config import get_workspace_limit
 from . import _scratch, _threads
-from ._blas import available, gemm
+from ._blas import available, blas_threads, gemm
 from ._costs import NumPyCosts
 
 _TILE_BYTES = 32 << 20  # preferred workspace per tile: larger gains nothing
@@ -505,7 +505,8 @@ def _pointwise_estimate(x_shape, filters: int, costs: NumPyCosts) -> float:
     n, channels, *spatial = x_shape
     positions = math.prod(spatial)
     flops = 2.0 * n * filters * channels * positions
-    peak = costs.engine_peak if _threads.workers() > 1 else costs.gemm_peak
+    parallel = _threads.workers() > 1 and blas_threads() > 1
+    peak = costs.engine_peak if parallel else costs.gemm_peak
     rate = _gemm_rate(costs, channels, filters, positions, peak)
     return flops / rate + n * costs.engine_call_seconds
 
@@ -520,9 +521,12 @@ def _estimate(geo: _Geometry, merge: bool, fused: int, costs: NumPyCosts) -> flo
     taps = math.prod(geo.kernel[: geo.lead])
     calls = taps * g * (1 if merge else n)
     per_call = rows / (1 if merge else n)
-    rate = _gemm_rate(costs, depth, fg, per_call, costs.engine_peak)
+    peak = costs.engine_peak if blas_threads() > 1 else costs.gemm_peak  # BLAS's own threads
+    rate = _gemm_rate(costs, depth, fg, per_call, peak)
     flops = 2.0 * rows * depth * fg * g * taps  # block-diagonal zeros included
     del fused
     copied = _workspace_bytes(geo, n, 4)
     copy_seconds = 2 * copied / (costs.engine_copy_rate * _threads.workers())
-    return flops / rate + copy_seconds + calls * costs.engine_call_seconds
+    # the products' outputs are written to fresh pages: what thin products cost most
+    written = rows * geo.filters * costs.engine_output_ns * 1e-9 / blas_threads()
+    return flops / rate + copy_seconds + written + calls * costs.engine_call_seconds
