@@ -155,6 +155,23 @@ def test_one_shot_sessions_are_kept_per_attributes_and_threads():
 
 
 @needs_route
+def test_a_2d_depthwise_layer_is_prepacked_on_its_first_call():
+    _onnxruntime.forget_sessions()
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 8, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((8, 1, 5, 5)).astype(np.float32)
+    plan = xconv.plan(x.shape, w.shape, dtype="float32", groups=8, padding=2, algorithm=ROUTE)
+    assert plan.chunking["weight"] == "prepacked"
+    y = xconv.conv(x, w, groups=8, padding=2, algorithm=ROUTE)
+    assert [seen.session is not None for seen in _onnxruntime._seen.values()] == [True]
+    expected = reference_conv(x, w, groups=8, padding=2)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-4)
+    w[0] += 1  # a changed weight gets a session of its own
+    y = xconv.conv(x, w, groups=8, padding=2, algorithm=ROUTE)
+    np.testing.assert_allclose(y, reference_conv(x, w, groups=8, padding=2), atol=1e-4)
+
+
+@needs_route
 def test_concurrent_calls_share_sessions_safely():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 16, 20, 20)).astype(np.float32)
@@ -214,11 +231,11 @@ def test_dask_blocks_run_it_on_one_thread(monkeypatch):
     seen = []
     real = _onnxruntime.run
 
-    def spy(node, x, weight, prepared=None):
+    def spy(node, x, weight, prepared=None, prepack=False):
         from xconv.backends.numpy._threads import workers
 
         seen.append(workers())
-        return real(node, x, weight, prepared)
+        return real(node, x, weight, prepared, prepack)
 
     monkeypatch.setattr(_onnxruntime, "run", spy)
     rng = np.random.default_rng(3)
@@ -228,6 +245,15 @@ def test_dask_blocks_run_it_on_one_thread(monkeypatch):
         y = xconv.conv(da.from_array(x, chunks=(1, 32, 20, 40)), w, padding=1).compute()
     np.testing.assert_allclose(y, xconv.conv(x, w, padding=1, algorithm="gemm"), atol=1e-4)
     assert seen and set(seen) == {1}
+
+
+@needs_route
+def test_measure_times_it_beside_xconv_own_routes():
+    clear_plans()  # and the measurements
+    plan = xconv.plan((2, 32, 20, 20), (32, 32, 3, 3), dtype="float32", padding=1,
+                      algorithm="measure")  # fmt: skip
+    assert ROUTE in plan.measured and "gemm" in plan.measured
+    assert plan.algorithm == min(plan.measured, key=plan.measured.get)
 
 
 @needs_route

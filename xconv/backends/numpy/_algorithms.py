@@ -54,6 +54,7 @@ class _Route:
     # padding, and the padding a run applies when it is handed that unpadded input
     unpadded: tuple[int, ...] | None = None
     padding: tuple[tuple[int, int], ...] = ()
+    prepack: bool = False  # onnxruntime: a prepacked session from the first call
 
     def padding_of(self, x) -> tuple[tuple[int, int], ...] | None:
         """The padding `x` still needs: None when it arrives padded."""
@@ -239,13 +240,20 @@ def estimate_onnxruntime(backend, problem: Problem) -> Estimate | None:
     grouped = 1 < spec.groups < problem.channels  # one GEMM per image and group
     groups = spec.groups if grouped else 1
     seconds = _onnxruntime_seconds(costs, problem.batch, groups, macs, columns, outputs)
+    # a 2-D depthwise layer runs ONNX Runtime's blocked kernel, its weight prepacked at
+    # once (a session built on every call whose weight changed)
+    blocked = spec.rank == 2 and problem.channels == spec.groups == problem.filters > 1
+    if blocked:
+        moved = math.prod(problem.input_shape) + outputs
+        ns = macs * costs.ort_depthwise_mac_ns + moved * costs.ort_depthwise_io_ns
+        seconds = ns * 1e-9 / workers() + costs.ort_build_s + costs.ort_call_s
     workspace = 0 if plain else depth * positions * problem.item_bytes
     if workspace > problem.limit:
         seconds = math.inf
     zeros = spec.padding_mode == "constant" and spec.padding_value == 0
     chunking = {
         "engine": "onnxruntime Conv",
-        "weight": "a graph input",  # a plan's is prepacked (`xconv.plan`)
+        "weight": "prepacked" if blocked else "a graph input",  # a plan's is prepacked
         "columns": "per image" if columns else "none",
     }
     route = _Route(
@@ -253,6 +261,7 @@ def estimate_onnxruntime(backend, problem: Problem) -> Estimate | None:
         _GEMM.estimate(backend, problem),
         unpadded=tuple(problem.input_shape[2:]) if zeros else None,
         padding=problem.padding,
+        prepack=blocked,
     )
     layout = _UNPADDED if zeros else None
     return Estimate(seconds, problem.flops, workspace, chunking, route, layout)
@@ -264,7 +273,7 @@ def run_onnxruntime(backend, x, weight, spec, out_spatial, estimate: Estimate, p
     node = _onnxruntime.Node.conv(spec, route.padding_of(x))
     x, weight = x.astype(np.float32, copy=False), weight.astype(np.float32, copy=False)
     keep = prepared if backend.keeps_prepared_weights else None
-    return _onnxruntime.run(node, x, weight, keep)
+    return _onnxruntime.run(node, x, weight, keep, prepack=route.prepack)
 
 
 def _onnxruntime_seconds(costs, batch: int, groups: int, macs, columns, outputs) -> float:
