@@ -281,7 +281,10 @@ def _onnxruntime_seconds(costs, batch: int, groups: int, macs, columns, outputs)
     im2col (or col2im) column elements and outputs, one GEMM per image and group."""
     ns = macs * costs.ort_mac_ns + columns * costs.ort_column_ns + outputs * costs.ort_output_ns
     calls = batch * groups if groups > 1 else 0
-    return (ns * 1e-9 + calls * costs.ort_group_s) / workers() + costs.ort_call_s
+    threads = workers()
+    # on several threads each group's GEMM wakes the pool's sleeping threads
+    wakes = calls * costs.ort_wake_s if threads > 1 else 0.0
+    return (ns * 1e-9 + calls * costs.ort_group_s) / threads + wakes + costs.ort_call_s
 
 
 def _window_bounds(spec, out_spatial, start, size):
