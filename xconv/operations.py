@@ -298,16 +298,16 @@ def plan(
 
     Examples
     --------
-    >>> p = plan((2, 64, 64, 64), (64, 1, 31, 31), dtype="float32", padding=15, groups=64)
+    >>> p = plan((2, 8, 128, 128), (8, 8, 21, 21), dtype="float32", padding=10)
     >>> p.algorithm, p.chunking["fft_shape"]
-    ('fft', (96, 96))
+    ('fft', (150, 90))
     >>> print(p)  # doctest: +ELLIPSIS
     Plan: fft (...)
     ...
     >>> import numpy as np
-    >>> x = np.ones((2, 64, 64, 64), np.float32)
-    >>> p(x, np.ones((64, 1, 31, 31), np.float32)).shape
-    (2, 64, 64, 64)
+    >>> x = np.ones((2, 8, 128, 128), np.float32)
+    >>> p(x, np.ones((8, 8, 21, 21), np.float32)).shape
+    (2, 8, 128, 128)
 
     The gradients of a layer, planned as two parts:
 
