@@ -43,10 +43,11 @@ _FIRST, _LAST, _UNPADDED = "channels_first", "channels_last", "unpadded"
 
 @dataclass(frozen=True)
 class _Route:
-    """Which kernel runs: "depthwise", "engine" (with its plan) or "generic"."""
+    """Which kernel runs: "numba", "depthwise", "engine" (with its plan), "generic" or
+    "onnxruntime"."""
 
-    kernel: str  # "numba", "depthwise", "engine", "generic" or "onnxruntime"
-    generic: Estimate  # the generic algorithm's estimate (its run follows it)
+    kernel: str
+    generic: Estimate | None  # the generic algorithm's estimate (its run follows it)
     engine: EnginePlan | None = None
     limit: int = 0
     planes: bool = False  # numba: the plane kernel (else the row kernel)
@@ -258,7 +259,7 @@ def estimate_onnxruntime(backend, problem: Problem) -> Estimate | None:
     }
     route = _Route(
         "onnxruntime",
-        _GEMM.estimate(backend, problem),
+        None,  # no generic run behind it
         unpadded=tuple(problem.input_shape[2:]) if zeros else None,
         padding=problem.padding,
         prepack=blocked,
