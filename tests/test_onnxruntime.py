@@ -259,8 +259,9 @@ def test_measure_times_it_beside_xconv_own_routes():
 @needs_route
 def test_auto_picks_it_for_gemm_bound_layers_only_where_modelled_faster():
     resnet = xconv.plan((4, 64, 56, 56), (64, 64, 3, 3), dtype="float32", padding=1)
-    assert ROUTE in resnet.estimates
-    assert resnet.algorithm == min(resnet.estimates, key=resnet.estimates.get)
+    # measured 2.2x faster than xconv's GEMM engine (benchmarks.choices): priced so
+    assert resnet.algorithm == ROUTE
+    assert resnet.estimates[ROUTE] < resnet.estimates["gemm"] / 1.5
     blur = xconv.plan((1, 1, 2048, 2048), (1, 1, 25, 25), dtype="float32", padding=12)
     assert blur.algorithm == "fft"  # large kernels stay on the transforms
 

@@ -221,13 +221,18 @@ def run_gemm(backend, x, weight, spec, out_spatial, estimate: Estimate):
     return _GEMM.run(backend, x, weight, spec, out_spatial, route.generic)
 
 
+_ORT_DTYPES = ("float16", "float32")  # compute dtypes its CPU kernels take (float16: float32)
+
+
+def _onnxruntime_takes(dtype: str) -> bool:
+    return _onnxruntime.available() and dtype in _ORT_DTYPES
+
+
 def estimate_onnxruntime(backend, problem: Problem) -> Estimate | None:
     """ONNX Runtime's `Conv`, or None where it does not apply (not installed, a dtype its
     CPU kernels do not take, nothing to compute). Over the workspace limit (its column
     buffer) the seconds are infinite: "auto" never picks it, a forced run still may."""
-    if not _onnxruntime.available() or problem.dtype not in ("float16", "float32"):
-        return None
-    if _empty(problem):
+    if not _onnxruntime_takes(problem.dtype) or _empty(problem):
         return None
     spec, costs = problem.spec, backend.costs
     per_group = problem.channels // spec.groups
@@ -305,7 +310,7 @@ def _window_bounds(spec, out_spatial, start, size):
 def estimate_onnxruntime_window(backend, spec, y_shape, start, size, dtype: str, limit: int):
     """ONNX Runtime's `ConvTranspose` for a transposed window, or None where it does not
     apply (as `estimate_onnxruntime`, and windows that miss the adjoint's output)."""
-    if not _onnxruntime.available() or dtype not in ("float16", "float32"):
+    if not _onnxruntime_takes(dtype):
         return None
     out_spatial = tuple(y_shape[2:])
     _, zeros = _window_bounds(spec, out_spatial, start, size)
@@ -346,7 +351,7 @@ def run_onnxruntime_window(backend, y, weight, spec, start, size):
 def onnxruntime_unavailable(problem: Problem) -> Exception:
     if not _onnxruntime.available():
         return ImportError(_onnxruntime.MISSING)
-    if problem.dtype not in ("float16", "float32"):
+    if problem.dtype not in _ORT_DTYPES:
         return TypeError(
             'algorithm="onnxruntime" computes in float32 (float16 and float32 data), '
             f"not {problem.dtype}"

@@ -67,7 +67,6 @@ class Node:
     dilations: tuple[int, ...]
     pads: tuple[int, ...]
     group: int
-    output_padding: tuple[int, ...] = ()
 
     @classmethod
     def conv(cls, spec, padding=None) -> Node:
@@ -77,16 +76,13 @@ class Node:
         return cls("Conv", spec.kernel_size, spec.stride, spec.dilation, pads, spec.groups)
 
     def attributes(self) -> dict:
-        found = {
+        return {
             "kernel_shape": list(self.kernel_shape),
             "strides": list(self.strides),
             "dilations": list(self.dilations),
             "pads": list(self.pads),
             "group": self.group,
         }
-        if self.output_padding:
-            found["output_padding"] = list(self.output_padding)
-        return found
 
 
 def run(
@@ -110,23 +106,53 @@ def run(
     return session.run(None, {"x": x, "w": np.ascontiguousarray(weight)})[0]
 
 
-_kept: OrderedDict[tuple[Node, int], object] = OrderedDict()
-_kept_lock = threading.Lock()
+class _Recent:
+    """At most `size` values by key, the least recently used dropped; safe to share
+    between threads (the worst case builds a session twice)."""
+
+    def __init__(self, size: int) -> None:
+        self._values: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self):
+        return iter(list(self._values))
+
+    def values(self) -> list:
+        return list(self._values.values())
+
+    def get(self, key):
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_kept = _Recent(SESSIONS)  # one-shot sessions by (node, threads)
+_seen = _Recent(REPEATS)  # the last weight of a node's one-shot calls, by (node, threads)
 
 
 def _one_shot(node: Node, threads: int):
     """The kept session of `node` on `threads` with the weight as an input."""
-    key = (node, threads)
-    with _kept_lock:
-        session = _kept.get(key)
-        if session is not None:
-            _kept.move_to_end(key)
-            return session
-    session = _session(node, threads)  # built outside the lock: 1-6 ms
-    with _kept_lock:
-        _kept[key] = session
-        while len(_kept) > SESSIONS:
-            _kept.popitem(last=False)
+    session = _kept.get((node, threads))
+    if session is None:
+        session = _session(node, threads)  # built outside the lock: 1-6 ms
+        _kept.put((node, threads), session)
     return session
 
 
@@ -139,9 +165,6 @@ class _Seen:
         self.session = None
 
 
-_seen: OrderedDict[tuple[Node, int], _Seen] = OrderedDict()
-
-
 def _repeated(node: Node, threads: int, weight: np.ndarray, at_once: bool = False):
     """The prepacked session of `node` when `weight` equals the one its previous call had
     (comparing costs a pass over the small weight, and sees changes made in place),
@@ -149,11 +172,7 @@ def _repeated(node: Node, threads: int, weight: np.ndarray, at_once: bool = Fals
     `REPEAT_BYTES` are not kept."""
     if weight.nbytes > REPEAT_BYTES:
         return None
-    key = (node, threads)
-    with _kept_lock:
-        seen = _seen.get(key)
-        if seen is not None:
-            _seen.move_to_end(key)
+    seen = _seen.get((node, threads))
     same = seen is not None and seen.weight.shape == weight.shape
     if same and np.array_equal(seen.weight, weight):
         if seen.session is None:
@@ -162,18 +181,14 @@ def _repeated(node: Node, threads: int, weight: np.ndarray, at_once: bool = Fals
     seen = _Seen(weight)
     if at_once:
         seen.session = _session(node, threads, seen.weight)
-    with _kept_lock:
-        _seen[key] = seen
-        while len(_seen) > REPEATS:
-            _seen.popitem(last=False)
+    _seen.put((node, threads), seen)
     return seen.session
 
 
 def forget_sessions() -> None:
     """Drop every kept one-shot session and every remembered weight."""
-    with _kept_lock:
-        _kept.clear()
-        _seen.clear()
+    _kept.clear()
+    _seen.clear()
 
 
 def _session(node: Node, threads: int, weight: np.ndarray | None = None):
