@@ -18,6 +18,8 @@ from namespaces import NUMPY
 from reference import reference_conv
 from strategies import conv_problems, examples
 from test_conv import check
+from test_transposed import check as check_transposed
+from test_transposed import transposed_problems
 
 import xconv
 from xconv.backends.numpy import _numba
@@ -177,6 +179,21 @@ def test_plane_kernel_matches_oracle(problem):
             check(NUMPY, problem, "direct")
             with xconv.thread_limit(1):
                 check(NUMPY, problem, "direct")
+        finally:
+            clear_plans()
+
+
+@settings(max_examples=examples(60))
+@given(problem=transposed_problems(dtypes=("float32", "float64")))
+def test_plane_kernel_pads_the_windows_of_transposed_phases(problem):
+    # each stride phase hands the kernel its window of the input and the zeros around it
+    from xconv.planner import clear_plans
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_numba, "uses_planes", _planes_whenever_stride_one)
+        clear_plans()
+        try:
+            check_transposed(NUMPY, problem, "direct")
         finally:
             clear_plans()
 

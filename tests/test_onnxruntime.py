@@ -26,6 +26,7 @@ from test_transposed import check as check_transposed
 from test_transposed import transposed_problems
 
 import xconv
+from xconv import planner
 from xconv.backends.numpy import _onnxruntime
 from xconv.planner import clear_plans
 
@@ -78,6 +79,57 @@ def test_conv_vjp_matches_oracle(problem):
 @given(problem=transposed_problems(dtypes=FLOAT32))
 def test_conv_transpose_vjp_matches_oracle(problem):
     check_transpose_vjp(NUMPY, problem, ROUTE)
+
+
+@contextlib.contextmanager
+def _phases_on_the_route():
+    """Transposed windows by the stride phases, each phase's `Conv` on the route (its
+    `ConvTranspose` hidden from the planner)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(planner, "ENGINES", ())
+        clear_plans()
+        try:
+            yield
+        finally:
+            clear_plans()
+
+
+@needs_route
+@settings(max_examples=examples(60))
+@given(problem=transposed_problems(dtypes=FLOAT32))
+def test_conv_transpose_by_phases_on_the_route_matches_oracle(problem):
+    with _phases_on_the_route():
+        check_transposed(NUMPY, problem, ROUTE)
+
+
+@needs_route
+@settings(max_examples=examples(30))
+@given(problem=conv_problems(dtypes=FLOAT32))
+def test_conv_vjp_by_phases_on_the_route_matches_oracle(problem):
+    with _phases_on_the_route():
+        check_conv_vjp(NUMPY, problem, ROUTE)
+
+
+@needs_route
+def test_a_phase_hands_the_route_its_window_unpadded(monkeypatch):
+    rng = np.random.default_rng(9)
+    y = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    seen = []
+    real = _onnxruntime.run
+
+    def spy(node, x, weight, *args, **kwargs):
+        seen.append((node.op, node.pads, x.shape))
+        return real(node, x, weight, *args, **kwargs)
+
+    monkeypatch.setattr(_onnxruntime, "run", spy)
+    with _phases_on_the_route():
+        got = xconv.conv_transpose(y, w, padding=((0, 1), (1, 0)), algorithm=ROUTE)
+    # one stride-1 phase: the flipped kernel over y with zeros of k - 1 - crop around it,
+    # which ONNX Runtime's Conv pads itself (no padded copy of y)
+    assert seen == [("Conv", (2, 0, 1, 1), y.shape)]  # starts (2, 0), ends (1, 1)
+    expected = reference_conv_transpose(y, w, padding=((0, 1), (1, 0)))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
 
 
 @needs_route

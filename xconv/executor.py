@@ -167,8 +167,11 @@ def _parts_runner(node: Plan):
             raise RuntimeError(f"the plan has no part for the correlation {spec} of {shape}")
         if pads is not None and any(p for pair in pads for p in pair):
             layout = part.estimate.padded_layout
-            layout = None if layout == "unpadded" else layout  # the part's spec pads nothing
-            x = part.backend.pad_for_run(x, pads, "constant", 0, layout)
+            if layout == "unpadded":  # the run pads the zeros itself, in its own pass
+                estimate = part.estimate.handed_unpadded(x.shape[2:], pads)
+                part = dataclasses.replace(part, estimate=estimate)
+            else:
+                x = part.backend.pad_for_run(x, pads, "constant", 0, layout)
         return run_correlation(part, x, w, tuple(out_spatial))
 
     return correlate

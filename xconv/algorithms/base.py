@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from ..spec import ConvSpec
@@ -119,9 +119,10 @@ class Estimate:
         The memory layout in which the run wants its padded input, so that padding and
         any layout change are one copy; set only by runs that keep no reference to that
         input after they return, which lets a backend pad into a buffer it reuses
-        between calls. `"unpadded"`: the run pads constant padding itself where it is
-        handed the input before padding (it must still accept a padded one, as every
-        run does).
+        between calls. `"unpadded"`: the run pads zeros itself where it is handed the
+        input before padding (it must still accept a padded one, as every run does);
+        its `detail` then records the spatial shape before padding (`unpadded`) and the
+        padding (`padding`), which `handed_unpadded` retargets.
     padded_tail : tuple of int, optional
         Per spatial axis, how many samples past the padded input's end the run reads
         and then discards (the FFT path's last overlap-save frames): where the padding
@@ -143,6 +144,15 @@ class Estimate:
     detail: object = None
     padded_layout: str | None = None
     padded_tail: tuple[int, ...] = ()
+
+    def handed_unpadded(self, spatial, padding) -> Estimate:
+        """This `"unpadded"` estimate, for a run handed an input of spatial shape
+        `spatial` that still needs zero `padding` (a transposed phase's window of the
+        output gradient): the run pads it as it pads a layer's own input."""
+        detail = replace(
+            self.detail, unpadded=tuple(spatial), padding=tuple(tuple(p) for p in padding)
+        )
+        return replace(self, detail=detail)
 
 
 Estimator = Callable[..., Estimate]
