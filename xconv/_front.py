@@ -14,6 +14,7 @@ bias, dtypes, padding value, padding widths, output gradient.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -90,11 +91,15 @@ class Call:
             xp.astype(grad_b, self.dtype, copy=False),
         )
 
-    def with_arrays(self, x, weight, bias):
+    def with_arrays(self, x, weight, bias, grad_output=None):
         """This call on other arrays of the same shapes and dtypes (a library's traced
-        values inside its autograd), with the same plan."""
-        canonical, _ = to_canonical(self.xp, x, self.spec.rank, self.spec.channels_last)
-        return dataclasses.replace(self, x=canonical, weight=weight, bias=bias, user_x=x)
+        values inside its autograd, a call repeated in a loop), with the same plan."""
+        rank, last = self.spec.rank, self.spec.channels_last
+        canonical, _ = to_canonical(self.xp, x, rank, last)
+        grad = None
+        if grad_output is not None:
+            grad, _ = to_canonical(self.xp, grad_output, rank, last, "grad_output")
+        return dataclasses.replace(self, x=canonical, weight=weight, bias=bias, grad=grad, user_x=x)
 
     def gradient_call(self, grad_output) -> Call:
         """The checked call of this operation's VJP at `grad_output` (no plan yet)."""
@@ -194,11 +199,47 @@ def _spec(weight, transposed: bool, spec: ConvSpec | None, options: dict) -> Con
             f"one spatial dimension, got shape {shape}"
         )
     if spec is None:
-        return ConvSpec.from_weight_shape(tuple(shape), transposed=transposed, **options)
+        key = options_key(options)
+        if key is None:  # a list or another unhashable or unusual value: checked afresh
+            return ConvSpec.from_weight_shape(tuple(shape), transposed=transposed, **options)
+        return _spec_of(tuple(shape), transposed, key)
     if spec.transposed != transposed:
         kind = "a transposed" if spec.transposed else "a forward"
         raise TypeError(f"spec is {kind} ConvSpec, which this operation does not run")
     return spec.with_weight_shape(tuple(shape))
+
+
+# the same keywords and weight shape give the same spec: a layer called in a loop checks
+# them once (a spec is immutable; values of other types than these are checked afresh)
+_KEYED = (int, float, str, bool, type(None))
+
+
+def options_key(options: dict) -> tuple | None:
+    """`options` as a hashable key that tells 1, 1.0 and True apart, or None."""
+
+    def key(value):
+        if type(value) in _KEYED:
+            return (type(value), value)
+        if type(value) is tuple:
+            inner = tuple(key(v) for v in value)
+            return None if None in inner else inner
+        return None
+
+    items = tuple((name, key(value)) for name, value in options.items())
+    return None if any(k is None for _, k in items) else items
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_of(shape: tuple, transposed: bool, key: tuple) -> ConvSpec:
+    options = {name: _value(k) for name, k in key}
+    return ConvSpec.from_weight_shape(shape, transposed=transposed, **options)
+
+
+def _value(key):
+    """The value an `_options_key` entry was made from."""
+    if len(key) == 2 and type(key[0]) is type:
+        return key[1]
+    return tuple(_value(k) for k in key)
 
 
 def _check_channels(channels: int, weight_shape, spec: ConvSpec) -> None:

@@ -39,6 +39,7 @@ from types import MappingProxyType
 
 from array_api_compat import device
 
+from . import _recent_calls
 from .algorithms.transposed import adjoint_spec, is_spread, phase_problems, spread_geometry
 from .algorithms.transposed_fft import spectra_bytes
 from .algorithms.transposed_gemm import column_bytes
@@ -540,3 +541,4 @@ def clear_plans() -> None:
     """Forget every remembered plan (after changing a backend's costs or algorithms)."""
     _remembered.cache_clear()
     clear_correlations()
+    _recent_calls.forget()  # the checked calls keep their plans

@@ -44,21 +44,34 @@ def _blas_pools():
 
 
 def blas_threads() -> int:
-    """The threads NumPy's BLAS runs on now (threadpoolctl's limits included; a ctypes
-    call, well under a microsecond); 1 where no BLAS pool can be read."""
+    """The threads NumPy's BLAS runs on now (threadpoolctl's limits included; one ctypes
+    call, a microsecond: every plan lookup reads it); 1 where no BLAS pool can be read."""
+    pool = _numpy_blas_pool()
+    return 1 if pool is None else max(1, int(pool.num_threads))
+
+
+@functools.cache
+def _numpy_blas_pool():
+    """threadpoolctl's controller of NumPy's own BLAS (of the first loaded one where
+    NumPy's cannot be told apart), or None."""
     pools = _blas_pools()
     if pools is None:
-        return 1
-    own = str(Path(np.__file__).parent.parent / "numpy.libs") + os.sep
-    ours = [p for p in pools.lib_controllers if p.filepath.startswith(own)]
-    return max(1, int((ours or pools.lib_controllers)[0].num_threads))
+        return None
+    ours = [p for p in pools.lib_controllers if p.filepath.startswith(_numpy_libraries())]
+    return (ours or pools.lib_controllers)[0]
+
+
+@functools.cache
+def _numpy_libraries() -> str:
+    """The folder of the libraries bundled in NumPy's wheel (its OpenBLAS among them)."""
+    return str(Path(np.__file__).parent.parent / "numpy.libs") + os.sep
 
 
 def _candidate_libraries() -> list[str]:
     """Loaded BLAS libraries, NumPy's own (in its wheel's library folder) first."""
     pools = _blas_pools()
     paths = [pool.filepath for pool in pools.lib_controllers] if pools else []
-    own = str(Path(np.__file__).parent.parent / "numpy.libs") + os.sep
+    own = _numpy_libraries()
     return sorted(dict.fromkeys(paths), key=lambda path: not path.startswith(own))
 
 
