@@ -439,6 +439,47 @@ def test_conv_vjp_wide_channels_match_torch(monkeypatch, algorithm, groups, size
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=name)
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "kernel", "dilation", "groups"),
+    [
+        ((2, 6, 40), (5,), (2,), 1),
+        ((3, 6, 30, 32), (3, 4), (2, 1), 2),
+        ((2, 4, 14, 15, 16), (2, 3, 2), (1, 1, 2), 1),
+    ],
+)
+@pytest.mark.parametrize("call_ns", [0.0, 1e9])
+def test_weight_gradient_grid_products_match_torch(
+    monkeypatch, x_shape, kernel, dilation, groups, call_ns
+):
+    """The stride-1 weight gradient's flattened-grid GEMM (few margin samples), per image
+    or side by side, ranks 1-3, dilated, grouped."""
+    from xconv.backends.numpy import NumPyBackend
+
+    costs = dataclasses.replace(NumPyBackend.costs, gemm_call_ns=call_ns)
+    monkeypatch.setattr(NumPyBackend, "costs", costs)
+    rng = np.random.default_rng(17)
+    channels = x_shape[1]
+    problem = ConvProblem(
+        x=rng.standard_normal(x_shape),
+        weight=rng.standard_normal((6, channels // groups, *kernel)),
+        bias=None,
+        kwargs=dict(
+            stride=1,
+            padding=1,
+            dilation=dilation,
+            groups=groups,
+            padding_mode="constant",
+            padding_value=0.0,
+            channels_last=False,
+        ),
+    )
+    y = reference_conv(problem.x, problem.weight, **problem.kwargs)
+    gy = rng.standard_normal(y.shape)
+    expected = _torch_conv_grads(problem, gy)[1]
+    _, got, _ = xconv.conv_vjp(gy, problem.x, problem.weight, algorithm="gemm", **problem.kwargs)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
 def test_measure_runs_and_matches():
     rng = np.random.default_rng(10)
     kw = dict(
