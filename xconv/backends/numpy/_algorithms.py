@@ -155,7 +155,8 @@ def _numba_seconds(costs, problem: Problem, planes: bool) -> float:
     """The compiled kernel on `workers()` threads: multiply-adds at its measured rate (a
     strided last axis gathers), a start per inner loop, the input and output streamed
     (per byte: float64 moves twice float32's). The plane kernel starts one loop per tap
-    and plane (the row kernel one per tap and row block) and multiplies the row ends too."""
+    and plane (the row kernel one per tap and row block), multiplies the row ends too,
+    and runs a group's filters in pairs (cheaper multiply-adds)."""
     spec = problem.spec
     out = problem.out_spatial
     rows = problem.batch * problem.filters * math.prod(out[:-1])
@@ -171,6 +172,10 @@ def _numba_seconds(costs, problem: Problem, planes: bool) -> float:
         tasks = rows * -(-out[-1] // _numba.BLOCK)
         loops = tasks * per_group * taps
     per_mac = costs.numba_plane_mac_ns if planes else costs.numba_mac_ns
+    if planes:  # filters run in pairs, an odd one out alone
+        per_group_filters = problem.filters // spec.groups
+        paired = (per_group_filters - per_group_filters % 2) / max(per_group_filters, 1)
+        per_mac *= paired * costs.numba_plane_pair + (1 - paired)
     per_mac *= 4.0 if problem.complex else 1.0
     if spec.stride[-1] > 1:
         per_mac *= costs.numba_gather

@@ -46,8 +46,15 @@ class NumPyCosts(CostModel):
     # the plane kernel (stride 1, `_numba.uses_planes`): ns per multiply-add on one thread,
     # row ends included. Measured 0.10-0.13 on 8-64-channel 3x3 layers (2026-12-02), whose
     # reads of each tap's plane come from L2, then divided by 1.75, the GEMM engine's
-    # measured over modelled time on the same layers in the same hour.
-    numba_plane_mac_ns: float = 0.07
+    # measured over modelled time on the same layers in the same hour: 0.07. Its filters
+    # now run two at a time (one load of the plane feeds both) with fused multiply-adds,
+    # and its padding and output rows are copied without slices: on eight layers (3x3
+    # with 1-64 channels per group, 5x5, 7x7 depthwise; 2026-12-06, one thread) a layer
+    # with one filter per group took 0.81-0.85 of its time before, one with pairs
+    # 0.47-0.66 (0.88 on 8-channel 5x5 planes of 68 x 68): a multiply-add costs 0.058 on
+    # its own, and 0.68 of that in a pair.
+    numba_plane_mac_ns: float = 0.058
+    numba_plane_pair: float = 0.68
     # the depthwise windows kernel (`_direct`, einsum over window views, channels last):
     # ns per multiply-add on one thread, measured 0.35-0.41 on 3x3, 5x5 and 7x7 layers of
     # 32-128 channels (2026-12-05); the channel-last copy at `copy_ns` per element
