@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.only:
         suffix = f"_{args.threads}t" if args.threads else ""
+        args.output.mkdir(parents=True, exist_ok=True)
         (args.output / f"choices{suffix}.md").write_text(text)
         data = {"header": header, "rows": rows}
         (args.output / f"choices{suffix}.json").write_text(json.dumps(data, indent=1) + "\n")
