@@ -236,7 +236,7 @@ def _spec_of(shape: tuple, transposed: bool, key: tuple) -> ConvSpec:
 
 
 def _value(key):
-    """The value an `_options_key` entry was made from."""
+    """The value an `options_key` entry was made from."""
     if len(key) == 2 and type(key[0]) is type:
         return key[1]
     return tuple(_value(k) for k in key)
