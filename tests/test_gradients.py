@@ -403,6 +403,26 @@ def test_conv_transpose_vjp_errors():
         xconv.conv_transpose_vjp(good, np.ones((1, 3, 4, 4)), w)
 
 
+def _stride_one_problem(rng, x_shape, weight_shape, padding, dilation, groups):
+    """A float64 stride-1 problem with zero padding, and an output gradient for it."""
+    problem = ConvProblem(
+        x=rng.standard_normal(x_shape),
+        weight=rng.standard_normal(weight_shape),
+        bias=None,
+        kwargs=dict(
+            stride=1,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            padding_mode="constant",
+            padding_value=0.0,
+            channels_last=False,
+        ),
+    )
+    y = reference_conv(problem.x, problem.weight, **problem.kwargs)
+    return problem, rng.standard_normal(y.shape)
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("size", [(9, 8), (24, 30)])
@@ -417,22 +437,9 @@ def test_conv_vjp_wide_channels_match_torch(monkeypatch, algorithm, groups, size
     costs = dataclasses.replace(NumPyBackend.costs, gemm_call_ns=call_ns)
     monkeypatch.setattr(NumPyBackend, "costs", costs)
     rng = np.random.default_rng(13)
-    problem = ConvProblem(
-        x=rng.standard_normal((3, 12, *size)),
-        weight=rng.standard_normal((10, 12 // groups, 3, 4)),
-        bias=None,
-        kwargs=dict(
-            stride=1,
-            padding=((2, 1), (3, 0)),
-            dilation=(1, 2),
-            groups=groups,
-            padding_mode="constant",
-            padding_value=0.0,
-            channels_last=False,
-        ),
+    problem, gy = _stride_one_problem(
+        rng, (3, 12, *size), (10, 12 // groups, 3, 4), ((2, 1), (3, 0)), (1, 2), groups
     )
-    y = reference_conv(problem.x, problem.weight, **problem.kwargs)
-    gy = rng.standard_normal(y.shape)
     expected = _torch_conv_grads(problem, gy)
     got = xconv.conv_vjp(gy, problem.x, problem.weight, algorithm=algorithm, **problem.kwargs)
     for name, a, b in zip(("grad_input", "grad_weight", "grad_bias"), got, expected, strict=True):
@@ -458,23 +465,8 @@ def test_weight_gradient_grid_products_match_torch(
     costs = dataclasses.replace(NumPyBackend.costs, gemm_call_ns=call_ns)
     monkeypatch.setattr(NumPyBackend, "costs", costs)
     rng = np.random.default_rng(17)
-    channels = x_shape[1]
-    problem = ConvProblem(
-        x=rng.standard_normal(x_shape),
-        weight=rng.standard_normal((6, channels // groups, *kernel)),
-        bias=None,
-        kwargs=dict(
-            stride=1,
-            padding=1,
-            dilation=dilation,
-            groups=groups,
-            padding_mode="constant",
-            padding_value=0.0,
-            channels_last=False,
-        ),
-    )
-    y = reference_conv(problem.x, problem.weight, **problem.kwargs)
-    gy = rng.standard_normal(y.shape)
+    weight_shape = (6, x_shape[1] // groups, *kernel)
+    problem, gy = _stride_one_problem(rng, x_shape, weight_shape, 1, dilation, groups)
     expected = _torch_conv_grads(problem, gy)[1]
     _, got, _ = xconv.conv_vjp(gy, problem.x, problem.weight, algorithm="gemm", **problem.kwargs)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)

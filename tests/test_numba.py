@@ -10,6 +10,7 @@ tests here add what that suite cannot see: that the kernel really ran, its seria
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 
 import numpy as np
 import pytest
@@ -167,35 +168,35 @@ def _planes_whenever_stride_one(spec, *args) -> bool:
     return all(s == 1 for s in spec.stride)
 
 
-@settings(max_examples=examples(120))
-@given(problem=conv_problems(dtypes=("float32", "float64", "complex64", "complex128")))
-def test_plane_kernel_matches_oracle(problem):
+@contextlib.contextmanager
+def _planes_at_stride_one():
+    """The plane kernel for every stride-1 correlation (whatever its task count)."""
     from xconv.planner import clear_plans
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_numba, "uses_planes", _planes_whenever_stride_one)
         clear_plans()
         try:
-            check(NUMPY, problem, "direct")
-            with xconv.thread_limit(1):
-                check(NUMPY, problem, "direct")
+            yield
         finally:
             clear_plans()
+
+
+@settings(max_examples=examples(120))
+@given(problem=conv_problems(dtypes=("float32", "float64", "complex64", "complex128")))
+def test_plane_kernel_matches_oracle(problem):
+    with _planes_at_stride_one():
+        check(NUMPY, problem, "direct")
+        with xconv.thread_limit(1):
+            check(NUMPY, problem, "direct")
 
 
 @settings(max_examples=examples(60))
 @given(problem=transposed_problems(dtypes=("float32", "float64")))
 def test_plane_kernel_pads_the_windows_of_transposed_phases(problem):
     # each stride phase hands the kernel its window of the input and the zeros around it
-    from xconv.planner import clear_plans
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_numba, "uses_planes", _planes_whenever_stride_one)
-        clear_plans()
-        try:
-            check_transposed(NUMPY, problem, "direct")
-        finally:
-            clear_plans()
+    with _planes_at_stride_one():
+        check_transposed(NUMPY, problem, "direct")
 
 
 def test_plane_kernel_runs_on_depthwise_and_grouped_layers_and_pads_itself():
