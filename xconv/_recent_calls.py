@@ -16,20 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import threading
-from collections import OrderedDict
 
 import numpy as np
 
 from ._front import Call, options_key
+from ._recent import Recent
 from .backends import backend_for
 from .config import get_default_algorithm, get_workspace_limit
 from .spec import ConvSpec
 
 SIZE = 64  # calls kept, least recently used dropped
 
-_kept: OrderedDict = OrderedDict()
-_lock = threading.Lock()
+_kept = Recent(SIZE)
 
 
 def key(operation: str, given: dict, keywords: list[str]) -> tuple | None:
@@ -59,10 +57,7 @@ def _numpy():
 
 def checked(key: tuple, given: dict) -> Call | None:
     """The kept call of `key` on the arrays in `given` (its plan included), or None."""
-    with _lock:
-        call = _kept.get(key)
-        if call is not None:
-            _kept.move_to_end(key)
+    call = _kept.get(key)
     if call is None:
         return None
     return call.with_arrays(
@@ -73,14 +68,9 @@ def checked(key: tuple, given: dict) -> Call | None:
 def keep(key: tuple, call: Call) -> None:
     """Remember a checked and planned call under `key`, without its arrays."""
     bare = dataclasses.replace(call, x=None, weight=None, bias=None, grad=None, user_x=None)
-    with _lock:
-        _kept[key] = bare
-        _kept.move_to_end(key)
-        while len(_kept) > SIZE:
-            _kept.popitem(last=False)
+    _kept.put(key, bare)
 
 
 def forget() -> None:
     """Drop every kept call (plans were cleared: `xconv.planner.clear_plans`)."""
-    with _lock:
-        _kept.clear()
+    _kept.clear()

@@ -141,7 +141,7 @@ def public(operation: str) -> Callable:
                 spec=spec,
                 **options,
             )
-            call = dataclasses.replace(call, plan=plan_call(call))
+            call = planned(call)
             if key is not None:
                 _recent_calls.keep(key, call)
             return _delegated_or_own(call)
@@ -186,8 +186,12 @@ class _binder:
 def perform(call, prepared=None):
     """Plan a checked call, then run it by its backend's delegate or by xconv's own
     algorithms where the delegate declines: decided once, here."""
-    call = dataclasses.replace(call, plan=plan_call(call))
-    return _delegated_or_own(call, prepared)
+    return _delegated_or_own(planned(call), prepared)
+
+
+def planned(call):
+    """A checked call with its plan."""
+    return dataclasses.replace(call, plan=plan_call(call))
 
 
 def _delegated_or_own(call, prepared=None):

@@ -72,9 +72,10 @@ class NumPyCosts(CostModel):
     ort_output_ns: float = 0.177
     ort_group_s: float = 5.4e-6
     ort_call_s: float = 6e-5
-    # and per image and group on several threads: the pool's threads sleep between calls
-    # (no spinning), and each group's GEMM wakes them; fitted on resnext_g32 (128 GEMMs,
-    # 1.74 ms against 1.09 ms modelled without it, alternated with numba's route)
+    # and per image and group on several threads: fitted on resnext_g32 (128 GEMMs, 1.74
+    # ms against 1.09 ms modelled without it, alternated with numba's route) while the
+    # pool slept between its parallel sections; with the threads spinning within a call
+    # (`_onnxruntime._session`) it measured 2.31 ms against 1.73 modelled, so it stays
     ort_wake_s: float = 3.7e-6
     # its blocked kernel for 2-D depthwise layers (the weight prepacked), fitted on four
     # layers (3x3 and 31x31, 32-256 channels; 2026-12-06) on one thread, divided by

@@ -32,12 +32,11 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..._recent import Recent
 from ._threads import workers
 
 OPSET = 17
@@ -106,45 +105,8 @@ def run(
     return session.run(None, {"x": x, "w": np.ascontiguousarray(weight)})[0]
 
 
-class _Recent:
-    """At most `size` values by key, the least recently used dropped; safe to share
-    between threads (the worst case builds a session twice)."""
-
-    def __init__(self, size: int) -> None:
-        self._values: OrderedDict = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __iter__(self):
-        return iter(list(self._values))
-
-    def values(self) -> list:
-        return list(self._values.values())
-
-    def get(self, key):
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self._size:
-                self._values.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-_kept = _Recent(SESSIONS)  # one-shot sessions by (node, threads)
-_seen = _Recent(REPEATS)  # the last weight of a node's one-shot calls, by (node, threads)
+_kept = Recent(SESSIONS)  # one-shot sessions by (node, threads)
+_seen = Recent(REPEATS)  # the last weight of a node's one-shot calls, by (node, threads)
 
 
 def _one_shot(node: Node, threads: int):
